@@ -1,0 +1,2 @@
+// Package bench holds cluster scenarios and their measurements.
+package bench

@@ -1,0 +1,2 @@
+// Package codec defines Hearsay's wire format.
+package codec

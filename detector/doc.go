@@ -1,0 +1,2 @@
+// Package detector holds failure detectors and suspicion math as pure values.
+package detector

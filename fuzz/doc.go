@@ -1,0 +1,2 @@
+// Package fuzz holds fuzz targets over the engine's input paths.
+package fuzz
