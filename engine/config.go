@@ -1,0 +1,399 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay/detector"
+)
+
+// Config configures a node. The zero value of every field means its default;
+// start from DefaultLANConfig, DefaultWANConfig or DefaultLocalConfig and
+// change what you need. Validate reports every problem at once.
+//
+// Durations that depend on the cluster size N (the number of live members the
+// node knows) are given as a base and a documented formula.
+type Config struct {
+	// ID identifies this node for the life of its identity; it survives
+	// restarts. Zero means a random ID (NewID), which makes every restart a
+	// new member; persist the ID to restart as the same member.
+	ID ID
+
+	// Generation orders restarts of the same ID: a higher generation
+	// supersedes every record of a lower one. Zero means the wall-clock time
+	// in nanoseconds when the node starts, which rises across restarts as
+	// long as the clock does not step back; persist and raise it yourself
+	// where that matters.
+	Generation uint64
+
+	// ClusterName names the cluster. Datagrams from another cluster are
+	// dropped and counted. Default "hearsay".
+	ClusterName string
+
+	// BindAddr is the UDP address the runtime listens on. Default
+	// 0.0.0.0:7946. Use [::]:port for IPv6 (dual-stack when DualStack).
+	BindAddr netip.AddrPort
+	// AdvertiseAddr is the address other members use to reach this node (for
+	// NAT and containers). Default: BindAddr, which then must not be an
+	// unspecified address.
+	AdvertiseAddr netip.AddrPort
+	// DualStack lets an IPv6 bind address accept IPv4 too.
+	DualStack bool
+	// Seeds are contacted by Join and re-contacted every SeedInterval so that
+	// logical partitions cannot persist. Optional after the first join.
+	Seeds []netip.AddrPort
+
+	// HeartbeatInterval is the protocol period: every period each node sends
+	// one heartbeat to each of its Observers. Default 1s (LAN).
+	HeartbeatInterval time.Duration
+	// Observers is K, how many members watch each node (its successors on
+	// the monitoring ring). Steady-state cost is K datagrams sent and K
+	// received per node per period. Default 3.
+	Observers int
+	// Phi configures the phi accrual detector each observer keeps per
+	// subject. Zero fields take detector defaults (threshold 8).
+	Phi detector.PhiConfig
+	// ProbeTimeout bounds a direct ping, stretched by local health. Default
+	// 200ms (LAN).
+	ProbeTimeout time.Duration
+	// IndirectProbes is k, how many members are asked to probe a subject
+	// that missed a direct ping (SWIM ping-req). Default 3.
+	IndirectProbes int
+	// IndirectTimeout bounds an indirect probe, stretched by local health.
+	// Default 400ms (LAN).
+	IndirectTimeout time.Duration
+	// Suspicion configures how long a suspect has to refute before it is
+	// declared dead: from Suspicion.Max(N) with one witness down to
+	// Suspicion.Min(N) once Expected independent observers confirm.
+	Suspicion detector.SuspicionConfig
+	// MaxLocalHealth bounds the local health score, which multiplies this
+	// node's own probe timeouts by (1 + score) when it misses acks and nacks.
+	// Default 8.
+	MaxLocalHealth int
+	// RejoinProbes is how many random members a node declared dead must ping
+	// successfully, all in one attempt, before it refutes its death. This
+	// keeps a node with a bad network removed instead of flapping. Default 5.
+	RejoinProbes int
+	// RejoinBackoffMax caps the doubling wait between rejoin attempts.
+	// Default 30s.
+	RejoinBackoffMax time.Duration
+
+	// GossipInterval is how often pending updates are pushed to
+	// GossipFanout random members. Default 200ms.
+	GossipInterval time.Duration
+	// GossipFanout is F, the members each gossip round targets. Default 4.
+	GossipFanout int
+	// RetransmitMult is λ: each update is transmitted ceil(λ·log₂(N+1))
+	// times by every node that learns it, least-sent first. Default 1.
+	RetransmitMult float64
+	// MaxDatagramSize bounds every datagram on the wire, sealing included,
+	// so that datagrams are never fragmented. Default 1400.
+	MaxDatagramSize int
+
+	// SyncInterval is the base anti-entropy period: every
+	// SyncInterval·max(1, log₁₀N) a node compares digests with one random
+	// member. Default 5s (LAN): 20s at 10,000 members.
+	SyncInterval time.Duration
+	// SeedInterval is how often a node re-contacts a random seed (and a
+	// member it believes dead). Default 30s.
+	SeedInterval time.Duration
+	// TombstoneRetention is how long dead and left members are kept before
+	// they are reaped. It should outlast partitions you expect to heal.
+	// Default 5m.
+	TombstoneRetention time.Duration
+	// ShardBits sets 2^ShardBits table shards, the unit of anti-entropy
+	// transfer; one of 4, 8, 12, 16, the same on every member. Default 8
+	// (256 shards: about 40 members per shard at 10,000 members).
+	ShardBits int
+
+	// MaxMembers bounds the membership table; records of new members beyond
+	// it are dropped and counted. Default 1,000,000.
+	MaxMembers int
+	// MaxPendingUpdates bounds the dissemination queue; when full, the most
+	// transmitted updates are dropped (anti-entropy repairs them). Default
+	// 8192.
+	MaxPendingUpdates int
+	// MaxStateKeys bounds the application-state keys of one member, deleted
+	// keys included. Default 32.
+	MaxStateKeys int
+	// MaxStateBytes bounds the key and value bytes of one member's
+	// application state. Default 2048.
+	MaxStateBytes int
+	// MaxTransfers bounds the shard transfers this node serves per
+	// SyncInterval and the relays (ping-req) it runs at once. Default 64.
+	MaxTransfers int
+
+	// Keys seal every datagram with AES-GCM when set: Keys[0] seals, all of
+	// them open. 16, 24 or 32 bytes each. Without keys the cluster is open
+	// to anyone who can reach its port, and the node logs that once.
+	Keys [][]byte
+
+	// Logger receives the node's logs. Default slog.Default(). Nothing is
+	// logged per datagram or per suspicion at Info level.
+	Logger *slog.Logger
+}
+
+// DefaultLANConfig returns defaults for a data-center network: 1 s periods,
+// sub-second probe timeouts, detection of a crash at 10,000 nodes in about
+// 4 s.
+func DefaultLANConfig() Config {
+	return Config{
+		ClusterName:        "hearsay",
+		BindAddr:           netip.AddrPortFrom(netip.IPv4Unspecified(), 7946),
+		HeartbeatInterval:  time.Second,
+		Observers:          3,
+		Phi:                detector.PhiConfig{Threshold: 8, Window: 100, MinStdDev: 100 * time.Millisecond, FirstInterval: time.Second},
+		ProbeTimeout:       200 * time.Millisecond,
+		IndirectProbes:     3,
+		IndirectTimeout:    400 * time.Millisecond,
+		Suspicion:          detector.SuspicionConfig{MinBase: 500 * time.Millisecond, MaxFactor: 6, Expected: 2},
+		MaxLocalHealth:     8,
+		RejoinProbes:       5,
+		RejoinBackoffMax:   30 * time.Second,
+		GossipInterval:     200 * time.Millisecond,
+		GossipFanout:       4,
+		RetransmitMult:     1,
+		MaxDatagramSize:    codec.DefaultDatagramSize,
+		SyncInterval:       5 * time.Second,
+		SeedInterval:       30 * time.Second,
+		TombstoneRetention: 5 * time.Minute,
+		ShardBits:          8,
+		MaxMembers:         1_000_000,
+		MaxPendingUpdates:  8192,
+		MaxStateKeys:       32,
+		MaxStateBytes:      2048,
+		MaxTransfers:       64,
+	}
+}
+
+// DefaultWANConfig returns defaults for links with tens to hundreds of
+// milliseconds of latency and more jitter: longer periods and timeouts, an
+// acceptable pause in the detector.
+func DefaultWANConfig() Config {
+	c := DefaultLANConfig()
+	c.HeartbeatInterval = 2 * time.Second
+	c.Phi = detector.PhiConfig{Threshold: 8, Window: 100, MinStdDev: 500 * time.Millisecond, AcceptablePause: time.Second, FirstInterval: 2 * time.Second}
+	c.ProbeTimeout = time.Second
+	c.IndirectTimeout = 2 * time.Second
+	c.Suspicion = detector.SuspicionConfig{MinBase: 3 * time.Second, MaxFactor: 6, Expected: 2}
+	c.GossipInterval = 500 * time.Millisecond
+	c.SyncInterval = 30 * time.Second
+	c.SeedInterval = time.Minute
+	c.TombstoneRetention = 15 * time.Minute
+	return c
+}
+
+// DefaultLocalConfig returns defaults for nodes on one host or loopback:
+// short periods so that tests and demos converge in a second or two.
+func DefaultLocalConfig() Config {
+	c := DefaultLANConfig()
+	c.BindAddr = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	c.HeartbeatInterval = 250 * time.Millisecond
+	c.Phi = detector.PhiConfig{Threshold: 8, Window: 100, MinStdDev: 50 * time.Millisecond, FirstInterval: 250 * time.Millisecond}
+	c.ProbeTimeout = 100 * time.Millisecond
+	c.IndirectTimeout = 200 * time.Millisecond
+	c.Suspicion = detector.SuspicionConfig{MinBase: 250 * time.Millisecond, MaxFactor: 6, Expected: 2}
+	c.GossipInterval = 50 * time.Millisecond
+	c.SyncInterval = time.Second
+	c.SeedInterval = 5 * time.Second
+	c.TombstoneRetention = time.Minute
+	return c
+}
+
+// withDefaults returns c with every zero field set from DefaultLANConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultLANConfig()
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setInt := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	if c.ClusterName == "" {
+		c.ClusterName = d.ClusterName
+	}
+	if !c.BindAddr.IsValid() {
+		c.BindAddr = d.BindAddr
+	}
+	setDur(&c.HeartbeatInterval, d.HeartbeatInterval)
+	setInt(&c.Observers, d.Observers)
+	if c.Phi.FirstInterval == 0 {
+		c.Phi.FirstInterval = c.HeartbeatInterval
+	}
+	c.Phi = c.Phi.WithDefaults()
+	setDur(&c.ProbeTimeout, d.ProbeTimeout)
+	setInt(&c.IndirectProbes, d.IndirectProbes)
+	setDur(&c.IndirectTimeout, d.IndirectTimeout)
+	if c.Suspicion.MinBase == 0 {
+		c.Suspicion.MinBase = d.Suspicion.MinBase
+	}
+	if c.Suspicion.MaxFactor == 0 {
+		c.Suspicion.MaxFactor = d.Suspicion.MaxFactor
+	}
+	if c.Suspicion.Expected == 0 {
+		c.Suspicion.Expected = c.Observers - 1
+		if c.Suspicion.Expected < 1 {
+			c.Suspicion.Expected = 1
+		}
+	}
+	setInt(&c.MaxLocalHealth, d.MaxLocalHealth)
+	setInt(&c.RejoinProbes, d.RejoinProbes)
+	setDur(&c.RejoinBackoffMax, d.RejoinBackoffMax)
+	setDur(&c.GossipInterval, d.GossipInterval)
+	setInt(&c.GossipFanout, d.GossipFanout)
+	if c.RetransmitMult == 0 {
+		c.RetransmitMult = d.RetransmitMult
+	}
+	setInt(&c.MaxDatagramSize, d.MaxDatagramSize)
+	setDur(&c.SyncInterval, d.SyncInterval)
+	setDur(&c.SeedInterval, d.SeedInterval)
+	setDur(&c.TombstoneRetention, d.TombstoneRetention)
+	setInt(&c.ShardBits, d.ShardBits)
+	setInt(&c.MaxMembers, d.MaxMembers)
+	setInt(&c.MaxPendingUpdates, d.MaxPendingUpdates)
+	setInt(&c.MaxStateKeys, d.MaxStateKeys)
+	setInt(&c.MaxStateBytes, d.MaxStateBytes)
+	setInt(&c.MaxTransfers, d.MaxTransfers)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// ErrInvalidConfig is wrapped by every error Validate returns.
+var ErrInvalidConfig = errors.New("hearsay: invalid config")
+
+// FieldError describes one invalid Config field.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return "config." + e.Field + ": " + e.Reason }
+
+// Unwrap makes every FieldError match ErrInvalidConfig.
+func (e *FieldError) Unwrap() error { return ErrInvalidConfig }
+
+// Validate checks c after defaults are applied and reports every problem at
+// once, as errors joined with errors.Join; each is a *FieldError and matches
+// ErrInvalidConfig.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	pos := func(field string, d time.Duration) {
+		if d < 0 {
+			bad(field, "must not be negative, got %v", d)
+		}
+	}
+	pos("HeartbeatInterval", c.HeartbeatInterval)
+	pos("ProbeTimeout", c.ProbeTimeout)
+	pos("IndirectTimeout", c.IndirectTimeout)
+	pos("RejoinBackoffMax", c.RejoinBackoffMax)
+	pos("GossipInterval", c.GossipInterval)
+	pos("SyncInterval", c.SyncInterval)
+	pos("SeedInterval", c.SeedInterval)
+	pos("TombstoneRetention", c.TombstoneRetention)
+	if c.ProbeTimeout > 0 && c.IndirectTimeout > 0 && c.IndirectTimeout < c.ProbeTimeout {
+		bad("IndirectTimeout", "must be at least ProbeTimeout (%v), got %v", c.ProbeTimeout, c.IndirectTimeout)
+	}
+	if c.Observers < 1 || c.Observers > 16 {
+		bad("Observers", "must be in [1, 16], got %d", c.Observers)
+	}
+	if c.IndirectProbes < 0 || c.IndirectProbes > 16 {
+		bad("IndirectProbes", "must be in [0, 16], got %d", c.IndirectProbes)
+	}
+	if c.GossipFanout < 1 || c.GossipFanout > 64 {
+		bad("GossipFanout", "must be in [1, 64], got %d", c.GossipFanout)
+	}
+	if c.RetransmitMult < 0 || math.IsNaN(c.RetransmitMult) || c.RetransmitMult > 100 {
+		bad("RetransmitMult", "must be in (0, 100], got %v", c.RetransmitMult)
+	}
+	if c.MaxLocalHealth < 0 || c.MaxLocalHealth > 64 {
+		bad("MaxLocalHealth", "must be in [0, 64], got %d", c.MaxLocalHealth)
+	}
+	if c.RejoinProbes < 0 || c.RejoinProbes > 32 {
+		bad("RejoinProbes", "must be in [0, 32], got %d", c.RejoinProbes)
+	}
+	min := codec.HeaderSize + codec.SectionHeaderSize + 2*codec.RecState.Size()
+	if len(c.Keys) > 0 {
+		min += codec.SealOverhead
+	}
+	if c.MaxDatagramSize < min || c.MaxDatagramSize > 65507 {
+		bad("MaxDatagramSize", "must be in [%d, 65507], got %d", min, c.MaxDatagramSize)
+	}
+	switch c.ShardBits {
+	case 4, 8, 12, 16:
+	default:
+		bad("ShardBits", "must be 4, 8, 12 or 16, got %d", c.ShardBits)
+	}
+	if c.MaxMembers < 1 {
+		bad("MaxMembers", "must be positive, got %d", c.MaxMembers)
+	}
+	if c.MaxPendingUpdates < 16 {
+		bad("MaxPendingUpdates", "must be at least 16, got %d", c.MaxPendingUpdates)
+	}
+	if c.MaxStateKeys < 1 || c.MaxStateKeys > 4096 {
+		bad("MaxStateKeys", "must be in [1, 4096], got %d", c.MaxStateKeys)
+	}
+	if c.MaxStateBytes < codec.MaxKeySize+codec.MaxValueSize {
+		bad("MaxStateBytes", "must be at least %d, got %d", codec.MaxKeySize+codec.MaxValueSize, c.MaxStateBytes)
+	}
+	if c.MaxTransfers < 1 {
+		bad("MaxTransfers", "must be positive, got %d", c.MaxTransfers)
+	}
+	if err := c.Phi.Validate(); err != nil {
+		bad("Phi", "%v", err)
+	}
+	if c.Suspicion.MaxFactor < 1 {
+		bad("Suspicion.MaxFactor", "must be at least 1, got %v", c.Suspicion.MaxFactor)
+	}
+	if c.Suspicion.MinBase < 0 {
+		bad("Suspicion.MinBase", "must not be negative, got %v", c.Suspicion.MinBase)
+	}
+	for i, k := range c.Keys {
+		switch len(k) {
+		case 16, 24, 32:
+		default:
+			bad(fmt.Sprintf("Keys[%d]", i), "must be 16, 24 or 32 bytes, got %d", len(k))
+		}
+	}
+	if c.AdvertiseAddr.IsValid() && (c.AdvertiseAddr.Addr().IsUnspecified() || c.AdvertiseAddr.Port() == 0) {
+		bad("AdvertiseAddr", "must be a specific address and port, got %v", c.AdvertiseAddr)
+	}
+	for i, s := range c.Seeds {
+		if !s.IsValid() || s.Port() == 0 {
+			bad(fmt.Sprintf("Seeds[%d]", i), "must be a valid address and port, got %v", s)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// retransmits is ceil(λ·log₂(n+1)), at least 1.
+func (c *Config) retransmits(n int) int {
+	r := int(math.Ceil(c.RetransmitMult * math.Log2(float64(n)+1)))
+	if r < 1 {
+		r = 1
+	}
+	return r
+}
+
+// syncInterval is SyncInterval·max(1, log₁₀n).
+func (c *Config) syncInterval(n int) time.Duration {
+	f := math.Log10(float64(n))
+	if f < 1 {
+		f = 1
+	}
+	return time.Duration(float64(c.SyncInterval) * f)
+}

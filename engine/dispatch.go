@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"net/netip"
+
+	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay/codec/bulk"
+)
+
+// maxBody bounds a decompressed datagram body.
+const maxBody = 64 << 10
+
+func (c *Core) decompress(b []byte) (codec.Header, []byte, error) {
+	h, err := codec.ParseHeader(b)
+	if err != nil {
+		return h, nil, err
+	}
+	z := b[codec.HeaderSize : codec.HeaderSize+int(h.Length)]
+	out, err := bulk.Decompress(c.zipBuf[:0], z, maxBody)
+	if err != nil {
+		return h, nil, codec.ErrTooLarge
+	}
+	c.zipBuf = out[:0]
+	return h, out, nil
+}
+
+// applyFacts applies what a datagram states: heartbeats, acks and nacks,
+// member records and state entries.
+func (c *Core) applyFacts(now Time, from netip.AddrPort, h *codec.Header, body []byte) {
+	gossip := true
+	switch h.Type {
+	case codec.MsgShardData:
+		if !c.solicited(now, from, h.Sections, body) {
+			c.stats.DropUnsolicited++
+			return
+		}
+		gossip = false // bulk transfers repair; they do not start rumours
+	case codec.MsgJoinReply:
+		gossip = false
+	}
+	c.rd.Reset(int(h.Sections), body)
+	for c.rd.Next() {
+		n := c.rd.Count()
+		switch c.rd.Type() {
+		case codec.RecMember:
+			for i := 0; i < n; i++ {
+				m, _, _ := codec.ParseMember(c.rd.Record(i))
+				c.mergeMember(now, &m, gossip)
+			}
+		case codec.RecState:
+			for i := 0; i < n; i++ {
+				e, _, _ := codec.ParseStateEntry(c.rd.Record(i))
+				c.mergeState(now, &e, gossip)
+			}
+		case codec.RecHeartbeat:
+			for i := 0; i < n; i++ {
+				hb, _, _ := codec.ParseHeartbeat(c.rd.Record(i))
+				c.onHeartbeat(now, h, &hb)
+			}
+		case codec.RecAck:
+			for i := 0; i < n; i++ {
+				a, _, _ := codec.ParseAck(c.rd.Record(i))
+				c.onAck(now, &a)
+			}
+		case codec.RecNack:
+			for i := 0; i < n; i++ {
+				x, _, _ := codec.ParseNack(c.rd.Record(i))
+				c.onNack(&x)
+			}
+		case codec.RecShardRef:
+			if h.Type == codec.MsgShardData {
+				for i := 0; i < n; i++ {
+					ref, _, _ := codec.ParseShardRef(c.rd.Record(i))
+					c.shardArrived(now, from, &ref)
+				}
+			}
+		}
+	}
+}
+
+// handleRequests answers what a datagram asks: pings, ping-reqs, digests,
+// shard requests, joins.
+func (c *Core) handleRequests(now Time, from netip.AddrPort, h *codec.Header, body []byte) {
+	switch h.Type {
+	case codec.MsgJoin:
+		c.onJoin(now, from, h)
+		return
+	case codec.MsgSync, codec.MsgSyncReply, codec.MsgJoinReply:
+		c.onDigests(now, from, h, body)
+		return
+	case codec.MsgShardRequest:
+		c.onShardRequest(now, from, h, body)
+		return
+	}
+	c.rd.Reset(int(h.Sections), body)
+	for c.rd.Next() {
+		n := c.rd.Count()
+		switch c.rd.Type() {
+		case codec.RecPing:
+			for i := 0; i < n; i++ {
+				p, _, _ := codec.ParsePing(c.rd.Record(i))
+				c.onPing(now, from, &p)
+			}
+		case codec.RecPingReq:
+			for i := 0; i < n; i++ {
+				pr, _, _ := codec.ParsePingReq(c.rd.Record(i))
+				c.onPingReq(now, from, &pr)
+			}
+		}
+	}
+}

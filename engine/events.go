@@ -1,0 +1,71 @@
+package engine
+
+// EventType says what happened to a member.
+type EventType uint8
+
+// Event types. Numbers are stable.
+const (
+	// EventJoin: a member appeared, or came back with a new generation after
+	// being dead or left.
+	EventJoin EventType = iota + 1
+	// EventAlive: a suspect or dead member refuted and is alive again.
+	EventAlive
+	// EventSuspect: a member is suspected of failure.
+	EventSuspect
+	// EventDead: a member is declared dead.
+	EventDead
+	// EventLeft: a member left gracefully.
+	EventLeft
+	// EventUpdate: a live member changed address or restarted with a new
+	// generation while it was believed alive.
+	EventUpdate
+	// EventState: a member's application state changed (Key, Value,
+	// Version, Deleted are set).
+	EventState
+	// EventSelfDead: other members declared this node dead; it will refute
+	// after proving it can reach RejoinProbes members.
+	EventSelfDead
+	// EventSelfAlive: this node refuted its death and is alive again.
+	EventSelfAlive
+)
+
+// String returns the event type's lowercase name.
+func (t EventType) String() string {
+	switch t {
+	case EventJoin:
+		return "join"
+	case EventAlive:
+		return "alive"
+	case EventSuspect:
+		return "suspect"
+	case EventDead:
+		return "dead"
+	case EventLeft:
+		return "left"
+	case EventUpdate:
+		return "update"
+	case EventState:
+		return "state"
+	case EventSelfDead:
+		return "self-dead"
+	case EventSelfAlive:
+		return "self-alive"
+	}
+	return "invalid"
+}
+
+// Event is one change as the local node saw it. Events are values; Key and
+// Value alias immutable memory and may be kept.
+type Event struct {
+	Type   EventType
+	Time   Time   // the core's clock when the event happened
+	Member Member // the member after the change
+	// Witness is the member that accused (EventSuspect) or declared
+	// (EventDead) it, when known.
+	Witness ID
+	// For EventState.
+	Key     []byte
+	Value   []byte
+	Version uint64
+	Deleted bool
+}

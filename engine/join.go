@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
+)
+
+// ErrNoSeeds is returned by Join when no seed other than this node's own
+// address was given.
+var ErrNoSeeds = errors.New("hearsay: no seeds to join through")
+
+// joinState tracks a join: contacting seeds until one answers, then fetching
+// the full state shard by shard from the members the answers name.
+type joinState struct {
+	seeds   []netip.AddrPort
+	next    Time
+	backoff time.Duration
+	replied bool
+	done    bool
+	pending []int32 // shards still to fetch
+}
+
+// Join contacts the seeds. The first seed to answer announces this node and
+// describes its table; the node then fetches every shard from random
+// members, spreading the load. Join returns at once; Joined reports
+// completion.
+func (c *Core) Join(now Time, seeds []netip.AddrPort) error {
+	if c.leave.active {
+		return ErrLeft
+	}
+	if now > c.now {
+		c.now = now
+	}
+	j := &joinState{backoff: c.cfg.IndirectTimeout}
+	for _, s := range seeds {
+		if s.IsValid() && s != c.addr {
+			j.seeds = append(j.seeds, s)
+		}
+	}
+	if len(j.seeds) == 0 {
+		return ErrNoSeeds
+	}
+	c.joining = j
+	c.sendJoins(now)
+	c.updateDeadline()
+	return nil
+}
+
+// Joined reports whether the last Join got an answer and fetched the full
+// state. It is true for a node that never joined.
+func (c *Core) Joined() bool { return c.joining == nil || c.joining.done }
+
+// JoinAnswered reports whether a seed answered the last Join.
+func (c *Core) JoinAnswered() bool { return c.joining == nil || c.joining.replied }
+
+func (c *Core) sendJoins(now Time) {
+	j := c.joining
+	var m codec.Member
+	c.selfRecord().wire(&m, 0)
+	for _, s := range j.seeds {
+		c.begin(codec.MsgJoin)
+		c.bld.AddMember(&m)
+		c.send(s, codec.MsgJoin)
+	}
+	j.next = now.Add(j.backoff)
+	if j.backoff *= 2; j.backoff > c.cfg.SyncInterval {
+		j.backoff = c.cfg.SyncInterval
+	}
+}
+
+// onJoin answers a joiner (whose record applyFacts already merged and
+// queued for gossip) with our digests and a few live members to fetch from.
+func (c *Core) onJoin(now Time, from netip.AddrPort, h *codec.Header) {
+	if c.leave.active {
+		return
+	}
+	c.begin(codec.MsgJoinReply)
+	c.bld.AddDigest(codec.Digest{Count: uint32(c.tab.live), Sum: c.tab.root})
+	for i := 0; i < 16; i++ {
+		s, n := c.tab.digestAt(1, i)
+		c.bld.AddDigest(codec.Digest{Level: 1, Index: uint16(i), Count: n, Sum: s})
+	}
+	var self codec.Member
+	c.selfRecord().wire(&self, 0)
+	c.bld.AddMember(&self)
+	for i := 0; i < 8; i++ {
+		r := c.tab.randomLive(c.rng, func(r *record) bool { return r.id == c.id || r.id == ID(h.Sender) })
+		if r == nil {
+			break
+		}
+		var m codec.Member
+		r.wire(&m, 0)
+		if !c.bld.AddMember(&m) {
+			break
+		}
+	}
+	c.send(from, codec.MsgJoinReply)
+}
+
+// joinReplied starts fetching every shard of the groups that differ.
+func (c *Core) joinReplied(now Time, from netip.AddrPort, body []byte, sections int) {
+	j := c.joining
+	j.replied = true
+	span := 1 << (c.tab.bits - 4)
+	c.rd.Reset(sections, body)
+	for c.rd.Next() {
+		if c.rd.Type() != codec.RecDigest {
+			continue
+		}
+		for i := 0; i < c.rd.Count(); i++ {
+			d, _, _ := codec.ParseDigest(c.rd.Record(i))
+			if d.Level != 1 || int(d.Index) >= 16 || d.Count == 0 {
+				continue
+			}
+			if s, n := c.tab.digestAt(1, int(d.Index)); s == d.Sum && n == d.Count {
+				continue
+			}
+			for k := 0; k < span; k++ {
+				j.pending = append(j.pending, int32(int(d.Index)*span+k))
+			}
+		}
+	}
+	// Shuffle, so that joiners spread over the cluster's shards and members.
+	c.rng.Shuffle(len(j.pending), func(a, b int) { j.pending[a], j.pending[b] = j.pending[b], j.pending[a] })
+	c.joinFetch(now)
+}
+
+// joinWindow bounds the shards a joiner has in flight.
+const joinWindow = 16
+
+// joinFetch keeps up to joinWindow shard requests in flight, each to a
+// random live member.
+func (c *Core) joinFetch(now Time) {
+	j := c.joining
+	inFlight := 0
+	for i := range c.sync.wants {
+		if c.sync.wants[i].join {
+			inFlight++
+		}
+	}
+	for inFlight < joinWindow && len(j.pending) > 0 {
+		r := c.tab.randomLive(c.rng, func(r *record) bool { return r.id == c.id })
+		if r == nil {
+			return
+		}
+		s := j.pending[len(j.pending)-1]
+		j.pending = j.pending[:len(j.pending)-1]
+		c.sync.shards = append(c.sync.shards[:0], s)
+		if c.requestShards(now, r.addr(), c.sync.shards, true) == 0 {
+			j.pending = append(j.pending, s)
+			return
+		}
+		inFlight++
+	}
+	if inFlight == 0 && len(j.pending) == 0 {
+		j.done = true
+	}
+}
+
+func (c *Core) joinTick(now Time) {
+	j := c.joining
+	if j == nil || j.done {
+		return
+	}
+	if !j.replied {
+		if now >= j.next {
+			c.sendJoins(now)
+		}
+		return
+	}
+	c.joinFetch(now)
+	j.next = now.Add(c.cfg.ProbeTimeout)
+}

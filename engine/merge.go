@@ -1,0 +1,289 @@
+package engine
+
+import (
+	"net/netip"
+
+	"github.com/hearsay-io/hearsay/codec"
+)
+
+// fromSender uses what every datagram's header proves: the sender was alive
+// at its generation and incarnation when it sent.
+func (c *Core) fromSender(now Time, from netip.AddrPort, h *codec.Header) {
+	id := ID(h.Sender)
+	r := c.lookup(id)
+	if r == nil || h.Generation != r.gen || r.state == StateLeft {
+		return
+	}
+	if h.Incarnation > r.inc {
+		// Only the member raises its incarnation, and only to refute: this
+		// is a refutation we had not heard yet.
+		rec := *r
+		rec.inc = h.Incarnation
+		rec.state = StateAlive
+		c.put(now, rec, r, 0)
+		c.q.addMember(id, 0)
+		return
+	}
+	if r.state == StateDead {
+		c.tellDead(now, from, r)
+	}
+}
+
+// tellDead tells a member that we believe dead, and that is talking to us,
+// what we believe, so that it can refute. It is rate-limited per member.
+func (c *Core) tellDead(now Time, to netip.AddrPort, r *record) {
+	k := int(uint64(r.id) % uint64(len(c.sync.told)))
+	if t := &c.sync.told[k]; t.id == r.id && now < t.at.Add(c.cfg.HeartbeatInterval) {
+		return
+	} else {
+		t.id, t.at = r.id, now
+	}
+	var m codec.Member
+	r.wire(&m, c.id)
+	c.begin(codec.MsgGossip)
+	c.bld.AddMember(&m)
+	c.send(to, codec.MsgGossip)
+}
+
+// mergeMember applies a member record received from the network. gossip
+// says whether a change it causes should be disseminated further.
+func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
+	id := ID(m.ID)
+	st := State(m.State)
+	if id == 0 || !st.valid() {
+		return
+	}
+	if id == c.id {
+		c.aboutSelf(now, m)
+		return
+	}
+	witness := ID(m.Witness)
+	r := c.lookup(id)
+	if r == nil {
+		if !st.Live() {
+			// A tombstone for a member we never knew (or already reaped):
+			// nothing to protect, and accepting it would let tombstones
+			// outlive their retention by travelling between nodes.
+			return
+		}
+		if c.tab.total >= c.cfg.MaxMembers {
+			c.stats.RefusedMembers++
+			return
+		}
+		if !m.Addr.IsValid() || m.Addr.Port() == 0 {
+			return
+		}
+		rec := newRecord(id, m.Addr, m.Generation, m.Incarnation, st)
+		c.put(now, rec, nil, witness)
+		c.stats.UpdatesReceived++
+		if gossip {
+			c.q.addMember(id, witness)
+		}
+		return
+	}
+	if st == StateSuspect && r.state == StateSuspect && m.Generation == r.gen && m.Incarnation == r.inc {
+		c.confirm(now, id, witness)
+		return
+	}
+	if !supersedes(r, m.Generation, m.Incarnation, st) {
+		return
+	}
+	rec := *r
+	if m.Generation != r.gen {
+		rec.app = nil // a new process publishes its state afresh
+	}
+	rec.gen, rec.inc, rec.state = m.Generation, m.Incarnation, st
+	if m.Addr.IsValid() && m.Addr.Port() != 0 {
+		rec.setAddr(m.Addr)
+	}
+	c.put(now, rec, r, witness)
+	c.stats.UpdatesReceived++
+	if gossip {
+		c.q.addMember(id, witness)
+	}
+}
+
+// put stores rec, which replaces old (nil for a new member), and keeps
+// everything derived from the table in step: the monitoring topology,
+// suspicion timers, tombstones and events.
+func (c *Core) put(now Time, rec record, old *record, witness ID) {
+	var prev record
+	if old != nil {
+		prev = *old // old points into the table; copy before the table changes
+	}
+	c.tab.set(rec)
+	wasLive := old != nil && prev.live()
+	if wasLive != rec.live() || (old != nil && (prev.ip != rec.ip || prev.port != rec.port || prev.gen != rec.gen)) {
+		c.topoGen++
+	}
+	if rec.id == c.id {
+		return
+	}
+	// Suspicion timers follow the record.
+	if rec.state == StateSuspect {
+		if old == nil || prev.state != StateSuspect || prev.inc != rec.inc || prev.gen != rec.gen {
+			c.startSuspicion(now, &rec, witness)
+		}
+	} else if old != nil && prev.state == StateSuspect {
+		c.cancelSuspicion(rec.id)
+	}
+	if !rec.live() && (old == nil || wasLive || prev.gen != rec.gen) {
+		c.bury(now, &rec)
+	}
+	c.emit(transition(old != nil, &prev, &rec, witness))
+}
+
+// transition names the event for a change from prev (if existed) to rec.
+func transition(existed bool, prev, rec *record, witness ID) Event {
+	e := Event{Member: rec.member(), Witness: witness}
+	switch {
+	case !existed:
+		e.Type = EventJoin
+		if !rec.live() {
+			e.Type = eventFor(rec.state)
+		}
+	case rec.state == prev.state:
+		e.Type = EventUpdate
+	case rec.state == StateAlive && prev.gen != rec.gen:
+		e.Type = EventJoin
+	default:
+		e.Type = eventFor(rec.state)
+	}
+	return e
+}
+
+func eventFor(s State) EventType {
+	switch s {
+	case StateAlive:
+		return EventAlive
+	case StateSuspect:
+		return EventSuspect
+	case StateDead:
+		return EventDead
+	default:
+		return EventLeft
+	}
+}
+
+// aboutSelf handles a record about this node: refute suspicion, start the
+// rejoin check when declared dead, and notice ID conflicts.
+func (c *Core) aboutSelf(now Time, m *codec.Member) {
+	switch {
+	case m.Generation > c.gen:
+		c.stats.IDConflicts++
+		return
+	case m.Generation < c.gen:
+		// Someone still talks about our previous life; make sure our
+		// current generation travels.
+		if _, queued := c.q.members[c.id]; !queued {
+			c.q.addMember(c.id, 0)
+		}
+		return
+	case c.leave.active:
+		return
+	}
+	st := State(m.State)
+	if m.Incarnation < c.inc || (m.Incarnation == c.inc && st == StateAlive) {
+		return
+	}
+	switch st {
+	case StateDead, StateLeft:
+		c.beginRejoin(now, m.Incarnation)
+	default:
+		// Suspected (or told of an incarnation we never had): refute at once.
+		c.refute(now, m.Incarnation, ID(m.Witness))
+	}
+}
+
+// refute raises the incarnation above inc and announces that this node is
+// alive, directly to the accuser and to its observers, and by gossip.
+func (c *Core) refute(now Time, inc uint32, accuser ID) {
+	c.inc = inc + 1
+	r := c.selfRecord()
+	rec := *r
+	rec.inc, rec.state = c.inc, StateAlive
+	c.put(now, rec, r, 0)
+	c.q.addMember(c.id, 0)
+	c.stats.Refutations++
+	c.refreshTopology()
+	self := c.selfRecord()
+	var m codec.Member
+	self.wire(&m, 0)
+	sendTo := func(to netip.AddrPort) {
+		c.begin(codec.MsgGossip)
+		c.bld.AddMember(&m)
+		c.piggyback()
+		c.send(to, codec.MsgGossip)
+	}
+	if a := c.lookup(accuser); a != nil && accuser != c.id {
+		sendTo(a.addr())
+	}
+	for _, o := range c.observers {
+		if o.id != accuser {
+			sendTo(o.addr)
+		}
+	}
+}
+
+// mergeState applies an application-state entry received from the network.
+func (c *Core) mergeState(now Time, w *codec.StateEntry, gossip bool) {
+	owner := ID(w.Owner)
+	if owner == c.id || owner == 0 {
+		return
+	}
+	r := c.lookup(owner)
+	if r == nil || w.Generation != r.gen || r.state == StateLeft {
+		if r == nil || w.Generation > r.gen {
+			c.stats.RefusedState++
+		}
+		return
+	}
+	old := r.app.get(w.Key)
+	if old != nil && old.version >= w.Version {
+		return
+	}
+	var e appEntry
+	entryFromWire(&e, w)
+	if !c.stateFits(r.app, &e, old) {
+		c.stats.RefusedState++
+		return
+	}
+	rec := *r
+	rec.app = r.app.with(&e)
+	c.put(now, rec, r, 0)
+	c.stats.UpdatesReceived++
+	c.emitState(&rec, &e)
+	if gossip {
+		c.q.addState(owner, e.Key(), stateKeyHash(owner, e.Key()))
+	}
+}
+
+// stateFits checks the per-member bounds for setting e over old.
+func (c *Core) stateFits(a *appState, e, old *appEntry) bool {
+	keys := 0
+	bytes := 0
+	if a != nil {
+		keys = len(a.entries)
+		bytes = a.bytes
+	}
+	if old == nil {
+		keys++
+	} else if !old.deleted {
+		bytes -= int(old.keyLen) + int(old.valLen)
+	}
+	if !e.deleted {
+		bytes += int(e.keyLen) + int(e.valLen)
+	}
+	return keys <= c.cfg.MaxStateKeys && bytes <= c.cfg.MaxStateBytes
+}
+
+func (c *Core) emitState(rec *record, e *appEntry) {
+	c.emit(Event{
+		Type:    EventState,
+		Member:  rec.member(),
+		Key:     e.Key(),
+		Value:   e.Value(),
+		Version: e.version,
+		Deleted: e.deleted,
+	})
+}

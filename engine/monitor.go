@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay/detector"
+)
+
+// monitor is this node's watch over one subject: the members that precede it
+// on the monitoring ring send it their heartbeats.
+type monitor struct {
+	id         ID
+	gen        uint64
+	phi        *detector.Phi
+	quietUntil Time // no new probe before this, after an answered one
+	due        Time // when the subject next needs a look: max(SuspectAt, quietUntil)
+	mismatch   int  // consecutive heartbeats whose digest differed from ours
+	lastDigest uint64
+}
+
+// refreshTopology recomputes observers and subjects after the live set
+// changed. Observers are the Observers live members that follow this node's
+// ring position, subjects the ones that precede it; every member with the
+// same view computes the same relation (see ring.Topology).
+func (c *Core) refreshTopology() {
+	if c.topoSeen == c.topoGen {
+		return
+	}
+	c.topoSeen = c.topoGen
+	k := c.cfg.Observers
+	c.observers = c.observers[:0]
+	c.tab.walk(c.pos, true, func(r *record) bool {
+		if r.id != c.id && r.live() {
+			c.observers = append(c.observers, peer{r.id, r.addr()})
+		}
+		return len(c.observers) < k
+	})
+	var subjects [16]ID
+	n := 0
+	c.tab.walk(c.pos, false, func(r *record) bool {
+		if r.id != c.id && r.live() {
+			subjects[n] = r.id
+			n++
+		}
+		return n < k
+	})
+	// Keep the monitors of subjects that remain, recycle the others, and
+	// start fresh ones for new subjects.
+	kept := c.monitors[:0]
+	for _, m := range c.monitors {
+		if containsID(subjects[:n], m.id) {
+			kept = append(kept, m)
+		} else {
+			c.spare = append(c.spare, m)
+		}
+	}
+	c.monitors = kept
+	for _, id := range subjects[:n] {
+		if c.monitorOf(id) != nil {
+			continue
+		}
+		m := c.newMonitor(id)
+		c.monitors = append(c.monitors, m)
+	}
+}
+
+func containsID(ids []ID, id ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Core) newMonitor(id ID) *monitor {
+	var m *monitor
+	if n := len(c.spare); n > 0 {
+		m = c.spare[n-1]
+		c.spare = c.spare[:n-1]
+		m.phi.Reset()
+	} else {
+		m = &monitor{phi: detector.NewPhi(c.cfg.Phi)}
+	}
+	phi := m.phi
+	*m = monitor{id: id, phi: phi}
+	if r := c.lookup(id); r != nil {
+		m.gen = r.gen
+	}
+	// The subject may not know yet that it should send to us; count from
+	// now, so that a subject that never sends is probed after the detector's
+	// bootstrap interval rather than never.
+	m.phi.Heartbeat(c.now)
+	m.due = m.phi.SuspectAt()
+	return m
+}
+
+func (c *Core) monitorOf(id ID) *monitor {
+	for _, m := range c.monitors {
+		if m.id == id {
+			return m
+		}
+	}
+	return nil
+}
+
+// heartbeat sends this period's heartbeat to every observer.
+func (c *Core) heartbeat(now Time) {
+	if c.rejoin.active || c.leave.active {
+		return
+	}
+	c.refreshTopology()
+	c.beats++
+	hb := codec.Heartbeat{Counter: c.beats, Digest: c.tab.root, Members: uint32(c.tab.live)}
+	for _, o := range c.observers {
+		c.begin(codec.MsgHeartbeat)
+		c.bld.AddHeartbeat(hb)
+		c.piggyback()
+		c.send(o.addr, codec.MsgHeartbeat)
+	}
+}
+
+// onHeartbeat feeds a subject's detector.
+func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
+	m := c.monitorOf(ID(h.Sender))
+	if m == nil {
+		return
+	}
+	c.stats.Heartbeats++
+	if m.gen != h.Generation {
+		// The subject restarted: its old rhythm says nothing about the new.
+		m.gen = h.Generation
+		m.phi.Reset()
+	}
+	m.phi.Heartbeat(now)
+	m.due = max(m.phi.SuspectAt(), m.quietUntil)
+	// A neighbour whose digest stays different from ours, at the same value,
+	// holds something we lack or lacks something we hold: reconcile with it.
+	if hb.Digest != c.tab.root && hb.Digest == m.lastDigest {
+		m.mismatch++
+		if m.mismatch >= 3 {
+			m.mismatch = 0
+			if r := c.lookup(m.id); r != nil {
+				c.syncWith(now, r.addr())
+			}
+		}
+	} else {
+		m.mismatch = 0
+	}
+	m.lastDigest = hb.Digest
+}
+
+// checkSubjects probes every subject whose detector crossed its threshold.
+// Each monitor knows when its detector will cross (SuspectAt), so the core
+// looks only then rather than polling.
+func (c *Core) checkSubjects(now Time) {
+	if c.rejoin.active || c.leave.active {
+		return
+	}
+	c.refreshTopology()
+	for _, m := range c.monitors {
+		if now < m.due || c.probing(m.id) {
+			continue
+		}
+		r := c.lookup(m.id)
+		if r == nil || !r.live() {
+			m.due = now.Add(c.cfg.HeartbeatInterval)
+			continue
+		}
+		if s := c.susp[m.id]; s != nil && s.mine {
+			// Already accused: remind the suspect so that it can refute.
+			c.remind(now, m, r)
+			m.due = m.quietUntil
+			continue
+		}
+		if m.phi.Suspicious(now) {
+			c.startProbe(now, r, probeMonitor)
+			m.due = detector.MaxTime // until the probe is decided
+		} else {
+			m.due = max(m.phi.SuspectAt(), m.quietUntil)
+		}
+	}
+}
+
+// nextCheck is the earliest time a monitor needs a look.
+func (c *Core) nextCheck() Time {
+	d := detector.MaxTime
+	for _, m := range c.monitors {
+		if m.due < d && !c.probing(m.id) {
+			d = m.due
+		}
+	}
+	return d
+}

@@ -1,0 +1,84 @@
+package engine
+
+import "github.com/hearsay-io/hearsay/codec"
+
+// msgTypes bounds the per-type counters; MsgType values are small and
+// append-only.
+const msgTypes = 16
+
+// Stats is a value snapshot of a node's counters. Counters only grow; gauges
+// (marked) are the current value.
+type Stats struct {
+	DatagramsIn, DatagramsOut uint64
+	BytesIn, BytesOut         uint64
+	// In and Out count datagrams by codec.MsgType.
+	In, Out [msgTypes]uint64
+
+	// Datagrams dropped, by cause.
+	DropTruncated   uint64 // shorter than their header says
+	DropMalformed   uint64 // invalid fields or sections
+	DropForeign     uint64 // not Hearsay (magic) or an unsupported version
+	DropCluster     uint64 // another cluster's ID
+	DropSealed      uint64 // sealed, but this node has no keys
+	DropUnsealed    uint64 // not sealed, but this node requires keys
+	DropUnknownKey  uint64 // sealed with a key not in the keyring
+	DropAuth        uint64 // failed authentication
+	DropTooLarge    uint64 // decompressed size over the bound
+	DropSelf        uint64 // carrying this node's own ID
+	DropUnsolicited uint64 // shard data that was not requested
+	DropBusy        uint64 // requests refused because MaxTransfers was reached
+	DropWrongTarget uint64 // pings meant for another member at this address
+	SealErrors      uint64
+
+	// Records refused, by cause.
+	RefusedMembers uint64 // new members beyond MaxMembers
+	RefusedState   uint64 // state over a member's key or byte bound, or of an unknown owner
+	IDConflicts    uint64 // records claiming this node's ID with a newer generation
+
+	UpdatesSent     uint64 // records piggybacked or gossiped
+	UpdatesReceived uint64 // records received that changed the view
+	QueueDropped    uint64 // pending updates dropped because the queue was full
+	QueueDepth      uint64 // gauge: pending updates
+
+	Heartbeats     uint64 // heartbeats received from subjects
+	Probes         uint64 // direct pings sent
+	IndirectProbes uint64 // ping-req rounds started
+	Nacks          uint64 // nacks received
+	Inconclusive   uint64 // indirect probes with neither ack nor nack
+	Suspicions     uint64 // accusations this node made
+	Refutations    uint64 // times this node refuted a suspicion or death
+	Deaths         uint64 // deaths this node declared
+	Reaped         uint64 // tombstones removed after retention
+	SyncsStarted   uint64 // anti-entropy exchanges started
+	ShardsSent     uint64 // shard transfers served
+	ShardsReceived uint64 // shard transfers received
+	Compressed     uint64 // shard-data datagrams sent compressed
+	CompressMisses uint64 // shard-data datagrams that did not compress to fit and were resent plain
+	Events         uint64
+	LocalHealth    uint64 // gauge: local health score
+	Members        uint64 // gauge: members in the table, tombstones included
+	LiveMembers    uint64 // gauge: alive and suspect members
+}
+
+func (s *Stats) countIn(t codec.MsgType) {
+	if int(t) < msgTypes {
+		s.In[t]++
+	}
+}
+
+func (s *Stats) countOut(t codec.MsgType) {
+	if int(t) < msgTypes {
+		s.Out[t]++
+	}
+}
+
+// Stats returns the core's counters.
+func (c *Core) Stats() Stats {
+	s := c.stats
+	s.QueueDropped = c.q.dropped
+	s.QueueDepth = uint64(c.q.len())
+	s.LocalHealth = uint64(c.health.Score())
+	s.Members = uint64(c.tab.total)
+	s.LiveMembers = uint64(c.tab.live)
+	return s
+}

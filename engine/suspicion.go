@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"container/heap"
+
+	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay/detector"
+)
+
+// suspicion is this node's timer on a suspect member: it declares the member
+// dead when the timer expires without a refutation. The timer starts at
+// Suspicion.Max(N) and shrinks toward Suspicion.Min(N) as independent
+// witnesses confirm (Lifeguard).
+type suspicion struct {
+	s    detector.Suspicion
+	gen  uint64
+	inc  uint32
+	ver  uint32
+	mine bool // this node accused the member itself
+}
+
+type suspAt struct {
+	at  Time
+	id  ID
+	ver uint32
+}
+
+type suspHeap []suspAt
+
+func (h suspHeap) Len() int           { return len(h) }
+func (h suspHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h suspHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *suspHeap) Push(x any)        { *h = append(*h, x.(suspAt)) }
+func (h *suspHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func (c *Core) startSuspicion(now Time, r *record, witness ID) {
+	s := c.susp[r.id]
+	if s == nil {
+		s = &suspicion{}
+		c.susp[r.id] = s
+	}
+	s.ver++
+	s.gen, s.inc = r.gen, r.inc
+	s.mine = witness == c.id
+	s.s.Start(now, c.tab.live, uint64(witness), c.cfg.Suspicion)
+	heap.Push(&c.sheap, suspAt{at: s.s.Deadline(), id: r.id, ver: s.ver})
+}
+
+// confirm counts witness as another independent accuser of id.
+func (c *Core) confirm(now Time, id, witness ID) {
+	s := c.susp[id]
+	if s == nil || witness == 0 {
+		return
+	}
+	if witness == c.id {
+		s.mine = true
+	}
+	if s.s.Confirm(uint64(witness)) {
+		s.ver++
+		heap.Push(&c.sheap, suspAt{at: s.s.Deadline(), id: id, ver: s.ver})
+	}
+}
+
+func (c *Core) cancelSuspicion(id ID) {
+	delete(c.susp, id)
+}
+
+// expireSuspicions declares dead every suspect whose timer ran out.
+func (c *Core) expireSuspicions(now Time) {
+	for len(c.sheap) > 0 && c.sheap[0].at <= now {
+		e := heap.Pop(&c.sheap).(suspAt)
+		s := c.susp[e.id]
+		if s == nil || s.ver != e.ver {
+			continue
+		}
+		delete(c.susp, e.id)
+		r := c.lookup(e.id)
+		if r == nil || r.state != StateSuspect || r.gen != s.gen || r.inc != s.inc {
+			continue
+		}
+		rec := *r
+		rec.state = StateDead
+		c.put(now, rec, r, c.id)
+		c.q.addMember(e.id, c.id)
+		c.stats.Deaths++
+	}
+	// Drop stale heap entries left by confirmations and cancellations.
+	if len(c.sheap) > 64 && len(c.sheap) > 4*len(c.susp) {
+		live := c.sheap[:0]
+		for _, e := range c.sheap {
+			if s := c.susp[e.id]; s != nil && s.ver == e.ver {
+				live = append(live, e)
+			}
+		}
+		c.sheap = live
+		heap.Init(&c.sheap)
+	}
+}
+
+// accuse suspects the target of a failed probe: it gossips the suspicion
+// and tells the suspect (so that it can refute) and the suspect's other
+// observers (so that they can confirm).
+func (c *Core) accuse(now Time, p *probe) {
+	r := c.lookup(p.target)
+	if r == nil || !r.live() || r.gen != p.gen || r.inc != p.inc {
+		return // gone, or refuted while we probed
+	}
+	c.stats.Suspicions++
+	if r.state == StateAlive {
+		rec := *r
+		rec.state = StateSuspect
+		c.put(now, rec, r, c.id)
+		r = c.lookup(p.target)
+	} else {
+		c.confirm(now, p.target, c.id)
+	}
+	c.q.addMember(p.target, c.id)
+	var m codec.Member
+	r.wire(&m, c.id)
+	tell := func(to peer) {
+		c.begin(codec.MsgGossip)
+		c.bld.AddMember(&m)
+		c.piggyback()
+		c.send(to.addr, codec.MsgGossip)
+	}
+	tell(peer{r.id, r.addr()})
+	var obs [16]peer
+	for _, o := range c.observersOf(r, obs[:0]) {
+		if o.id != c.id {
+			tell(o)
+		}
+	}
+}
+
+// remind pings a suspect we accused, with the suspicion attached, at most
+// once per probe timeout, so that a suspect that missed the first message
+// can still refute before the timer runs out.
+func (c *Core) remind(now Time, m *monitor, r *record) {
+	if now < m.quietUntil {
+		return
+	}
+	m.quietUntil = now.Add(c.cfg.ProbeTimeout)
+	c.probeNo++
+	c.ping(r.addr(), c.probeNo, r.id, r)
+}
+
+// observersOf returns the live members that follow r on the monitoring ring.
+func (c *Core) observersOf(r *record, dst []peer) []peer {
+	k := c.cfg.Observers
+	n := 0
+	c.tab.walk(r.pos, true, func(o *record) bool {
+		if o.id != r.id && o.live() {
+			dst = append(dst, peer{o.id, o.addr()})
+			n++
+		}
+		return n < k
+	})
+	return dst
+}
