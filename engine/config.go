@@ -39,8 +39,10 @@ type Config struct {
 	// 0.0.0.0:7946. Use [::]:port for IPv6 (dual-stack when DualStack).
 	BindAddr netip.AddrPort
 	// AdvertiseAddr is the address other members use to reach this node (for
-	// NAT and containers). Default: BindAddr, which then must not be an
-	// unspecified address.
+	// NAT and containers). Default: BindAddr; when BindAddr is unspecified
+	// (0.0.0.0 or ::), the runtime advertises an address of one of this
+	// host's interfaces (private, then global unicast, then loopback) and
+	// logs its choice.
 	AdvertiseAddr netip.AddrPort
 	// DualStack lets an IPv6 bind address accept IPv4 too.
 	DualStack bool
@@ -79,6 +81,24 @@ type Config struct {
 	// successfully, all in one attempt, before it refutes its death. This
 	// keeps a node with a bad network removed instead of flapping. Default 5.
 	RejoinProbes int
+	// MaxRefutations is how many suspicions a node refutes within
+	// RefutationWindow. A node suspected more often than that has a link
+	// too bad to be useful (it keeps missing heartbeats and probes); it
+	// stops refuting, lets itself be declared dead, and comes back only
+	// through RejoinProbes, so that it is removed once instead of
+	// flapping between suspect and alive. Default 3.
+	MaxRefutations int
+	// RefutationWindow is the window MaxRefutations counts over. Default
+	// 60s.
+	RefutationWindow time.Duration
+	// RefuteHealth is the local health score at which a suspected node
+	// stops refuting and takes the rejoin path instead. Every refutation
+	// raises the score by one, like a failed probe, and every answered
+	// probe lowers it, so a node that keeps missing acks and keeps being
+	// suspected is removed once rather than flapping, while a healthy
+	// node that is suspected now and then refutes. Default 2; at most
+	// MaxLocalHealth.
+	RefuteHealth int
 	// RejoinBackoffMax caps the doubling wait between rejoin attempts.
 	// Default 30s.
 	RejoinBackoffMax time.Duration
@@ -151,9 +171,12 @@ func DefaultLANConfig() Config {
 		ProbeTimeout:       200 * time.Millisecond,
 		IndirectProbes:     3,
 		IndirectTimeout:    400 * time.Millisecond,
-		Suspicion:          detector.SuspicionConfig{MinBase: 500 * time.Millisecond, MaxFactor: 6, Expected: 2},
+		Suspicion:          detector.SuspicionConfig{MinBase: 1500 * time.Millisecond, MaxFactor: 6, Expected: 2},
 		MaxLocalHealth:     8,
 		RejoinProbes:       5,
+		MaxRefutations:     3,
+		RefutationWindow:   time.Minute,
+		RefuteHealth:       2,
 		RejoinBackoffMax:   30 * time.Second,
 		GossipInterval:     200 * time.Millisecond,
 		GossipFanout:       4,
@@ -247,6 +270,9 @@ func (c Config) withDefaults() Config {
 	}
 	setInt(&c.MaxLocalHealth, d.MaxLocalHealth)
 	setInt(&c.RejoinProbes, d.RejoinProbes)
+	setInt(&c.MaxRefutations, d.MaxRefutations)
+	setDur(&c.RefutationWindow, d.RefutationWindow)
+	setInt(&c.RefuteHealth, d.RefuteHealth)
 	setDur(&c.RejoinBackoffMax, d.RejoinBackoffMax)
 	setDur(&c.GossipInterval, d.GossipInterval)
 	setInt(&c.GossipFanout, d.GossipFanout)
@@ -301,6 +327,7 @@ func (c Config) Validate() error {
 	pos("ProbeTimeout", c.ProbeTimeout)
 	pos("IndirectTimeout", c.IndirectTimeout)
 	pos("RejoinBackoffMax", c.RejoinBackoffMax)
+	pos("RefutationWindow", c.RefutationWindow)
 	pos("GossipInterval", c.GossipInterval)
 	pos("SyncInterval", c.SyncInterval)
 	pos("SeedInterval", c.SeedInterval)
@@ -322,6 +349,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxLocalHealth < 0 || c.MaxLocalHealth > 64 {
 		bad("MaxLocalHealth", "must be in [0, 64], got %d", c.MaxLocalHealth)
+	}
+	if c.RefuteHealth < 1 || c.RefuteHealth > c.MaxLocalHealth {
+		bad("RefuteHealth", "must be in [1, MaxLocalHealth = %d], got %d", c.MaxLocalHealth, c.RefuteHealth)
+	}
+	if c.MaxRefutations < 1 || c.MaxRefutations > maxRefutations {
+		bad("MaxRefutations", "must be in [1, %d], got %d", maxRefutations, c.MaxRefutations)
 	}
 	if c.RejoinProbes < 0 || c.RejoinProbes > 32 {
 		bad("RejoinProbes", "must be in [0, 32], got %d", c.RejoinProbes)

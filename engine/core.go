@@ -69,11 +69,14 @@ type Core struct {
 	sealBuf []byte
 	openBuf []byte
 	zipBuf  []byte
-	seq     uint32
-	probeNo uint32
-	beats   uint64
-	health  detector.Health
-	now     Time
+
+	refutedAt   [maxRefutations]Time // ring of the latest refutation times
+	refutations int                  // refutations ever; indexes refutedAt
+	seq         uint32
+	probeNo     uint32
+	beats       uint64
+	health      detector.Health
+	now         Time
 
 	observers []peer
 	monitors  []*monitor
@@ -210,7 +213,9 @@ func (c *Core) updateDeadline() {
 		}
 	default:
 		min(c.nextBeat)
-		min(c.nextCheck())
+		if !c.rejoin.active { // checkSubjects rests while rejoining
+			min(c.nextCheck())
+		}
 		if c.q.len() > 0 {
 			min(c.nextGossip)
 		}

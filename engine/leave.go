@@ -45,7 +45,8 @@ func (c *Core) Left() bool {
 	if !c.leave.active {
 		return false
 	}
-	if _, pending := c.q.members[c.id]; pending {
+	// With no live member left there is nobody to tell: the leave is done.
+	if _, pending := c.q.members[c.id]; pending && c.tab.live > 0 {
 		return false
 	}
 	c.leave.done = true

@@ -190,15 +190,49 @@ func (c *Core) aboutSelf(now Time, m *codec.Member) {
 	case StateDead, StateLeft:
 		c.beginRejoin(now, m.Incarnation)
 	default:
-		// Suspected (or told of an incarnation we never had): refute at once.
-		c.refute(now, m.Incarnation, ID(m.Witness))
+		// Suspected (or told of an incarnation we never had): refute at
+		// once, unless we are already proving our links before coming
+		// back, or have refuted too often lately. In the last case we
+		// accept removal and come back only through the rejoin probes,
+		// so that a bad link removes us once instead of flapping.
+		switch {
+		case c.rejoin.active:
+			c.rejoin.deadInc = max(c.rejoin.deadInc, m.Incarnation)
+		case !c.mayRefute(now):
+			c.stats.RefutationsWithheld++
+			c.beginRejoin(now, m.Incarnation)
+		default:
+			c.refute(now, m.Incarnation, ID(m.Witness))
+		}
 	}
+}
+
+// maxRefutations bounds Config.MaxRefutations: the refutation times kept.
+const maxRefutations = 16
+
+// mayRefute reports whether this node may refute one more suspicion: its
+// local health score is below RefuteHealth and it has refuted fewer than
+// MaxRefutations within the last RefutationWindow.
+func (c *Core) mayRefute(now Time) bool {
+	if c.health.Score() >= c.cfg.RefuteHealth {
+		return false
+	}
+	n := c.cfg.MaxRefutations
+	if c.refutations < n {
+		return true
+	}
+	oldest := c.refutedAt[(c.refutations-n)%maxRefutations]
+	return now.Sub(oldest) >= c.cfg.RefutationWindow
 }
 
 // refute raises the incarnation above inc and announces that this node is
 // alive, directly to the accuser and to its observers, and by gossip.
 func (c *Core) refute(now Time, inc uint32, accuser ID) {
 	c.inc = inc + 1
+	c.refutedAt[c.refutations%maxRefutations] = now
+	// Being suspected is evidence against our own links too (Lifeguard).
+	c.health.Failure()
+	c.refutations++
 	r := c.selfRecord()
 	rec := *r
 	rec.inc, rec.state = c.inc, StateAlive

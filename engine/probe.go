@@ -10,6 +10,7 @@ import (
 const (
 	probeMonitor uint8 = iota + 1 // a subject's detector crossed its threshold
 	probeRejoin                   // this node, declared dead, proves it can reach others
+	probeCheck                    // a last look at a suspect we only heard of
 )
 
 // probe is an outstanding ping from this node.
@@ -57,7 +58,11 @@ func (c *Core) startProbe(now Time, r *record, purpose uint8) uint32 {
 		deadline: now.Add(c.health.Scale(c.cfg.ProbeTimeout)),
 	}
 	c.probes = append(c.probes, p)
-	c.ping(p.addr, p.seq, p.target, nil)
+	var about *record
+	if purpose == probeCheck {
+		about = r // the suspicion, so that the suspect can refute
+	}
+	c.ping(p.addr, p.seq, p.target, about)
 	c.stats.Probes++
 	return p.seq
 }
@@ -188,10 +193,14 @@ func (c *Core) expireProbes(now Time) {
 			i++
 			continue
 		}
-		if p.purpose == probeRejoin {
+		switch p.purpose {
+		case probeRejoin:
 			seq := p.seq
 			c.removeProbe(i)
 			c.rejoinFailed(now, seq)
+			continue
+		case probeCheck:
+			c.removeProbe(i) // the suspicion timer decides
 			continue
 		}
 		if !p.indirect {

@@ -40,24 +40,25 @@ type Stats struct {
 	QueueDropped    uint64 // pending updates dropped because the queue was full
 	QueueDepth      uint64 // gauge: pending updates
 
-	Heartbeats     uint64 // heartbeats received from subjects
-	Probes         uint64 // direct pings sent
-	IndirectProbes uint64 // ping-req rounds started
-	Nacks          uint64 // nacks received
-	Inconclusive   uint64 // indirect probes with neither ack nor nack
-	Suspicions     uint64 // accusations this node made
-	Refutations    uint64 // times this node refuted a suspicion or death
-	Deaths         uint64 // deaths this node declared
-	Reaped         uint64 // tombstones removed after retention
-	SyncsStarted   uint64 // anti-entropy exchanges started
-	ShardsSent     uint64 // shard transfers served
-	ShardsReceived uint64 // shard transfers received
-	Compressed     uint64 // shard-data datagrams sent compressed
-	CompressMisses uint64 // shard-data datagrams that did not compress to fit and were resent plain
-	Events         uint64
-	LocalHealth    uint64 // gauge: local health score
-	Members        uint64 // gauge: members in the table, tombstones included
-	LiveMembers    uint64 // gauge: alive and suspect members
+	Heartbeats          uint64 // heartbeats received from subjects
+	Probes              uint64 // direct pings sent
+	IndirectProbes      uint64 // ping-req rounds started
+	Nacks               uint64 // nacks received
+	Inconclusive        uint64 // indirect probes with neither ack nor nack
+	Suspicions          uint64 // accusations this node made
+	Refutations         uint64 // times this node refuted a suspicion or death
+	RefutationsWithheld uint64 // suspicions not refuted because of MaxRefutations
+	Deaths              uint64 // deaths this node declared
+	Reaped              uint64 // tombstones removed after retention
+	SyncsStarted        uint64 // anti-entropy exchanges started
+	ShardsSent          uint64 // shard transfers served
+	ShardsReceived      uint64 // shard transfers received
+	Compressed          uint64 // shard-data datagrams sent compressed
+	CompressMisses      uint64 // shard-data datagrams that did not compress to fit and were resent plain
+	Events              uint64
+	LocalHealth         uint64 // gauge: local health score
+	Members             uint64 // gauge: members in the table, tombstones included
+	LiveMembers         uint64 // gauge: alive and suspect members
 }
 
 func (s *Stats) countIn(t codec.MsgType) {

@@ -17,6 +17,10 @@ type suspicion struct {
 	inc  uint32
 	ver  uint32
 	mine bool // this node accused the member itself
+	// checked is set once this node, which only heard of the suspicion,
+	// has pinged the suspect itself at the timer's end (see
+	// expireSuspicions).
+	checked bool
 }
 
 type suspAt struct {
@@ -78,11 +82,25 @@ func (c *Core) expireSuspicions(now Time) {
 		if s == nil || s.ver != e.ver {
 			continue
 		}
-		delete(c.susp, e.id)
 		r := c.lookup(e.id)
 		if r == nil || r.state != StateSuspect || r.gen != s.gen || r.inc != s.inc {
+			delete(c.susp, e.id)
 			continue
 		}
+		if !s.mine && !s.checked {
+			// We only heard of this suspicion. Before declaring death on
+			// hearsay, ping the suspect once with the suspicion attached:
+			// a live suspect that missed the rumour refutes in its ack,
+			// and a refutation still spreading toward us arrives with
+			// it. Without an answer within the probe timeout, the timer
+			// fires for good.
+			s.checked = true
+			s.ver++
+			c.startProbe(now, r, probeCheck)
+			heap.Push(&c.sheap, suspAt{at: now.Add(c.health.Scale(c.cfg.ProbeTimeout)), id: e.id, ver: s.ver})
+			continue
+		}
+		delete(c.susp, e.id)
 		rec := *r
 		rec.state = StateDead
 		c.put(now, rec, r, c.id)

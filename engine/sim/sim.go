@@ -45,6 +45,11 @@ type Config struct {
 	NoSharing bool
 	// OnEvent, when set, receives every node's membership and state events.
 	OnEvent func(node int, e engine.Event)
+	// MeasureCore makes the simulator time every call into a core (Tick,
+	// Receive and Publish) with the monotonic clock, so that CoreTime
+	// separates the protocol's cost from the simulator's. It costs two
+	// clock reads per call.
+	MeasureCore bool
 }
 
 // Sim is a deterministic simulated cluster: virtual time, an event queue,
@@ -58,7 +63,14 @@ type Sim struct {
 	pool   *engine.ShardPool
 	timers timerHeap
 	gens   uint64
+
+	coreTime  time.Duration // time inside cores, with MeasureCore
+	coreCalls uint64
 }
+
+// CoreTime returns the wall time spent inside cores and the number of calls
+// timed, when Config.MeasureCore is set.
+func (s *Sim) CoreTime() (time.Duration, uint64) { return s.coreTime, s.coreCalls }
 
 // Node is one simulated member.
 type Node struct {
@@ -73,7 +85,13 @@ type Node struct {
 	paused    bool
 	scheduled engine.Time
 	ver       uint32
+	lastTick  engine.Time // when Tick last ran
+	spins     int         // Ticks in a row at lastTick
 }
+
+// maxSpins is how many Ticks in a row one node may take at the same virtual
+// time before the simulator reports a core whose Deadline does not advance.
+const maxSpins = 10_000
 
 // Addr returns the address of node i.
 func Addr(i int) netip.AddrPort {
@@ -193,7 +211,14 @@ func (s *Sim) receive(n *Node, from netip.AddrPort, b []byte) {
 	if n.crashed || n.paused {
 		return
 	}
-	n.Core.Receive(s.now(), from, b)
+	if s.cfg.MeasureCore {
+		t0 := time.Now()
+		n.Core.Receive(s.now(), from, b)
+		s.coreTime += time.Since(t0)
+		s.coreCalls++
+	} else {
+		n.Core.Receive(s.now(), from, b)
+	}
 	s.flush(n)
 }
 
@@ -246,8 +271,23 @@ func (s *Sim) RunUntil(t time.Duration) {
 			s.net.AdvanceTo(time.Duration(tm.at - epoch))
 		}
 		n.scheduled = 0
-		n.Core.Tick(tm.at)
-		n.Core.Publish()
+		if tm.at == n.lastTick {
+			if n.spins++; n.spins > maxSpins {
+				panic(fmt.Sprintf("sim: node %d ticked %d times at %v: its Deadline does not advance", n.Index, n.spins, Since(tm.at)))
+			}
+		} else {
+			n.lastTick, n.spins = tm.at, 0
+		}
+		if s.cfg.MeasureCore {
+			t0 := time.Now()
+			n.Core.Tick(tm.at)
+			n.Core.Publish()
+			s.coreTime += time.Since(t0)
+			s.coreCalls++
+		} else {
+			n.Core.Tick(tm.at)
+			n.Core.Publish()
+		}
 		s.flush(n)
 	}
 	if s.net.Now() < t {

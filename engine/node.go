@@ -1,0 +1,354 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hearsay-io/hearsay/netio"
+	"github.com/hearsay-io/hearsay/ring"
+)
+
+// ErrClosed is returned, possibly wrapped, by Node methods called after
+// Close, and by calls that were waiting when Close ran. Match it with
+// errors.Is.
+var ErrClosed = errors.New("hearsay: node is closed")
+
+// ErrNoSeedAnswered is wrapped, together with the context's error, by the
+// error Join returns when its context ends before any seed answered.
+var ErrNoSeedAnswered = errors.New("hearsay: no seed answered the join")
+
+// Node is a cluster member running in this process: a Core bound to the
+// real clock and a batched UDP socket (package netio), with an API safe for
+// concurrent use by the service that embeds it.
+//
+// A Node runs two goroutines. One owns the Core: it ticks it when its timers
+// are due, feeds it every datagram, runs the API's writes, sends what the
+// core emits in batches and publishes the membership table. The other reads
+// the socket in batches (recvmmsg on Linux) and hands them over; it blocks
+// in the runtime's netpoller, not in a busy loop. The protocol code is the
+// same Core the simulator (package engine/sim) drives; the Node adds no
+// protocol logic.
+//
+// Reads (Members, Member, NumMembers, State, Ring, Owner) are lock-free:
+// they read the immutable table shards and ring the core last published
+// through atomic pointers, and never wait for the core. Writes (SetState,
+// DeleteState, Join, Leave) and Stats are executed on the core's goroutine
+// and wait for it. Every method is safe for concurrent use.
+//
+// On the steady-state path (heartbeats, probes, acks, gossip) the runtime
+// allocates nothing per datagram: receive buffers, the outbox and the timer
+// are reused, and events are delivered by value into preallocated channels.
+//
+// The node's clock, as seen in Event.Time, is monotonic: nanoseconds since
+// the process started, plus one second, common to every node of the process.
+//
+// Close stops both goroutines and closes the socket. Close does not leave
+// the cluster: the others then detect the node as failed. Call Leave first
+// for a graceful departure.
+type Node struct {
+	cfg  Config // defaults applied; ID and Generation set
+	log  *slog.Logger
+	conn *netio.UDP
+	id   ID
+	addr netip.AddrPort // advertised
+	snap Snapshot
+
+	// Owned by the core goroutine.
+	core     *Core
+	timer    *time.Timer
+	armed    Time
+	events   []Event // emitted during one step, dispatched after publishing
+	waiters  []*waiter
+	ringOn   bool
+	ringMods map[ID]bool // pending ring changes: true adds, false removes
+	scratch  []Member
+	ids      []uint64
+
+	ring atomic.Pointer[ring.Ring]
+	subs subscribers
+
+	reqs     chan request
+	in       chan *batch // batches read, for the core goroutine
+	free     chan *batch // batches handled, for the reader
+	closing  chan struct{}
+	loopDone chan struct{}
+	wg       sync.WaitGroup
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	final     atomic.Pointer[Stats] // the core's counters when the loop stopped
+
+	readErrs    atomic.Uint64
+	lastReadLog time.Time // reader goroutine only
+}
+
+// Batching of received datagrams: the reader fills one batch while the core
+// goroutine handles another. Batches start small and double, up to
+// maxReadBatch, each time one comes back full, so an idle node holds a few
+// KiB of buffers and a busy one reads 64 datagrams per system call.
+const (
+	readBatches      = 3
+	initialReadBatch = 8
+	maxReadBatch     = 64
+)
+
+// clockEpoch is added to the time since processStart to form engine time,
+// which must never be zero. processStart is shared by every node of the
+// process, so engine times of different nodes compare.
+const clockEpoch = Time(time.Second)
+
+var processStart = time.Now()
+
+// monotime returns the engine time now, from the monotonic clock.
+func monotime() Time { return clockEpoch + Time(time.Since(processStart)) }
+
+// NewNode validates cfg, listens on cfg.BindAddr and starts the node. The
+// node starts alone; call Join to enter a cluster, or let others join it.
+//
+// Defaults: zero fields take DefaultLANConfig's values; a zero ID is drawn
+// at random (NewID); a zero Generation is the wall-clock time in
+// nanoseconds. A BindAddr port of 0 picks a free port: read it with
+// LocalAddr and Addr. When AdvertiseAddr is unset, the node advertises the
+// bound address, or, when that is unspecified (0.0.0.0 or ::), an address
+// of this host's interfaces, and logs its choice: a private address first,
+// then a global unicast one, then loopback; in the bind address's family
+// first, then, for a dual-stack IPv6 socket, IPv4.
+//
+// An invalid cfg returns the error of Config.Validate, which lists every
+// problem and matches ErrInvalidConfig.
+func NewNode(cfg Config) (*Node, error) {
+	n, err := newNode(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.startLoops()
+	n.log.Info("hearsay node started",
+		"bind", n.conn.LocalAddr(), "advertise", n.addr,
+		"cluster", n.cfg.ClusterName, "generation", n.cfg.Generation)
+	if len(n.cfg.Keys) == 0 {
+		n.log.Warn("cluster is open: no Keys configured, so anyone who can reach this port can join the cluster, read its state and change it",
+			"bind", n.conn.LocalAddr())
+	}
+	return n, nil
+}
+
+// newNode builds a node with its socket and core but starts no goroutine;
+// tests drive it directly.
+func newNode(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if cfg.ID == 0 {
+		cfg.ID = NewID()
+	}
+	if cfg.Generation == 0 {
+		cfg.Generation = uint64(time.Now().UnixNano())
+	}
+	conn, err := netio.ListenUDP(cfg.BindAddr, netio.UDPOptions{
+		DualStack:   cfg.DualStack,
+		MaxDatagram: cfg.MaxDatagramSize,
+		BatchSize:   maxReadBatch,
+		GSO:         true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hearsay: %w", err)
+	}
+	log := cfg.Logger.With(slog.String("node", cfg.ID.String()))
+	adv, how, err := advertiseAddr(cfg.AdvertiseAddr, conn.LocalAddr(), cfg.DualStack)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if how != "" {
+		log.Info("advertising an address of this host because BindAddr is unspecified; set AdvertiseAddr to choose",
+			"advertise", adv, "chosen", how)
+	}
+	n := &Node{
+		cfg:      cfg,
+		log:      log,
+		conn:     conn,
+		id:       cfg.ID,
+		addr:     adv,
+		ringMods: make(map[ID]bool),
+		reqs:     make(chan request),
+		in:       make(chan *batch, readBatches),
+		free:     make(chan *batch, readBatches),
+		closing:  make(chan struct{}),
+		loopDone: make(chan struct{}),
+	}
+	core, err := NewCore(cfg, Env{
+		Addr:    adv,
+		Now:     monotime(),
+		Seed:    randomSeed(),
+		Publish: true,
+		OnEvent: n.onEvent,
+	})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	n.core = core
+	n.snap = core.Snapshot()
+	for range readBatches {
+		n.free <- newBatch(initialReadBatch, cfg.MaxDatagramSize)
+	}
+	return n, nil
+}
+
+// startLoops starts the core's goroutine and the reader.
+func (n *Node) startLoops() {
+	n.timer = time.NewTimer(time.Hour)
+	n.timer.Stop()
+	n.wg.Add(2)
+	go n.run()
+	go n.read()
+}
+
+// randomSeed draws the core's random seed from the operating system.
+func randomSeed() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("hearsay: crypto/rand failed: " + err.Error())
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// advertiseAddr picks the address to advertise: the configured one, the
+// bound one, or, for an unspecified bound address, one of this host's. how
+// names the choice when it was made from the interfaces.
+func advertiseAddr(cfg, bound netip.AddrPort, dualStack bool) (netip.AddrPort, string, error) {
+	if cfg.IsValid() {
+		return cfg, "", nil
+	}
+	ip := bound.Addr().Unmap()
+	if !ip.IsUnspecified() {
+		return netip.AddrPortFrom(ip, bound.Port()), "", nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return netip.AddrPort{}, "", fmt.Errorf("%w: config.AdvertiseAddr: unset and BindAddr %v is unspecified, and listing interfaces failed: %v", ErrInvalidConfig, bound, err)
+	}
+	var cands []netip.Addr
+	for _, a := range addrs {
+		if pfx, ok := a.(*net.IPNet); ok {
+			if c, ok := netip.AddrFromSlice(pfx.IP); ok {
+				cands = append(cands, c.Unmap())
+			}
+		}
+	}
+	best, how := chooseAddr(cands, ip.Is6(), dualStack)
+	if !best.IsValid() {
+		return netip.AddrPort{}, "", fmt.Errorf("%w: config.AdvertiseAddr: unset and BindAddr %v is unspecified, and no usable interface address was found", ErrInvalidConfig, bound)
+	}
+	return netip.AddrPortFrom(best, bound.Port()), how, nil
+}
+
+// chooseAddr picks the address to advertise among a host's addresses for a
+// socket of the given family, and names its kind. Ranks, best first: a
+// private, then a global unicast address of the socket's family; the same
+// of IPv4 on a dual-stack IPv6 socket; then loopback, the socket's family
+// first. It returns the zero Addr when none fits.
+func chooseAddr(cands []netip.Addr, v6, dualStack bool) (netip.Addr, string) {
+	kinds := [...]string{"private", "global unicast", "private IPv4", "global unicast IPv4", "loopback", "loopback IPv4"}
+	best, bestRank := netip.Addr{}, len(kinds)
+	for _, c := range cands {
+		var rank int
+		switch {
+		case c.IsPrivate():
+			rank = 0
+		case c.IsGlobalUnicast():
+			rank = 1
+		case c.IsLoopback():
+			rank = 4
+		default:
+			continue
+		}
+		if c.Is6() != v6 {
+			if !v6 || !dualStack {
+				continue // the socket cannot carry the other family
+			}
+			if rank == 4 {
+				rank = 5
+			} else {
+				rank += 2
+			}
+		}
+		if rank < bestRank {
+			best, bestRank = c, rank
+		}
+	}
+	if !best.IsValid() {
+		return best, ""
+	}
+	return best, kinds[bestRank]
+}
+
+// ID returns the node's member ID.
+func (n *Node) ID() ID { return n.id }
+
+// Addr returns the address the node advertises to other members, which is
+// what they send to and what its Member record carries.
+func (n *Node) Addr() netip.AddrPort { return n.addr }
+
+// LocalAddr returns the address the node's socket is bound to, with the port
+// the system picked when BindAddr's port was 0.
+func (n *Node) LocalAddr() netip.AddrPort { return n.conn.LocalAddr() }
+
+// Config returns the node's configuration with defaults applied and its ID
+// and Generation set. Keys and Seeds alias the node's copies; do not modify
+// them.
+func (n *Node) Config() Config { return n.cfg }
+
+// Close stops the node: both goroutines end, the socket closes, every
+// subscription's channel is closed, and calls waiting in Join or Leave
+// return ErrClosed. It does not leave the cluster (see Leave). Close is
+// idempotent; only the first call can return an error (from closing the
+// socket). After Close, calls that return an error return one matching
+// ErrClosed; reads return the membership as it was when the node stopped.
+func (n *Node) Close() error {
+	var err error
+	n.closeOnce.Do(func() {
+		n.closed.Store(true)
+		close(n.closing)
+		err = n.conn.Close()
+		n.wg.Wait()
+		n.subs.closeAll()
+		n.log.Debug("hearsay node closed")
+	})
+	return err
+}
+
+// logEvent logs a membership event: changes about other members at Debug
+// (a large cluster has many), changes about this node at Warn and Info.
+func (n *Node) logEvent(ctx context.Context, e *Event, debug bool) {
+	switch e.Type {
+	case EventSelfDead:
+		n.log.Warn("this node was declared dead by the cluster; it rejoins once it reaches RejoinProbes members",
+			"incarnation", e.Member.Incarnation)
+	case EventSelfAlive:
+		n.log.Info("this node refuted its death and is alive again", "incarnation", e.Member.Incarnation)
+	case EventState:
+		if debug {
+			n.log.LogAttrs(ctx, slog.LevelDebug, "state",
+				slog.String("member", e.Member.ID.String()), slog.String("key", string(e.Key)),
+				slog.Uint64("version", e.Version), slog.Bool("deleted", e.Deleted))
+		}
+	default:
+		if debug {
+			n.log.LogAttrs(ctx, slog.LevelDebug, "member",
+				slog.String("event", e.Type.String()), slog.String("member", e.Member.ID.String()),
+				slog.String("addr", e.Member.Addr.String()), slog.String("state", e.Member.State.String()),
+				slog.Uint64("incarnation", uint64(e.Member.Incarnation)))
+		}
+	}
+}

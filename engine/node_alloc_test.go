@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"log/slog"
+	"net/netip"
+	"testing"
+
+	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay/netio"
+)
+
+// receiveBench is a node whose goroutines are not started, watching one
+// peer, and a batch of datagrams from that peer: a heartbeat, and a ping
+// that the node answers with an ack written to the socket (sendmmsg).
+type receiveBench struct {
+	n    *Node
+	msgs []netio.Message
+	fill func() // rebuilds msgs with the next heartbeat counter and ping
+}
+
+func newReceiveBench(tb testing.TB) *receiveBench {
+	tb.Helper()
+	cfg := DefaultLocalConfig()
+	cfg.BindAddr = netip.MustParseAddrPort("127.0.0.1:0")
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	n, err := newNode(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { n.Close() })
+
+	// The peer is a socket that receives the node's replies; nobody reads
+	// it, which costs the node nothing.
+	peerConn, err := netio.ListenUDP(netip.MustParseAddrPort("127.0.0.1:0"), netio.UDPOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { peerConn.Close() })
+	peer := Member{ID: NewID(), Addr: peerConn.LocalAddr(), Generation: 7, State: StateAlive}
+	n.core.Seed(n.now(), []Member{peer})
+	// Run the node's timers until it watches the peer (its first
+	// heartbeat refreshes the monitoring topology).
+	for i := 0; n.core.monitorOf(peer.ID) == nil; i++ {
+		if i == 100 {
+			tb.Fatal("the node does not watch its only peer")
+		}
+		n.core.Tick(n.core.Deadline())
+		n.step()
+	}
+
+	hdr := codec.Header{
+		Cluster:    codec.ClusterID(n.cfg.ClusterName),
+		Sender:     uint64(peer.ID),
+		Generation: peer.Generation,
+	}
+	var bld codec.Builder
+	scratch := make([]byte, 0, n.cfg.MaxDatagramSize)
+	build := func(dst *netio.Message, typ codec.MsgType, add func()) {
+		hdr.Type = typ
+		hdr.Seq++
+		bld.Reset(scratch[:0], n.cfg.MaxDatagramSize, hdr)
+		add()
+		dst.N = copy(dst.Buf, bld.Finish())
+		dst.Addr = peer.Addr
+	}
+	rb := &receiveBench{n: n, msgs: netio.NewMessages(2, n.cfg.MaxDatagramSize)}
+	beat := uint64(0)
+	rb.fill = func() {
+		beat++
+		build(&rb.msgs[0], codec.MsgHeartbeat, func() {
+			bld.AddHeartbeat(codec.Heartbeat{Counter: beat, Digest: n.core.Digest(), Members: 2})
+		})
+		build(&rb.msgs[1], codec.MsgPing, func() {
+			bld.AddPing(codec.Ping{Seq: uint32(beat), Target: uint64(n.id)})
+		})
+	}
+	rb.fill()
+	before := n.core.Stats()
+	n.handle(rb.msgs)
+	after := n.core.Stats()
+	if after.Heartbeats != before.Heartbeats+1 || after.Out[codec.MsgAck] != before.Out[codec.MsgAck]+1 {
+		tb.Fatalf("the datagrams were not handled as heartbeat and ping: heartbeats %d→%d, acks %d→%d; stats %+v",
+			before.Heartbeats, after.Heartbeats, before.Out[codec.MsgAck], after.Out[codec.MsgAck], after)
+	}
+	return rb
+}
+
+// TestNodeNoAllocs asserts the runtime's per-datagram contract: handling a
+// received batch in steady state (a heartbeat from a watched member, a ping
+// answered with an ack written to the socket) allocates nothing. It drives
+// the node's receive path directly, without its goroutines, so that nothing
+// else runs on the node meanwhile.
+func TestNodeNoAllocs(t *testing.T) {
+	rb := newReceiveBench(t)
+	sentBefore := rb.n.conn.Stats().DatagramsOut
+	// The datagrams are rebuilt outside the measured function; only the
+	// node's handling of them is measured.
+	const runs = 200
+	allocs := 0.0
+	for range runs {
+		rb.fill()
+		allocs += testing.AllocsPerRun(1, func() { rb.n.handle(rb.msgs) })
+	}
+	if allocs != 0 {
+		t.Errorf("handling a batch of a heartbeat and a ping: %v allocations in %d runs, want 0", allocs, runs)
+	}
+	if sent := rb.n.conn.Stats().DatagramsOut - sentBefore; sent < runs {
+		t.Errorf("acks sent on the socket: %d, want at least %d", sent, runs)
+	}
+}
+
+// BenchmarkNodeReceive measures the runtime's handling of a received batch
+// of two datagrams (a heartbeat, and a ping answered by an ack sent with
+// one sendmmsg), from core.Receive to the socket write and the publication.
+func BenchmarkNodeReceive(b *testing.B) {
+	rb := newReceiveBench(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		rb.fill()
+		b.StartTimer()
+		rb.n.handle(rb.msgs)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/datagram")
+}
