@@ -104,3 +104,54 @@ func TestBalanceSweep(t *testing.T) {
 	}
 	t.Logf("max/mean share at 10,000 members:%s", b.String())
 }
+
+// ownedShare returns the fraction of the keyspace id owns in r.
+func ownedShare(r *ring.Ring, id uint64) float64 {
+	var sum uint64
+	for _, g := range r.Ranges(id, nil) {
+		sum += g.Size()
+	}
+	return float64(sum) / circle
+}
+
+// TestMovement checks that one join or leave at 10,000 members moves close
+// to 1/N of the keys, and only to or from the member that changed: keys
+// sampled before and after change owner only when the joiner takes them or
+// the leaver gives them up.
+func TestMovement(t *testing.T) {
+	trials := 2
+	if *long {
+		trials = 50
+	}
+	const n, samples = 10000, 20000
+	var joins, leaves []float64
+	for seed := range uint64(trials) {
+		rng := rand.New(rand.NewPCG(seed, 77))
+		ids := randomIDs(rng, n)
+		r := ring.New(ring.Config{}, ids)
+		joiner := rng.Uint64() | 1
+		after := r.Add(joiner)
+		leaver := ids[rng.IntN(n)]
+		without := r.Remove(leaver)
+		for range samples {
+			k := rng.Uint64()
+			o, _ := r.Owner(k)
+			if oj, _ := after.Owner(k); oj != o && oj != joiner {
+				t.Fatalf("seed %d: key %#x moved from %#x to %#x on the join of %#x", seed, k, o, oj, joiner)
+			}
+			if ol, _ := without.Owner(k); ol != o && o != leaver {
+				t.Fatalf("seed %d: key %#x moved from %#x to %#x on the leave of %#x", seed, k, o, ol, leaver)
+			}
+		}
+		// The keys that move are exactly the changed member's share.
+		joins = append(joins, ownedShare(after, joiner)*(n+1))
+		leaves = append(leaves, ownedShare(r, leaver)*n)
+	}
+	for _, x := range append(slices.Clone(joins), leaves...) {
+		if x < 0.75 || x > 1.25 {
+			t.Errorf("a join or leave moved %.3f/N of the keyspace, want within 0.75..1.25 of 1/N", x)
+		}
+	}
+	t.Logf("keys moved by one join, in units of 1/N at %d members: %s", n, summary(joins))
+	t.Logf("keys moved by one leave, in units of 1/N at %d members: %s", n, summary(leaves))
+}
