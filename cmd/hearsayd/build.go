@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay/engine"
+)
+
+// settings is what the agent runs with: the node's configuration and the
+// agent's own settings, checked.
+type settings struct {
+	cfg          engine.Config
+	preset       string
+	http         listenAddr // zero: no HTTP server
+	state        map[string]string
+	leaveTimeout time.Duration
+	idCreated    bool   // the ID file was created by this start
+	keyWarning   string // a problem with the key file worth a log line
+}
+
+// listenAddr is where the HTTP server listens: network "tcp" or "unix".
+type listenAddr struct {
+	network, address string
+}
+
+func (l listenAddr) String() string {
+	if l.network == "unix" {
+		return "unix:" + l.address
+	}
+	return l.address
+}
+
+// resolver looks up the addresses of a host name; tests replace it.
+type resolver func(ctx context.Context, host string) ([]netip.Addr, error)
+
+func systemResolver(ctx context.Context, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+}
+
+// presetConfig returns the engine preset named by s.
+func presetConfig(s string) (engine.Config, error) {
+	switch strings.ToLower(s) {
+	case "lan", "":
+		return engine.DefaultLANConfig(), nil
+	case "wan":
+		return engine.DefaultWANConfig(), nil
+	case "local":
+		return engine.DefaultLocalConfig(), nil
+	}
+	return engine.Config{}, fmt.Errorf("preset: want lan, wan or local, got %q", s)
+}
+
+// build checks o and turns it into settings: it parses addresses, resolves
+// seed and advertise host names, reads the key file and reads or creates the
+// ID file. It reports every problem at once.
+func (o options) build(ctx context.Context, lookup resolver) (settings, error) {
+	var errs []error
+	fail := func(err error) { errs = append(errs, err) }
+
+	s := settings{preset: strings.ToLower(o.Preset), state: o.State, leaveTimeout: o.LeaveTimeout}
+	cfg, err := presetConfig(o.Preset)
+	if err != nil {
+		fail(err)
+		cfg = engine.DefaultLANConfig()
+	}
+	cfg.Logger = nil // set by the caller
+
+	bind, err := parseBind(o.Bind)
+	if err != nil {
+		fail(err)
+	}
+	cfg.BindAddr = bind
+	cfg.DualStack = o.DualStack
+	if o.DualStack && bind.IsValid() && !bind.Addr().Is6() {
+		fail(fmt.Errorf("dual-stack: needs an IPv6 bind address, got %v", bind))
+	}
+	fam := family{v4: bind.Addr().Is4() || (bind.Addr().Is6() && o.DualStack), v6: bind.Addr().Is6()}
+	if !bind.IsValid() {
+		fam = family{v4: true, v6: true} // reported above; do not cascade
+	}
+
+	if o.Advertise != "" {
+		addrs, err := resolveAddrPort(ctx, lookup, o.Advertise, fam)
+		switch {
+		case err != nil:
+			fail(fmt.Errorf("advertise: %w", err))
+		case addrs[0].Addr().IsUnspecified() || addrs[0].Port() == 0:
+			fail(fmt.Errorf("advertise: want a specific address and port, got %v", addrs[0]))
+		default:
+			cfg.AdvertiseAddr = addrs[0]
+		}
+	}
+	for _, seed := range o.Seeds {
+		addrs, err := resolveAddrPort(ctx, lookup, seed, fam)
+		if err != nil {
+			fail(fmt.Errorf("seeds: %w", err))
+			continue
+		}
+		for _, a := range addrs {
+			if !containsAddrPort(cfg.Seeds, a) {
+				cfg.Seeds = append(cfg.Seeds, a)
+			}
+		}
+	}
+	if o.Cluster != "" {
+		cfg.ClusterName = o.Cluster
+	}
+	if o.KeyFile != "" {
+		keys, warn, err := readKeyFile(o.KeyFile)
+		if err != nil {
+			fail(err)
+		}
+		cfg.Keys, s.keyWarning = keys, warn
+	}
+	if s.http, err = parseHTTPAddr(o.HTTP); err != nil {
+		fail(err)
+	}
+	if o.LeaveTimeout <= 0 {
+		fail(fmt.Errorf("leave-timeout: must be positive, got %v", o.LeaveTimeout))
+	}
+	for _, k := range sortedKeys(o.State) {
+		if len(k) == 0 || len(k) > codec.MaxKeySize {
+			fail(fmt.Errorf("state: key %q must be 1 to %d bytes", k, codec.MaxKeySize))
+		}
+		if v := o.State[k]; len(v) > codec.MaxValueSize {
+			fail(fmt.Errorf("state: value of %q must be at most %d bytes, got %d", k, codec.MaxValueSize, len(v)))
+		}
+	}
+	if _, err := parseLevel(o.LogLevel); err != nil {
+		fail(err)
+	}
+	// The engine checks the rest (key sizes, address sanity) and reports
+	// every problem too.
+	if err := cfg.Validate(); err != nil {
+		fail(err)
+	}
+	// The ID file is written only when everything else is valid, so that a
+	// mistyped command line creates nothing.
+	if len(errs) == 0 {
+		id, created, err := loadID(o.ID, o.IDFile)
+		if err != nil {
+			fail(err)
+		}
+		cfg.ID, s.idCreated = id, created
+	} else if o.ID != "" {
+		if _, err := engine.ParseID(o.ID); err != nil {
+			fail(fmt.Errorf("id: %w", err))
+		}
+	}
+	s.cfg = cfg
+	return s, errors.Join(errs...)
+}
+
+// parseBind parses the bind address: ip:port, [ipv6]:port, or :port for
+// every IPv4 address.
+func parseBind(s string) (netip.AddrPort, error) {
+	if strings.HasPrefix(s, ":") {
+		p, err := strconv.ParseUint(s[1:], 10, 16)
+		if err != nil {
+			return netip.AddrPort{}, fmt.Errorf("bind: bad port in %q", s)
+		}
+		return netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(p)), nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("bind: want ip:port or [ipv6]:port, got %q", s)
+	}
+	if ap.Addr().Zone() != "" {
+		return netip.AddrPort{}, fmt.Errorf("bind: zoned addresses are not supported, got %q", s)
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+// family says which address families the node's socket can reach.
+type family struct{ v4, v6 bool }
+
+func (f family) fits(a netip.Addr) bool { return (a.Is4() && f.v4) || (a.Is6() && f.v6) }
+
+func (f family) String() string {
+	switch {
+	case f.v4 && f.v6:
+		return "IPv4 or IPv6"
+	case f.v6:
+		return "IPv6 (use -dual-stack to reach IPv4)"
+	}
+	return "IPv4"
+}
+
+// resolveAddrPort parses host:port; a host that is not an IP literal is
+// looked up once, at start, and its addresses of a family the socket can
+// reach are returned, in the resolver's order.
+func resolveAddrPort(ctx context.Context, lookup resolver, s string, fam family) ([]netip.AddrPort, error) {
+	host, portStr, err := net.SplitHostPort(s)
+	if err != nil {
+		return nil, fmt.Errorf("want host:port, got %q", s)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil || port == 0 {
+		return nil, fmt.Errorf("bad port in %q", s)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ip = ip.Unmap()
+		if !fam.fits(ip) {
+			return nil, fmt.Errorf("%s: the socket reaches %v only", s, fam)
+		}
+		return []netip.AddrPort{netip.AddrPortFrom(ip, uint16(port))}, nil
+	}
+	if host == "" {
+		return nil, fmt.Errorf("missing host in %q", s)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ips, err := lookup(ctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", host, err)
+	}
+	var out []netip.AddrPort
+	for _, ip := range ips {
+		if ip = ip.Unmap(); fam.fits(ip) {
+			out = append(out, netip.AddrPortFrom(ip, uint16(port)))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s resolves to no %v address", host, fam)
+	}
+	return out, nil
+}
+
+func containsAddrPort(list []netip.AddrPort, a netip.AddrPort) bool {
+	for _, x := range list {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHTTPAddr parses -http: host:port, unix:/path, or "" / "off" for no
+// server.
+func parseHTTPAddr(s string) (listenAddr, error) {
+	switch {
+	case s == "" || s == "off":
+		return listenAddr{}, nil
+	case strings.HasPrefix(s, "unix:"):
+		p := strings.TrimPrefix(s, "unix:")
+		if p == "" {
+			return listenAddr{}, fmt.Errorf("http: unix: needs a socket path")
+		}
+		return listenAddr{"unix", p}, nil
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		return listenAddr{}, fmt.Errorf("http: want host:port, unix:/path or off, got %q", s)
+	}
+	return listenAddr{"tcp", s}, nil
+}

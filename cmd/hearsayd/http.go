@@ -1,0 +1,252 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hearsay-io/hearsay/engine"
+)
+
+// handler serves the agent's HTTP API; see the package documentation.
+func (a *agent) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /members", a.serveMembers)
+	mux.HandleFunc("GET /state", a.serveState)
+	mux.HandleFunc("GET /healthz", a.serveHealth)
+	mux.HandleFunc("GET /metrics", a.serveMetrics)
+	mux.HandleFunc("GET /config", a.serveConfig)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("hearsayd " + a.node.ID().String() + "\n\n" +
+			"/members  every member this node knows (JSON)\n" +
+			"/state    every member's application state (JSON)\n" +
+			"/healthz  200 when running and joined, 503 otherwise (JSON)\n" +
+			"/metrics  the node's counters (Prometheus text format)\n" +
+			"/config   the configuration in effect (JSON, without keys)\n"))
+	})
+	return mux
+}
+
+// memberJSON is one element of /members.
+type memberJSON struct {
+	ID           string `json:"id"`
+	Addr         string `json:"addr"`
+	State        string `json:"state"`
+	Generation   uint64 `json:"generation"`
+	Incarnation  uint32 `json:"incarnation"`
+	StateVersion uint64 `json:"state_version"`
+	Self         bool   `json:"self,omitempty"`
+}
+
+// sortedMembers returns the node's members ordered by ID.
+func (a *agent) sortedMembers() []engine.Member {
+	ms := a.node.Members()
+	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+	return ms
+}
+
+func (a *agent) serveMembers(w http.ResponseWriter, r *http.Request) {
+	ms := a.sortedMembers()
+	out := make([]memberJSON, len(ms))
+	self := a.node.ID()
+	for i, m := range ms {
+		out[i] = memberJSON{
+			ID:           m.ID.String(),
+			Addr:         m.Addr.String(),
+			State:        m.State.String(),
+			Generation:   m.Generation,
+			Incarnation:  m.Incarnation,
+			StateVersion: m.StateVersion,
+			Self:         m.ID == self,
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// stateJSON is the body of /state.
+type stateJSON struct {
+	// Complete is false after membership events were dropped: keys first
+	// set while events were lost are missing until they change again.
+	Complete bool                       `json:"complete"`
+	Members  map[string]memberStateJSON `json:"members"`
+}
+
+type memberStateJSON struct {
+	State        string               `json:"state"`
+	Generation   uint64               `json:"generation"`
+	StateVersion uint64               `json:"state_version"`
+	Keys         map[string]entryJSON `json:"keys"`
+}
+
+// entryJSON is one key's value: Value when it is valid UTF-8, else
+// ValueBase64.
+type entryJSON struct {
+	Value       *string `json:"value,omitempty"`
+	ValueBase64 string  `json:"value_base64,omitempty"`
+	Version     uint64  `json:"version"`
+}
+
+func (a *agent) serveState(w http.ResponseWriter, r *http.Request) {
+	ms := a.sortedMembers()
+	out := stateJSON{Complete: a.state.complete(), Members: make(map[string]memberStateJSON, len(ms))}
+	known := make(map[engine.ID]bool, len(ms))
+	for _, m := range ms {
+		known[m.ID] = true
+		ks := memberStateJSON{State: m.State.String(), Generation: m.Generation, StateVersion: m.StateVersion, Keys: map[string]entryJSON{}}
+		for _, k := range a.state.keys(m.ID) {
+			v, ver, ok := a.node.State(m.ID, []byte(k))
+			if !ok {
+				continue
+			}
+			e := entryJSON{Version: ver}
+			if utf8.Valid(v) {
+				s := string(v)
+				e.Value = &s
+			} else {
+				e.ValueBase64 = base64.StdEncoding.EncodeToString(v)
+			}
+			ks.Keys[k] = e
+		}
+		out.Members[m.ID.String()] = ks
+	}
+	a.state.prune(known)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// healthJSON is the body of /healthz.
+type healthJSON struct {
+	Status      string `json:"status"` // ok, joining, leaving or rejoining
+	ID          string `json:"id"`
+	Addr        string `json:"addr"`
+	LiveMembers int    `json:"live_members"`
+	Members     int    `json:"members"`
+	Uptime      string `json:"uptime"`
+}
+
+func (a *agent) serveHealth(w http.ResponseWriter, r *http.Request) {
+	ok, status := a.status()
+	live, total := a.node.NumMembers()
+	code := http.StatusOK
+	if !ok {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, healthJSON{
+		Status:      status,
+		ID:          a.node.ID().String(),
+		Addr:        a.node.Addr().String(),
+		LiveMembers: live,
+		Members:     total,
+		Uptime:      time.Since(a.start).Round(time.Millisecond).String(),
+	})
+}
+
+func (a *agent) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	st := a.node.Stats()
+	writeMetrics(w, st.Metrics(nil), a.extraMetrics())
+}
+
+// configJSON is the body of /config: the configuration in effect, with
+// defaults applied; durations in time.Duration's text form. Keys are
+// never shown, only how many there are.
+type configJSON struct {
+	ID                 string   `json:"id"`
+	Generation         uint64   `json:"generation"`
+	Cluster            string   `json:"cluster"`
+	Preset             string   `json:"preset"`
+	Bind               string   `json:"bind"`
+	Advertise          string   `json:"advertise"`
+	DualStack          bool     `json:"dual_stack"`
+	Seeds              []string `json:"seeds"`
+	Keys               int      `json:"keys"`
+	HeartbeatInterval  string   `json:"heartbeat_interval"`
+	Observers          int      `json:"observers"`
+	Phi                phiJSON  `json:"phi"`
+	ProbeTimeout       string   `json:"probe_timeout"`
+	IndirectProbes     int      `json:"indirect_probes"`
+	IndirectTimeout    string   `json:"indirect_timeout"`
+	Suspicion          suspJSON `json:"suspicion"`
+	MaxLocalHealth     int      `json:"max_local_health"`
+	RejoinProbes       int      `json:"rejoin_probes"`
+	RejoinBackoffMax   string   `json:"rejoin_backoff_max"`
+	GossipInterval     string   `json:"gossip_interval"`
+	GossipFanout       int      `json:"gossip_fanout"`
+	RetransmitMult     float64  `json:"retransmit_mult"`
+	MaxDatagramSize    int      `json:"max_datagram_size"`
+	SyncInterval       string   `json:"sync_interval"`
+	SeedInterval       string   `json:"seed_interval"`
+	TombstoneRetention string   `json:"tombstone_retention"`
+	LeaveTimeout       string   `json:"leave_timeout"`
+}
+
+type phiJSON struct {
+	Threshold       float64 `json:"threshold"`
+	Window          int     `json:"window"`
+	MinStdDev       string  `json:"min_std_dev"`
+	AcceptablePause string  `json:"acceptable_pause"`
+	FirstInterval   string  `json:"first_interval"`
+	MaxInterval     string  `json:"max_interval"`
+}
+
+type suspJSON struct {
+	MinBase   string  `json:"min_base"`
+	MaxFactor float64 `json:"max_factor"`
+	Expected  int     `json:"expected"`
+}
+
+func (a *agent) serveConfig(w http.ResponseWriter, r *http.Request) {
+	c := a.node.Config()
+	seeds := make([]string, len(c.Seeds))
+	for i, s := range c.Seeds {
+		seeds[i] = s.String()
+	}
+	writeJSON(w, http.StatusOK, configJSON{
+		ID:                a.node.ID().String(),
+		Generation:        c.Generation,
+		Cluster:           c.ClusterName,
+		Preset:            a.set.preset,
+		Bind:              a.node.LocalAddr().String(),
+		Advertise:         a.node.Addr().String(),
+		DualStack:         c.DualStack,
+		Seeds:             seeds,
+		Keys:              len(c.Keys),
+		HeartbeatInterval: c.HeartbeatInterval.String(),
+		Observers:         c.Observers,
+		Phi: phiJSON{
+			Threshold:       c.Phi.Threshold,
+			Window:          c.Phi.Window,
+			MinStdDev:       c.Phi.MinStdDev.String(),
+			AcceptablePause: c.Phi.AcceptablePause.String(),
+			FirstInterval:   c.Phi.FirstInterval.String(),
+			MaxInterval:     c.Phi.MaxInterval.String(),
+		},
+		ProbeTimeout:       c.ProbeTimeout.String(),
+		IndirectProbes:     c.IndirectProbes,
+		IndirectTimeout:    c.IndirectTimeout.String(),
+		Suspicion:          suspJSON{MinBase: c.Suspicion.MinBase.String(), MaxFactor: c.Suspicion.MaxFactor, Expected: c.Suspicion.Expected},
+		MaxLocalHealth:     c.MaxLocalHealth,
+		RejoinProbes:       c.RejoinProbes,
+		RejoinBackoffMax:   c.RejoinBackoffMax.String(),
+		GossipInterval:     c.GossipInterval.String(),
+		GossipFanout:       c.GossipFanout,
+		RetransmitMult:     c.RetransmitMult,
+		MaxDatagramSize:    c.MaxDatagramSize,
+		SyncInterval:       c.SyncInterval.String(),
+		SeedInterval:       c.SeedInterval.String(),
+		TombstoneRetention: c.TombstoneRetention.String(),
+		LeaveTimeout:       a.set.leaveTimeout.String(),
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v) // a failed write means the client went away
+}

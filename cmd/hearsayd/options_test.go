@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearsay-io/hearsay/engine"
+)
+
+func TestParseArgsDefaults(t *testing.T) {
+	o, err := parseArgs(nil, io.Discard)
+	if err != nil {
+		t.Fatalf("parseArgs(nil) = %v", err)
+	}
+	want := defaultOptions()
+	if !reflect.DeepEqual(o, want) {
+		t.Errorf("parseArgs(nil) = %+v, want %+v", o, want)
+	}
+}
+
+func TestParseArgsHelp(t *testing.T) {
+	var out strings.Builder
+	if _, err := parseArgs([]string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("parseArgs(-h) = %v, want flag.ErrHelp", err)
+	}
+	for _, f := range []string{"-bind", "-advertise", "-seeds", "-cluster", "-key-file", "-preset", "-id", "-id-file", "-http", "-log-level", "-config"} {
+		if !strings.Contains(out.String(), f) {
+			t.Errorf("usage does not mention %s", f)
+		}
+	}
+}
+
+func TestParseArgsErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"-no-such-flag"},
+		{"extra"},
+		{"-leave-timeout", "soon"},
+		{"-state", "novalue"},
+		{"-config", "/nonexistent/hearsayd.json"},
+	} {
+		if _, err := parseArgs(args, io.Discard); err == nil {
+			t.Errorf("parseArgs(%q) = nil error, want one", args)
+		}
+	}
+}
+
+// writeFile writes content to name in dir and returns its path.
+func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestParseArgsFileThenFlags(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "h.json", `{
+		"bind": "10.0.0.1:7000",
+		"advertise": "192.0.2.1:7000",
+		"seeds": ["10.0.0.2:7000", "10.0.0.3:7000"],
+		"cluster": "prod",
+		"key_file": "keys",
+		"preset": "wan",
+		"id_file": "/var/lib/hearsay/id",
+		"http": "unix:/run/hearsay.sock",
+		"log_level": "debug",
+		"log_format": "json",
+		"dual_stack": false,
+		"leave_timeout": "2s",
+		"state": {"role": "db", "zone": "a"}
+	}`, 0o600)
+	o, err := parseArgs([]string{"-config", cfg, "-bind", "10.0.0.9:7001", "-seeds", " 10.0.0.4:7000 ,,10.0.0.5:7000", "-state", "zone=b", "-log-level", "warn"}, io.Discard)
+	if err != nil {
+		t.Fatalf("parseArgs = %v", err)
+	}
+	want := options{
+		Config:       cfg,
+		Bind:         "10.0.0.9:7001", // flag over file
+		Advertise:    "192.0.2.1:7000",
+		Seeds:        []string{"10.0.0.4:7000", "10.0.0.5:7000"}, // flag replaces the list
+		Cluster:      "prod",
+		KeyFile:      filepath.Join(dir, "keys"), // relative to the file
+		Preset:       "wan",
+		IDFile:       "/var/lib/hearsay/id",
+		HTTP:         "unix:/run/hearsay.sock",
+		LogLevel:     "warn",
+		LogFormat:    "json",
+		LeaveTimeout: 2 * time.Second,
+		State:        map[string]string{"role": "db", "zone": "b"}, // flags merge per key
+	}
+	if !reflect.DeepEqual(o, want) {
+		t.Errorf("parseArgs =\n%+v\nwant\n%+v", o, want)
+	}
+}
+
+func TestParseArgsFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"unknown":  `{"bnid": "10.0.0.1:7000"}`,
+		"syntax":   `{"bind": }`,
+		"trailing": `{"bind": "10.0.0.1:7000"} {}`,
+		"duration": `{"leave_timeout": "5"}`,
+		"type":     `{"seeds": "10.0.0.1:7000"}`,
+	} {
+		p := writeFile(t, dir, name+".json", content, 0o600)
+		if _, err := parseArgs([]string{"-config", p}, io.Discard); err == nil {
+			t.Errorf("config %s (%s): parseArgs = nil error, want one", name, content)
+		}
+	}
+}
+
+// fakeResolver resolves names from a table.
+func fakeResolver(table map[string][]string) resolver {
+	return func(ctx context.Context, host string) ([]netip.Addr, error) {
+		var out []netip.Addr
+		for _, s := range table[host] {
+			out = append(out, netip.MustParseAddr(s))
+		}
+		if out == nil {
+			return nil, errors.New("no such host")
+		}
+		return out, nil
+	}
+}
+
+func TestBuild(t *testing.T) {
+	dir := t.TempDir()
+	keys := writeFile(t, dir, "keys", strings.Repeat("ab", 16)+"\n", 0o600)
+	o := defaultOptions()
+	o.Bind = "10.0.0.1:7946"
+	o.Advertise = "node1.example:7946"
+	o.Seeds = []string{"10.0.0.2:7946", "seeds.example:7946", "10.0.0.2:7946"}
+	o.Cluster = "prod"
+	o.KeyFile = keys
+	o.Preset = "local"
+	o.IDFile = filepath.Join(dir, "id")
+	o.HTTP = "unix:" + filepath.Join(dir, "h.sock")
+	o.State = map[string]string{"role": "db"}
+	lookup := fakeResolver(map[string][]string{
+		"node1.example": {"2001:db8::1", "192.0.2.1"},
+		"seeds.example": {"10.0.0.3", "2001:db8::3", "::ffff:10.0.0.4"},
+	})
+	s, err := o.build(context.Background(), lookup)
+	if err != nil {
+		t.Fatalf("build = %v", err)
+	}
+	c := s.cfg
+	if got, want := c.BindAddr, netip.MustParseAddrPort("10.0.0.1:7946"); got != want {
+		t.Errorf("BindAddr = %v, want %v", got, want)
+	}
+	if got, want := c.AdvertiseAddr, netip.MustParseAddrPort("192.0.2.1:7946"); got != want {
+		t.Errorf("AdvertiseAddr = %v, want %v (the IPv4 address of the name, for an IPv4 socket)", got, want)
+	}
+	wantSeeds := []netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.2:7946"),
+		netip.MustParseAddrPort("10.0.0.3:7946"),
+		netip.MustParseAddrPort("10.0.0.4:7946"),
+	}
+	if !reflect.DeepEqual(c.Seeds, wantSeeds) {
+		t.Errorf("Seeds = %v, want %v", c.Seeds, wantSeeds)
+	}
+	if c.ClusterName != "prod" || len(c.Keys) != 1 || len(c.Keys[0]) != 16 {
+		t.Errorf("ClusterName, Keys = %q, %d keys, want prod, one 16-byte key", c.ClusterName, len(c.Keys))
+	}
+	if local := engine.DefaultLocalConfig(); c.HeartbeatInterval != local.HeartbeatInterval || c.Suspicion != local.Suspicion {
+		t.Errorf("preset local: HeartbeatInterval %v, Suspicion %+v; want the local preset's", c.HeartbeatInterval, c.Suspicion)
+	}
+	if c.ID == 0 || !s.idCreated {
+		t.Errorf("ID = %v, created %v; want a new ID written to the file", c.ID, s.idCreated)
+	}
+	if s.http != (listenAddr{"unix", filepath.Join(dir, "h.sock")}) {
+		t.Errorf("http = %+v", s.http)
+	}
+	// A second build reads the same ID.
+	s2, err := o.build(context.Background(), lookup)
+	if err != nil || s2.cfg.ID != c.ID || s2.idCreated {
+		t.Errorf("second build: ID %v created %v err %v; want %v from the file", s2.cfg.ID, s2.idCreated, err, c.ID)
+	}
+}
+
+func TestBuildIPv6(t *testing.T) {
+	o := defaultOptions()
+	o.Bind = "[fd77::1]:7946"
+	o.Seeds = []string{"[fd77::2]:7946"}
+	s, err := o.build(context.Background(), fakeResolver(nil))
+	if err != nil {
+		t.Fatalf("build = %v", err)
+	}
+	if s.cfg.BindAddr != netip.MustParseAddrPort("[fd77::1]:7946") || len(s.cfg.Seeds) != 1 {
+		t.Errorf("BindAddr %v Seeds %v", s.cfg.BindAddr, s.cfg.Seeds)
+	}
+	o.Seeds = []string{"10.0.0.2:7946"}
+	if _, err := o.build(context.Background(), fakeResolver(nil)); err == nil || !strings.Contains(err.Error(), "dual-stack") {
+		t.Errorf("IPv4 seed on an IPv6 socket: build = %v, want an error suggesting -dual-stack", err)
+	}
+	o.DualStack = true
+	o.Bind = "[::]:7946"
+	if s, err := o.build(context.Background(), fakeResolver(nil)); err != nil || s.cfg.Seeds[0] != netip.MustParseAddrPort("10.0.0.2:7946") {
+		t.Errorf("dual-stack: build = %v, %v", s.cfg.Seeds, err)
+	}
+}
+
+func TestBuildBindForms(t *testing.T) {
+	for in, want := range map[string]string{
+		"0.0.0.0:7946":        "0.0.0.0:7946",
+		":7000":               "0.0.0.0:7000",
+		"[::]:7946":           "[::]:7946",
+		"[::ffff:10.0.0.1]:1": "10.0.0.1:1",
+	} {
+		got, err := parseBind(in)
+		if err != nil || got.String() != want {
+			t.Errorf("parseBind(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "localhost:7946", "10.0.0.1", ":x", "[fe80::1%eth0]:7946"} {
+		if _, err := parseBind(in); err == nil {
+			t.Errorf("parseBind(%q) = nil error, want one", in)
+		}
+	}
+}
+
+// TestBuildReportsEverything checks that every problem is reported at once
+// and that an invalid configuration writes no ID file.
+func TestBuildReportsEverything(t *testing.T) {
+	dir := t.TempDir()
+	o := defaultOptions()
+	o.Bind = "nowhere"
+	o.Advertise = "0.0.0.0:7946"
+	o.Seeds = []string{"10.0.0.2", "missing.example:7946"}
+	o.KeyFile = filepath.Join(dir, "no-keys")
+	o.Preset = "fast"
+	o.IDFile = filepath.Join(dir, "id")
+	o.HTTP = "7947"
+	o.LogLevel = "loud"
+	o.LeaveTimeout = 0
+	o.State = map[string]string{strings.Repeat("k", 300): "v"}
+	_, err := o.build(context.Background(), fakeResolver(nil))
+	if err == nil {
+		t.Fatal("build = nil error, want every problem")
+	}
+	for _, want := range []string{"bind:", "advertise:", "seeds: want host:port", "missing.example", "key file", "preset", "http:", "log level", "leave-timeout", "state: key"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("build error does not mention %q:\n%v", want, err)
+		}
+	}
+	if _, err := os.Stat(o.IDFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an invalid configuration created the ID file (stat: %v)", err)
+	}
+}
+
+func TestParseHTTPAddr(t *testing.T) {
+	for in, want := range map[string]listenAddr{
+		"":                 {},
+		"off":              {},
+		"127.0.0.1:7947":   {"tcp", "127.0.0.1:7947"},
+		"[::1]:0":          {"tcp", "[::1]:0"},
+		"unix:/run/h.sock": {"unix", "/run/h.sock"},
+	} {
+		got, err := parseHTTPAddr(in)
+		if err != nil || got != want {
+			t.Errorf("parseHTTPAddr(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"7947", "unix:", "http://x"} {
+		if _, err := parseHTTPAddr(in); err == nil {
+			t.Errorf("parseHTTPAddr(%q) = nil error, want one", in)
+		}
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	var b strings.Builder
+	log, err := newLogger(&b, "warn", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("hidden")
+	log.Warn("shown")
+	if got := b.String(); strings.Contains(got, "hidden") || !strings.Contains(got, `"msg":"shown"`) {
+		t.Errorf("warn-level JSON logger wrote %q", got)
+	}
+	if _, err := newLogger(&b, "info", "xml"); err == nil {
+		t.Error("newLogger(format xml) = nil error")
+	}
+}
