@@ -350,6 +350,12 @@ func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 		c.drop(err)
 		return
 	}
+	if !h.Type.Known() {
+		// A kind from a later protocol version: ignore it, as the codec's
+		// contract says, but count it.
+		c.stats.DropUnknownType++
+		return
+	}
 	if ID(h.Sender) == c.id {
 		c.stats.DropSelf++
 		return

@@ -18,7 +18,7 @@ func (c *Core) decompress(b []byte) (codec.Header, []byte, error) {
 	z := b[codec.HeaderSize : codec.HeaderSize+int(h.Length)]
 	out, err := bulk.Decompress(c.zipBuf[:0], z, maxBody)
 	if err != nil {
-		return h, nil, codec.ErrTooLarge
+		return h, nil, err // wraps codec.ErrTooLarge or codec.ErrMalformed
 	}
 	c.zipBuf = out[:0]
 	return h, out, nil
@@ -92,17 +92,32 @@ func (c *Core) handleRequests(now Time, from netip.AddrPort, h *codec.Header, bo
 		c.onShardRequest(now, from, h, body)
 		return
 	}
+	// The protocol sends one ping or one ping-req per datagram. Serving
+	// only the first of each keeps a reply to a datagram from being larger
+	// than one answer, so that a spoofed datagram of many pings cannot turn
+	// this node into an amplifier; the rest are counted and ignored.
+	pinged, relayed := false, false
 	c.rd.Reset(int(h.Sections), body)
 	for c.rd.Next() {
 		n := c.rd.Count()
 		switch c.rd.Type() {
 		case codec.RecPing:
 			for i := 0; i < n; i++ {
+				if pinged {
+					c.stats.RefusedRequests++
+					continue
+				}
+				pinged = true
 				p, _, _ := codec.ParsePing(c.rd.Record(i))
 				c.onPing(now, from, &p)
 			}
 		case codec.RecPingReq:
 			for i := 0; i < n; i++ {
+				if relayed {
+					c.stats.RefusedRequests++
+					continue
+				}
+				relayed = true
 				pr, _, _ := codec.ParsePingReq(c.rd.Record(i))
 				c.onPingReq(now, from, &pr)
 			}

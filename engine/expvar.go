@@ -31,6 +31,7 @@ type Metric struct {
 //	drops.truncated                  Stats.DropTruncated
 //	drops.malformed                  Stats.DropMalformed
 //	drops.foreign                    Stats.DropForeign
+//	drops.unknown_type               Stats.DropUnknownType
 //	drops.cluster                    Stats.DropCluster
 //	drops.sealed                     Stats.DropSealed
 //	drops.unsealed                   Stats.DropUnsealed
@@ -44,9 +45,11 @@ type Metric struct {
 //	seal_errors                      Stats.SealErrors
 //	refused.members, refused.state   Stats.RefusedMembers, RefusedState
 //	id_conflicts                     Stats.IDConflicts
+//	refused.requests                 Stats.RefusedRequests
 //	updates_sent, updates_received   Stats.UpdatesSent, UpdatesReceived
 //	queue.dropped, queue.depth (g)   Stats.QueueDropped, QueueDepth
 //	heartbeats                       Stats.Heartbeats
+//	heartbeats_stale                 Stats.StaleHeartbeats
 //	probes, indirect_probes          Stats.Probes, IndirectProbes
 //	nacks, inconclusive              Stats.Nacks, Inconclusive
 //	suspicions, refutations, deaths  Stats.Suspicions, Refutations, Deaths
@@ -140,6 +143,7 @@ var metricDefs = []metricDef{
 	metricCounter("drops.truncated", func(s *NodeStats) uint64 { return s.DropTruncated }),
 	metricCounter("drops.malformed", func(s *NodeStats) uint64 { return s.DropMalformed }),
 	metricCounter("drops.foreign", func(s *NodeStats) uint64 { return s.DropForeign }),
+	metricCounter("drops.unknown_type", func(s *NodeStats) uint64 { return s.DropUnknownType }),
 	metricCounter("drops.cluster", func(s *NodeStats) uint64 { return s.DropCluster }),
 	metricCounter("drops.sealed", func(s *NodeStats) uint64 { return s.DropSealed }),
 	metricCounter("drops.unsealed", func(s *NodeStats) uint64 { return s.DropUnsealed }),
@@ -154,11 +158,13 @@ var metricDefs = []metricDef{
 	metricCounter("refused.members", func(s *NodeStats) uint64 { return s.RefusedMembers }),
 	metricCounter("refused.state", func(s *NodeStats) uint64 { return s.RefusedState }),
 	metricCounter("id_conflicts", func(s *NodeStats) uint64 { return s.IDConflicts }),
+	metricCounter("refused.requests", func(s *NodeStats) uint64 { return s.RefusedRequests }),
 	metricCounter("updates_sent", func(s *NodeStats) uint64 { return s.UpdatesSent }),
 	metricCounter("updates_received", func(s *NodeStats) uint64 { return s.UpdatesReceived }),
 	metricCounter("queue.dropped", func(s *NodeStats) uint64 { return s.QueueDropped }),
 	metricGauge("queue.depth", func(s *NodeStats) uint64 { return s.QueueDepth }),
 	metricCounter("heartbeats", func(s *NodeStats) uint64 { return s.Heartbeats }),
+	metricCounter("heartbeats_stale", func(s *NodeStats) uint64 { return s.StaleHeartbeats }),
 	metricCounter("probes", func(s *NodeStats) uint64 { return s.Probes }),
 	metricCounter("indirect_probes", func(s *NodeStats) uint64 { return s.IndirectProbes }),
 	metricCounter("nacks", func(s *NodeStats) uint64 { return s.Nacks }),

@@ -111,8 +111,14 @@ func (c *Core) put(now Time, rec record, old *record, witness ID) {
 	if old != nil {
 		prev = *old // old points into the table; copy before the table changes
 	}
-	c.tab.set(rec)
 	wasLive := old != nil && prev.live()
+	grave := rec.id != c.id && !rec.live() && (old == nil || wasLive || prev.gen != rec.gen)
+	if grave {
+		rec.buried = rec.inc
+	} else if old != nil {
+		rec.buried = prev.buried // still the same tombstone, or live
+	}
+	c.tab.set(rec)
 	if wasLive != rec.live() || (old != nil && (prev.ip != rec.ip || prev.port != rec.port || prev.gen != rec.gen)) {
 		c.topoGen++
 	}
@@ -127,7 +133,7 @@ func (c *Core) put(now Time, rec record, old *record, witness ID) {
 	} else if old != nil && prev.state == StateSuspect {
 		c.cancelSuspicion(rec.id)
 	}
-	if !rec.live() && (old == nil || wasLive || prev.gen != rec.gen) {
+	if grave {
 		c.bury(now, &rec)
 	}
 	c.emit(transition(old != nil, &prev, &rec, witness))

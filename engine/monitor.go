@@ -15,6 +15,10 @@ type monitor struct {
 	due        Time // when the subject next needs a look: max(SuspectAt, quietUntil)
 	mismatch   int  // consecutive heartbeats whose digest differed from ours
 	lastDigest uint64
+	// beat is the highest heartbeat counter accepted from generation gen.
+	// A heartbeat that does not raise it is a duplicate, a late arrival or
+	// a replay and says nothing about whether the subject still runs.
+	beat uint64
 }
 
 // refreshTopology recomputes observers and subjects after the live set
@@ -125,12 +129,25 @@ func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
 	if m == nil {
 		return
 	}
-	c.stats.Heartbeats++
-	if m.gen != h.Generation {
+	switch {
+	case h.Generation < m.gen:
+		// From a process the subject has since replaced: stale or replayed.
+		c.stats.StaleHeartbeats++
+		return
+	case h.Generation > m.gen:
 		// The subject restarted: its old rhythm says nothing about the new.
 		m.gen = h.Generation
+		m.beat = 0
 		m.phi.Reset()
+	case hb.Counter <= m.beat:
+		// The counter rises by one per period in a process; one that does
+		// not rise was seen already (duplicate, reordering, or a captured
+		// datagram played back) and must not count as a sign of life.
+		c.stats.StaleHeartbeats++
+		return
 	}
+	m.beat = hb.Counter
+	c.stats.Heartbeats++
 	m.phi.Heartbeat(now)
 	m.due = max(m.phi.SuspectAt(), m.quietUntil)
 	// A neighbour whose digest stays different from ours, at the same value,

@@ -22,7 +22,7 @@ func (c *Core) reap(now Time) {
 		g := &c.graves[n]
 		n++
 		r := c.tab.get(g.id, g.pos)
-		if r == nil || r.live() || r.gen != g.gen || r.inc != g.inc {
+		if r == nil || r.live() || r.gen != g.gen || r.buried != g.inc {
 			continue
 		}
 		c.tab.remove(g.id, g.pos)

@@ -22,8 +22,13 @@ type record struct {
 	inc   uint32
 	state State
 	port  uint16
-	ip    [16]byte  // IPv4-mapped IPv6
-	app   *appState // immutable; nil when the member published nothing
+	// buried is the incarnation the record had when it was last buried
+	// (stopped being live, or died under a new generation): its grave
+	// carries the same, so that a tombstone whose incarnation rises while
+	// it stays dead is still reaped, TombstoneRetention after it died.
+	buried uint32
+	ip     [16]byte  // IPv4-mapped IPv6
+	app    *appState // immutable; nil when the member published nothing
 }
 
 func newRecord(id ID, addr netip.AddrPort, gen uint64, inc uint32, st State) record {

@@ -18,6 +18,7 @@ type Stats struct {
 	DropTruncated   uint64 // shorter than their header says
 	DropMalformed   uint64 // invalid fields or sections
 	DropForeign     uint64 // not Hearsay (magic) or an unsupported version
+	DropUnknownType uint64 // a message type this version does not define
 	DropCluster     uint64 // another cluster's ID
 	DropSealed      uint64 // sealed, but this node has no keys
 	DropUnsealed    uint64 // not sealed, but this node requires keys
@@ -31,9 +32,10 @@ type Stats struct {
 	SealErrors      uint64
 
 	// Records refused, by cause.
-	RefusedMembers uint64 // new members beyond MaxMembers
-	RefusedState   uint64 // state over a member's key or byte bound, or of an unknown owner
-	IDConflicts    uint64 // records claiming this node's ID with a newer generation
+	RefusedMembers  uint64 // new members beyond MaxMembers
+	RefusedState    uint64 // state over a member's key or byte bound, or of an unknown owner
+	IDConflicts     uint64 // records claiming this node's ID with a newer generation
+	RefusedRequests uint64 // ping and ping-req records beyond the first of each in a datagram
 
 	UpdatesSent     uint64 // records piggybacked or gossiped
 	UpdatesReceived uint64 // records received that changed the view
@@ -41,6 +43,7 @@ type Stats struct {
 	QueueDepth      uint64 // gauge: pending updates
 
 	Heartbeats          uint64 // heartbeats received from subjects
+	StaleHeartbeats     uint64 // heartbeats ignored: counter not above the last seen, or an old generation
 	Probes              uint64 // direct pings sent
 	IndirectProbes      uint64 // ping-req rounds started
 	Nacks               uint64 // nacks received
