@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/netio"
 	"github.com/hearsay-io/hearsay/ring"
 )
@@ -38,11 +39,26 @@ var ErrNoSeedAnswered = errors.New("hearsay: no seed answered the join")
 // same Core the simulator (package engine/sim) drives; the Node adds no
 // protocol logic.
 //
-// Reads (Members, Member, NumMembers, State, Ring, Owner) are lock-free:
-// they read the immutable table shards and ring the core last published
-// through atomic pointers, and never wait for the core. Writes (SetState,
-// DeleteState, Join, Leave) and Stats are executed on the core's goroutine
-// and wait for it. Every method is safe for concurrent use.
+// Reads (Members, Member, NumMembers, State, Ring, Owner, KeyIDs) are
+// lock-free: they read the immutable table shards and ring the core last
+// published through atomic pointers, and never wait for the core. Writes
+// (SetState, DeleteState, Join, Leave, InstallKey, UsePrimaryKey,
+// RemoveKey) and Stats are executed on the core's goroutine and wait for
+// it. Every method is safe for concurrent use.
+//
+// With Config.Keys set, every datagram is sealed (AES-GCM) with the
+// primary key and a datagram that does not open with one of the node's
+// keys is dropped, counted, before it is parsed. Keys rotate in a running
+// cluster in three steps, each done on every node before the next: install
+// the new key (InstallKey), make it primary (UsePrimaryKey), remove the old
+// one (RemoveKey); UsePrimaryKey documents why this loses nothing. A node
+// without keys runs an open cluster, and says so in a warning at start.
+//
+// Input refused because a bound was reached (Config.MaxMembers,
+// MaxStateKeys and MaxStateBytes, MaxPendingUpdates, MaxTransfers, the
+// decompressed-size bound) is counted in Stats and logged at Warn level at
+// most once a minute per bound, with the number refused since the last
+// line; nothing is logged per datagram.
 //
 // On the steady-state path (heartbeats, probes, acks, gossip) the runtime
 // allocates nothing per datagram: receive buffers, the outbox and the timer
@@ -57,7 +73,7 @@ var ErrNoSeedAnswered = errors.New("hearsay: no seed answered the join")
 type Node struct {
 	cfg  Config // defaults applied; ID and Generation set
 	log  *slog.Logger
-	conn *netio.UDP
+	conn netio.Transport // a *netio.UDP unless NewNodeWith was given one
 	id   ID
 	addr netip.AddrPort // advertised
 	snap Snapshot
@@ -72,6 +88,10 @@ type Node struct {
 	ringMods map[ID]bool // pending ring changes: true adds, false removes
 	scratch  []Member
 	ids      []uint64
+	keys     [][]byte // the keyring's keys, primary first (copies)
+	refused  refusals // rate limit of the logs about refused input
+
+	keyIDs atomic.Pointer[[]codec.KeyID] // published after every key change
 
 	ring atomic.Pointer[ring.Ring]
 	subs subscribers
@@ -125,26 +145,19 @@ func monotime() Time { return clockEpoch + Time(time.Since(processStart)) }
 //
 // An invalid cfg returns the error of Config.Validate, which lists every
 // problem and matches ErrInvalidConfig.
-func NewNode(cfg Config) (*Node, error) {
-	n, err := newNode(cfg)
-	if err != nil {
-		return nil, err
-	}
-	n.startLoops()
-	n.log.Info("hearsay node started",
-		"bind", n.conn.LocalAddr(), "advertise", n.addr,
-		"cluster", n.cfg.ClusterName, "generation", n.cfg.Generation)
-	if len(n.cfg.Keys) == 0 {
-		n.log.Warn("cluster is open: no Keys configured, so anyone who can reach this port can join the cluster, read its state and change it",
-			"bind", n.conn.LocalAddr())
-	}
-	return n, nil
-}
+func NewNode(cfg Config) (*Node, error) { return NewNodeWith(cfg, NodeOptions{}) }
 
 // newNode builds a node with its socket and core but starts no goroutine;
 // tests drive it directly.
-func newNode(cfg Config) (*Node, error) {
+func newNode(cfg Config) (*Node, error) { return newNodeWith(cfg, NodeOptions{}) }
+
+// newNodeWith is newNode with the options of NewNodeWith. It closes
+// opts.Transport when it fails.
+func newNodeWith(cfg Config, opts NodeOptions) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
+		if opts.Transport != nil {
+			opts.Transport.Close()
+		}
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
@@ -154,14 +167,18 @@ func newNode(cfg Config) (*Node, error) {
 	if cfg.Generation == 0 {
 		cfg.Generation = uint64(time.Now().UnixNano())
 	}
-	conn, err := netio.ListenUDP(cfg.BindAddr, netio.UDPOptions{
-		DualStack:   cfg.DualStack,
-		MaxDatagram: cfg.MaxDatagramSize,
-		BatchSize:   maxReadBatch,
-		GSO:         true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("hearsay: %w", err)
+	conn := opts.Transport
+	if conn == nil {
+		u, err := netio.ListenUDP(cfg.BindAddr, netio.UDPOptions{
+			DualStack:   cfg.DualStack,
+			MaxDatagram: cfg.MaxDatagramSize,
+			BatchSize:   maxReadBatch,
+			GSO:         true,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("hearsay: %w", err)
+		}
+		conn = u
 	}
 	log := cfg.Logger.With(slog.String("node", cfg.ID.String()))
 	adv, how, err := advertiseAddr(cfg.AdvertiseAddr, conn.LocalAddr(), cfg.DualStack)
@@ -190,8 +207,9 @@ func newNode(cfg Config) (*Node, error) {
 		Addr:    adv,
 		Now:     monotime(),
 		Seed:    randomSeed(),
+		Pool:    opts.Pool,
 		Publish: true,
-		OnEvent: n.onEvent,
+		OnEvent: n.eventHook(opts.OnEvent),
 	})
 	if err != nil {
 		conn.Close()
@@ -199,6 +217,7 @@ func newNode(cfg Config) (*Node, error) {
 	}
 	n.core = core
 	n.snap = core.Snapshot()
+	n.initKeys()
 	for range readBatches {
 		n.free <- newBatch(initialReadBatch, cfg.MaxDatagramSize)
 	}
@@ -306,7 +325,8 @@ func (n *Node) LocalAddr() netip.AddrPort { return n.conn.LocalAddr() }
 
 // Config returns the node's configuration with defaults applied and its ID
 // and Generation set. Keys and Seeds alias the node's copies; do not modify
-// them.
+// them. Keys are the keys the node started with; KeyIDs reports the keys it
+// holds after rotations.
 func (n *Node) Config() Config { return n.cfg }
 
 // Close stops the node: both goroutines end, the socket closes, every

@@ -107,10 +107,10 @@ func (n *Node) handle(msgs []netio.Message) {
 }
 
 // step finishes a unit of work on the core: send what it emitted, follow
-// membership changes in the ring, publish the table, deliver events, and
-// wake the waiters whose condition now holds. The ring is published before
-// the table, so a reader who sees a change in Members or Member finds it
-// in Ring too.
+// membership changes in the ring, publish the table, deliver events, wake
+// the waiters whose condition now holds, and log (rate-limited) input
+// refused at a bound. The ring is published before the table, so a reader
+// who sees a change in Members or Member finds it in Ring too.
 func (n *Node) step() {
 	n.flush()
 	if len(n.ringMods) > 0 {
@@ -123,6 +123,7 @@ func (n *Node) step() {
 	if len(n.waiters) > 0 {
 		n.checkWaiters()
 	}
+	n.logRefusals()
 }
 
 // flush writes the core's outbox in batches (sendmmsg on Linux).
