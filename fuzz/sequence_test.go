@@ -1,0 +1,149 @@
+package fuzz_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/hearsay-io/hearsay/codec"
+)
+
+// FuzzCoreSequence feeds a node sequences of datagrams that are well formed
+// by construction (see runProgram for the input language): member records
+// with chosen states, incarnations and generations, state entries,
+// heartbeats, probes and their answers, digests and shard transfers, join
+// replies, interleaved with time steps and user calls, and checks the
+// checker's invariants after every step.
+func FuzzCoreSequence(f *testing.F) {
+	for _, s := range handPrograms() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		defer watchdog()()
+		if err := runProgram(in); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// handPrograms are programs written by hand for paths that captured
+// traffic reaches rarely, to go with the captured corpus under
+// testdata/fuzz. See runProgram for the instruction set; the comments
+// spell out each operand.
+func handPrograms() [][]byte {
+	const (
+		opDatagram = 0x00
+		opReply    = 0x60
+		opAdvance  = 0x90
+		opSet      = 0xc0
+		opDelete   = 0xd8
+		opJoin     = 0xe8
+		opLeave    = 0xf8
+		keyLoad    = 0 // stateKeys[0]
+		addrOf     = 0 // + world node index
+		idOf       = 0 // + world node index
+		same       = 1 // selGen, selInc: the node's current value
+		plus1      = 2
+		plus2      = 3
+		noWitness  = 0xfe
+		liveCount  = 0xfe // selU32
+		sumPlus1   = 3    // selSum: the node's root digest + 1
+	)
+	rec := func(t codec.RecType, n int) []byte { return []byte{byte(t - 1), 0xff, byte(n)} }
+	state := func(s codec.MemberState) byte { return byte(s - 1) }
+	// header: type, source, sender, generation, incarnation, options
+	// (sections in bits 1-3), seq.
+	header := func(t codec.MsgType, from, gen, inc byte, sections int) []byte {
+		return []byte{byte(t), addrOf + from, idOf + from, gen, inc, byte(sections) << 1, 0}
+	}
+	// member: id, generation, incarnation, state, address, state
+	// version, witness.
+	member := func(node, gen, inc byte, st codec.MemberState, witness byte) []byte {
+		return []byte{idOf + node, gen, inc, state(st), addrOf + node, 0, witness}
+	}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	compressed := func(h []byte) []byte { h[5] |= 1; return h }
+	value := bytes.Repeat([]byte{'v'}, codec.MaxValueSize)
+	var progs [][]byte
+	for _, keyed := range []byte{0, 1} {
+		progs = append(progs,
+			// Node 0 is suspected, then declared dead at an incarnation
+			// above its own; time passes for the rejoin check, whose
+			// pings one member answers.
+			cat([]byte{keyed, 0, opDatagram}, header(codec.MsgGossip, 3, same, same, 1),
+				rec(codec.RecMember, 1), member(0, same, same, codec.StateSuspect, idOf+3),
+				[]byte{opDatagram}, header(codec.MsgGossip, 4, same, same, 1),
+				rec(codec.RecMember, 1), member(0, same, plus2, codec.StateDead, idOf+4),
+				[]byte{opAdvance | 1, opReply, 0, 0, 0, 0, opReply, 1, 0, 0, 0, opReply, 2, 0, 0, 0, opReply, 3, 0, 0, 0,
+					opReply, 4, 0, 0, 0, opReply, 5, 0, 0, 0, opAdvance | 12, opAdvance | 14}),
+			// Anti-entropy: a sync whose root differs; the node answers
+			// with its groups; a sync of three differing shards; the node
+			// asks for them; the shard data of the first, with a new
+			// generation of node 2 and a state entry of it.
+			cat([]byte{keyed, 1, opDatagram}, header(codec.MsgSync, 2, same, same, 1),
+				rec(codec.RecDigest, 1), []byte{0, 0, liveCount, sumPlus1},
+				[]byte{opReply, 0, 0, 1 << 1, 0}, rec(codec.RecDigest, 3),
+				[]byte{2, 2, liveCount, sumPlus1, 2, 5, liveCount, sumPlus1, 2, 6, liveCount, sumPlus1},
+				[]byte{opReply, 0, 2 << 1, 2 << 1, 0},
+				rec(codec.RecMember, 1), member(2, plus1, plus2, codec.StateAlive, noWitness),
+				rec(codec.RecState, 1), []byte{idOf + 2, keyLoad, plus1, same, 0, 4, 'h', 'o', 't', '!'}),
+			// Node 5 joins through node 3, which answers with two groups
+			// that differ; the node fetches their shards; one arrives.
+			cat([]byte{keyed, 5, opJoin, 3, opReply, 0, 0, 1 << 1, 0},
+				rec(codec.RecDigest, 2), []byte{1, 3, liveCount, sumPlus1, 1, 7, liveCount, sumPlus1},
+				[]byte{opReply, 0, 3 << 1, 1 << 1, 0}, rec(codec.RecMember, 1), member(4, same, same, codec.StateAlive, noWitness),
+				[]byte{opAdvance | 11, opReply, 1, 0, 0, 0}),
+			// State: node 0 fills its own state past its bounds and
+			// deletes a key; node 2's state arrives past its bounds, then
+			// an old version.
+			cat([]byte{keyed, 0},
+				[]byte{opSet, 0, 8}, []byte("abcdefgh"),
+				[]byte{opSet, 1, 64}, value, []byte{opSet, 2, 64}, value, []byte{opSet, 3, 64}, value,
+				[]byte{opSet, 4, 1, 'x', opDelete, 0},
+				[]byte{opDatagram}, header(codec.MsgGossip, 2, same, same, 1), rec(codec.RecState, 7),
+				[]byte{idOf + 2, 0, same, plus1, 0, 64}, value, []byte{idOf + 2, 1, same, plus1, 0, 64}, value,
+				[]byte{idOf + 2, 3, same, plus1, 0, 64}, value, []byte{idOf + 2, 4, same, plus1, 0, 64}, value,
+				[]byte{idOf + 2, 5, same, plus1, 0, 2, 'o', 'k'},
+				[]byte{idOf + 2, 2, same, 0, 0, 3, 'o', 'l', 'd'}, []byte{idOf + 2, 2, same, plus2, 1, 0},
+				[]byte{opAdvance | 13, opAdvance | 15}),
+			// Probes: a ping for node 2 and one for node 5 (not it), a
+			// ping-req; then node 2's own probes fire and are answered:
+			// an ack, a nack to its ping-req, an ack for the ping-req.
+			cat([]byte{keyed, 2, opDatagram}, header(codec.MsgPing, 6, same, same, 2),
+				rec(codec.RecPing, 2), []byte{0xff, 0, 0, 0, 5, idOf + 2, 0xff, 0, 0, 0, 6, idOf + 5},
+				rec(codec.RecPingReq, 1), []byte{0xff, 0, 0, 0, 7, idOf + 7, addrOf + 7},
+				[]byte{opAdvance | 13, opAdvance | 12, opReply, 0, 0, 0, 0, opReply, 1, 1, 0, 0, opReply, 2, 0, 0, 0,
+					opAdvance | 10, opAdvance | 10}),
+			// A flood of unknown members up to MaxMembers, a restart of this
+			// node's ID, a suspicion of node 3 at a new generation; time
+			// for the suspicion to run out and the tombstones to be
+			// reaped; then this node leaves.
+			cat([]byte{keyed, 4, opDatagram}, header(codec.MsgGossip, 1, same, same, 1), rec(codec.RecMember, 19),
+				[]byte{0xf0, same, same, 0, 0xf0, 0, noWitness},
+				[]byte{0xf1, same, same, 0, 0xf1, 0, noWitness, 0xf2, same, same, 0, 0xf2, 0, noWitness},
+				[]byte{0xf3, same, same, 0, 0xf3, 0, noWitness, 0xf4, same, same, 0, 0xf4, 0, noWitness},
+				[]byte{0xf5, same, same, 0, 0xf5, 0, noWitness, 0xf6, same, same, 0, 0xf6, 0, noWitness},
+				[]byte{0xf7, same, same, 0, 0xf7, 0, noWitness, 0xf8, same, same, 0, 0xf8, 0, noWitness},
+				[]byte{0xf9, same, same, 0, 0xf9, 0, noWitness, 0xfa, same, same, 0, 0xfa, 0, noWitness},
+				[]byte{0xfb, same, same, 0, 0xfb, 0, noWitness, 0xfc, same, same, 0, 0xf0, 0, noWitness},
+				[]byte{0xff, 0, 0, 0, 0, 0, 0, 0, 0x99, same, same, 0, 0xf1, 0, noWitness},
+				[]byte{0xff, 0, 0, 0, 0, 0, 0, 0, 0x98, same, same, 0, 0xf1, 0, noWitness},
+				[]byte{0xff, 0, 0, 0, 0, 0, 0, 0, 0x97, same, same, 0, 0xf1, 0, noWitness},
+				[]byte{0xff, 0, 0, 0, 0, 0, 0, 0, 0x96, same, same, 0, 0xf1, 0, noWitness},
+				member(4, plus1, same, codec.StateAlive, noWitness), member(3, plus2, plus1, codec.StateSuspect, idOf+1),
+				[]byte{opAdvance | 15, opAdvance | 15, opAdvance | 15, opLeave, opAdvance | 9, opAdvance | 12}),
+			// A compressed gossip declares node 6 dead; node 6 keeps
+			// sending heartbeats and is told; node 6 is then declared
+			// dead at a higher incarnation, which its tombstone must not
+			// keep from being reaped.
+			cat([]byte{keyed, 7, opDatagram}, compressed(header(codec.MsgGossip, 1, same, same, 2)),
+				rec(codec.RecMember, 2), member(6, same, same, codec.StateDead, idOf+1),
+				member(5, same, plus1, codec.StateSuspect, idOf+1),
+				rec(codec.RecState, 1), []byte{idOf + 1, 1, same, plus1, 0, 2, 'o', 'k'},
+				[]byte{opDatagram}, header(codec.MsgHeartbeat, 6, same, same, 1), rec(codec.RecHeartbeat, 1), []byte{5, 0, liveCount},
+				[]byte{opAdvance | 10, opDatagram}, header(codec.MsgGossip, 2, same, same, 1),
+				rec(codec.RecMember, 1), member(6, same, plus2, codec.StateDead, idOf+2),
+				[]byte{opAdvance | 15, opAdvance | 15, opAdvance | 13}),
+		)
+	}
+	return progs
+}

@@ -1,0 +1,327 @@
+package fuzz_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay/engine"
+)
+
+// target is one core under fuzzing: a world node with a converged view,
+// driven by datagrams and time steps, with a checker watching it.
+type target struct {
+	core *engine.Core
+	out  engine.Outbox
+	chk  *checker
+	now  engine.Time
+	node int
+	// sealer seals frames that ask for it: the node's own keyring in a
+	// keyed cluster, keyA's in an open one (which the node must refuse).
+	sealer  *codec.Keyring
+	sealBuf []byte
+	// seen, when set, sees every datagram the core emits.
+	seen func(to netip.AddrPort, h *codec.Header, body []byte)
+}
+
+// targetStart is the engine time a target starts at.
+const targetStart = epoch + engine.Time(10*time.Minute)
+
+// maxTicksPerStep bounds the ticks one time step runs at the core's own
+// deadlines before it jumps to the end of the step.
+const maxTicksPerStep = 32
+
+var (
+	keyringOnce         sync.Once
+	keyringAB, keyringA *codec.Keyring
+	keyringC            *codec.Keyring
+	bootstrapOnce       sync.Once
+	bootstraps          [worldN][2][]byte // by sender, plain and sealed
+)
+
+func keyrings() (nodeRing, sealA, stranger *codec.Keyring) {
+	keyringOnce.Do(func() {
+		var err error
+		if keyringAB, err = codec.NewKeyring(keyB, keyA); err != nil {
+			panic(err)
+		}
+		if keyringA, err = codec.NewKeyring(keyA); err != nil {
+			panic(err)
+		}
+		if keyringC, err = codec.NewKeyring(keyC); err != nil {
+			panic(err)
+		}
+	})
+	return keyringAB, keyringA, keyringC
+}
+
+// bootstrap returns a gossip datagram from world node sender that gives
+// nodes 1 and 2 some application state, plain or sealed with keyA.
+func bootstrap(sender int, sealed bool) []byte {
+	bootstrapOnce.Do(func() {
+		_, ringA, _ := keyrings()
+		for s := range bootstraps {
+			var bld codec.Builder
+			bld.Reset(make([]byte, 0, 1400), 1400-codec.SealOverhead, codec.Header{
+				Type: codec.MsgGossip, Cluster: worldCluster, Sender: uint64(worldIDs[s]), Generation: 1, Seq: 1,
+			})
+			for _, e := range []codec.StateEntry{
+				{Owner: uint64(worldIDs[1]), Generation: 1, Version: 1, Key: []byte("load"), Value: []byte("0.25")},
+				{Owner: uint64(worldIDs[1]), Generation: 1, Version: 2, Key: []byte("zone"), Value: []byte("eu-west-1")},
+				{Owner: uint64(worldIDs[2]), Generation: 1, Version: 1, Key: []byte("role"), Value: []byte("cache")},
+			} {
+				bld.AddState(&e)
+			}
+			plain := bld.Finish()
+			sealedB, err := codec.Seal(nil, plain, ringA)
+			if err != nil {
+				panic(err)
+			}
+			bootstraps[s] = [2][]byte{plain, sealedB}
+		}
+	})
+	if sealed {
+		return bootstraps[sender][1]
+	}
+	return bootstraps[sender][0]
+}
+
+// newTarget starts world node `node` (taken modulo worldN) with every
+// member alive at generation 1 and the bootstrap state of nodes 1 and 2.
+// keyed gives it the keyring keyB (primary) + keyA.
+func newTarget(node int, keyed bool) (*target, error) {
+	node %= worldN
+	nodeRing, ringA, _ := keyrings()
+	cfg := worldConfig()
+	var keys *codec.Keyring
+	if keyed {
+		cfg.Keys = [][]byte{keyB, keyA}
+		keys = nodeRing
+	}
+	t := &target{node: node, now: targetStart, sealer: ringA}
+	if keyed {
+		t.sealer = nodeRing
+	}
+	t.chk = newChecker(cfg, keys)
+	cfg.ID = worldIDs[node]
+	cfg.Generation = 1
+	cfg.BindAddr = worldAddrs[node]
+	core, err := engine.NewCore(cfg, engine.Env{
+		Addr:    worldAddrs[node],
+		Now:     t.now,
+		Seed:    uint64(node) + 1,
+		Outbox:  &t.out,
+		OnEvent: t.chk.onEvent,
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.core = core
+	members := make([]engine.Member, worldN)
+	for i := range members {
+		members[i] = engine.Member{ID: worldIDs[i], Addr: worldAddrs[i], Generation: 1, State: engine.StateAlive}
+	}
+	core.Seed(t.now, members)
+	t.chk.attach(core, &t.out, t.now)
+	from := (node + 1) % worldN
+	t.receive(worldAddrs[from], bootstrap(from, keyed))
+	t.chk.track(worldIDs[1], []byte("load"))
+	t.chk.track(worldIDs[1], []byte("zone"))
+	t.chk.track(worldIDs[2], []byte("role"))
+	return t, t.chk.err
+}
+
+// receive delivers one datagram at the current time and checks the core.
+func (t *target) receive(from netip.AddrPort, b []byte) {
+	pre := t.chk.snap()
+	t.chk.now = t.now
+	t.core.Receive(t.now, from, b)
+	t.chk.afterReceive(pre, b)
+	t.flush()
+}
+
+// advance moves time forward by d, ticking the core at each deadline on
+// the way (up to maxTicksPerStep, then once at the end).
+func (t *target) advance(d time.Duration) {
+	end := t.now.Add(d)
+	for i := 0; i < maxTicksPerStep; i++ {
+		dl := t.core.Deadline()
+		if dl > end {
+			break
+		}
+		if dl > t.now {
+			t.now = dl
+		}
+		t.tick()
+	}
+	if end > t.now {
+		t.now = end
+		t.tick()
+	}
+}
+
+func (t *target) tick() {
+	t.chk.now = t.now
+	t.core.Tick(t.now)
+	t.chk.afterTick(t.now)
+	t.flush()
+}
+
+// flush checks and discards what the core emitted.
+func (t *target) flush() {
+	t.chk.checkOutput(t.seen)
+	t.out.Reset()
+}
+
+// Input framing for the raw targets. An input is one byte choosing the
+// node, then frames:
+//
+//	ctrl  1 byte: low nibble the source (0-7 a node's address, 8-15 a
+//	              foreign one); high nibble k: advance time by 1ms<<(k-1)
+//	              (k=0: not at all; k=15: about 16 s) before delivering
+//	len   2 bytes, big-endian: bit 15 asks the harness to seal the data
+//	              first; the rest is the data's length (cut short at the
+//	              end of the input)
+//	data  len bytes: the datagram
+//
+// Frames shorter than their 3-byte head end the input. At most maxFrames
+// are delivered.
+const maxFrames = 48
+
+type frame struct {
+	from    netip.AddrPort
+	advance time.Duration
+	seal    bool
+	data    []byte
+}
+
+func sourceAddr(nibble byte) netip.AddrPort {
+	if nibble < worldN {
+		return worldAddrs[nibble]
+	}
+	return foreignAddrs[int(nibble-worldN)%len(foreignAddrs)]
+}
+
+func stepDuration(k byte) time.Duration {
+	if k == 0 {
+		return 0
+	}
+	return time.Millisecond << (k - 1)
+}
+
+// stepCode returns the smallest k whose step is at least d.
+func stepCode(d time.Duration) byte {
+	for k := byte(0); k < 15; k++ {
+		if stepDuration(k) >= d {
+			return k
+		}
+	}
+	return 15
+}
+
+func splitFrames(in []byte, visit func(frame)) (node int) {
+	if len(in) == 0 {
+		return 0
+	}
+	node = int(in[0])
+	in = in[1:]
+	for n := 0; n < maxFrames && len(in) >= 3; n++ {
+		ctrl := in[0]
+		l := binary.BigEndian.Uint16(in[1:])
+		in = in[3:]
+		size := int(l & 0x7fff)
+		if size > len(in) {
+			size = len(in)
+		}
+		visit(frame{
+			from:    sourceAddr(ctrl & 0xf),
+			advance: stepDuration(ctrl >> 4),
+			seal:    l&0x8000 != 0,
+			data:    in[:size:size],
+		})
+		in = in[size:]
+	}
+	return node
+}
+
+// appendFrame encodes one frame; src is the source nibble.
+func appendFrame(dst []byte, src byte, gap time.Duration, seal bool, data []byte) []byte {
+	l := uint16(len(data)) & 0x7fff
+	if seal {
+		l |= 0x8000
+	}
+	dst = append(dst, stepCode(gap)<<4|src&0xf)
+	dst = binary.BigEndian.AppendUint16(dst, l)
+	return append(dst, data...)
+}
+
+// sourceNibble returns the frame source for an address.
+func sourceNibble(a netip.AddrPort) byte {
+	if i := worldIndexOf(a); i >= 0 {
+		return byte(i)
+	}
+	for i, f := range foreignAddrs {
+		if f == a {
+			return byte(worldN + i)
+		}
+	}
+	return worldN
+}
+
+// runFrames drives a fresh target through a raw input and returns the
+// first broken invariant.
+func runFrames(in []byte, keyed bool) error {
+	var frames []frame
+	node := splitFrames(in, func(f frame) { frames = append(frames, f) })
+	t, err := newTarget(node, keyed)
+	if err != nil {
+		return err
+	}
+	for _, f := range frames {
+		var before engine.Stats
+		if traceInput != nil {
+			before = t.core.Stats()
+		}
+		if f.advance > 0 {
+			t.advance(f.advance)
+		}
+		b := f.data
+		if f.seal {
+			if s, err := codec.Seal(t.sealBuf[:0], b, t.sealer); err == nil {
+				t.sealBuf = s[:0]
+				b = s
+			}
+		}
+		t.receive(f.from, b)
+		if traceInput != nil {
+			traceStep(t, fmt.Sprintf("+%v %d bytes from %v", f.advance, len(b), f.from), &before)
+		}
+		if t.chk.err != nil {
+			return t.chk.err
+		}
+	}
+	return t.chk.err
+}
+
+// traceInput, when set, is told every step runFrames and runProgram take
+// and the counters it moved; TestTraceInput sets it.
+var traceInput func(format string, args ...any)
+
+// traceStep reports one step and the counters it moved.
+func traceStep(t *target, what string, before *engine.Stats) {
+	after := t.core.Stats()
+	bv, av := reflect.ValueOf(*before), reflect.ValueOf(after)
+	var moved []string
+	for i := 0; i < av.NumField(); i++ {
+		if f := av.Type().Field(i); f.Type.Kind() == reflect.Uint64 {
+			if d := int64(av.Field(i).Uint() - bv.Field(i).Uint()); d != 0 {
+				moved = append(moved, fmt.Sprintf("%s%+d", f.Name, d))
+			}
+		}
+	}
+	traceInput("%-28s at %-9v inc %d: %v in=%v", what, time.Duration(t.now-targetStart), t.core.Incarnation(), moved, after.In)
+}
