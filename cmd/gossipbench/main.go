@@ -1,12 +1,276 @@
-// Command gossipbench runs Hearsay's cluster benchmarks.
+// Command gossipbench runs Hearsay's cluster benchmarks (package bench) at
+// the cluster size you plan to run, prints a table per scenario with every
+// figure beside its target and theoretical reference, and writes
+// results.json and a self-contained report.html.
+//
+// With no flags it runs the core suite — bootstrap, dissemination, crash
+// detection, false positives under loss and steady-state cost — on 10,000
+// simulated nodes, deterministically for the seed:
+//
+//	go run ./cmd/gossipbench
+//	go run ./cmd/gossipbench -suite full -n 1000
+//	go run ./cmd/gossipbench -scenario crash,dissemination -n 100000
+//
+// The exit status is 1 when a scenario fails one of its outcome checks (a
+// false death, a crash never detected...) or stops with an error; with
+// -strict, also when a figure misses its target.
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/hearsay-io/hearsay/bench"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "gossipbench: the scenarios are not built yet")
-	os.Exit(2)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// config is what the flags say.
+type config struct {
+	mode, suite, scenarios, preset, out, cpuprofile string
+	n                                               int
+	seed                                            uint64
+	loss, fpLoss                                    float64
+	duration                                        durations
+	crashes                                         int
+	nFor                                            sizes
+	strict, list, quiet                             bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	var c config
+	fs := flag.NewFlagSet("gossipbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.mode, "mode", "sim", "`driver`: sim (simulated cluster, virtual time, deterministic) or udp (real nodes on loopback)")
+	fs.IntVar(&c.n, "n", 10000, "cluster size")
+	fs.StringVar(&c.suite, "suite", bench.SuiteCore, "`suite` to run: core (bootstrap, dissemination, crash, false-positives, steady) or full (every scenario)")
+	fs.StringVar(&c.scenarios, "scenario", "", "comma-separated `list` of scenarios to run instead of a suite (see -list)")
+	fs.Float64Var(&c.loss, "loss", 0.01, "uniform datagram loss on every link, in every scenario")
+	fs.Float64Var(&c.fpLoss, "fp-loss", 0.10, "uniform loss in the false-positives scenario")
+	fs.StringVar(&c.preset, "preset", "lan", "engine configuration and simulated latency: lan, wan or local")
+	fs.Var(&c.duration, "duration", "length of each scenario's main phase (see -list), for all (\"30s\") or per scenario (\"false-positives=360s,crash=20s\"); 0 keeps each default")
+	fs.IntVar(&c.crashes, "crashes", 0, "crashes in the crash scenario (0: its default, 24)")
+	fs.Var(&c.nFor, "n-for", "cluster size for named scenarios, overriding -n and the simulator's caps (see -list), e.g. \"bootstrap=2000\"")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed of the simulated run")
+	fs.StringVar(&c.out, "out", "gossipbench-out", "`directory` for results.json and report.html")
+	fs.BoolVar(&c.strict, "strict", false, "exit 1 when a figure misses its target, not only when a check fails")
+	fs.BoolVar(&c.list, "list", false, "list the scenarios and exit")
+	fs.BoolVar(&c.quiet, "q", false, "no progress display")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to `file`")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: gossipbench [flags]\n\nRuns Hearsay's cluster scenarios and reports their figures.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if c.n < 2 {
+		return nil, fmt.Errorf("-n must be at least 2, got %d", c.n)
+	}
+	for name, n := range c.nFor {
+		if _, err := bench.Select("", name); err != nil {
+			return nil, fmt.Errorf("-n-for: %v", err)
+		}
+		if n < 2 {
+			return nil, fmt.Errorf("-n-for %s: cluster size must be at least 2, got %d", name, n)
+		}
+	}
+	for name := range c.duration.byName {
+		if _, err := bench.Select("", name); err != nil {
+			return nil, fmt.Errorf("-duration: %v", err)
+		}
+	}
+	if c.loss < 0 || c.loss >= 1 || c.fpLoss < 0 || c.fpLoss >= 1 {
+		return nil, errors.New("-loss and -fp-loss must be in [0, 1)")
+	}
+	return &c, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	c, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "gossipbench:", err)
+		return 2
+	}
+	if c.list {
+		for _, s := range bench.Scenarios() {
+			suite := "full"
+			if s.Core {
+				suite = "core"
+			}
+			limit := ""
+			if s.SimCap > 0 {
+				limit = fmt.Sprintf("; N at most %d in sim mode unless -n-for", s.SimCap)
+			}
+			fmt.Fprintf(stdout, "%-16s %-4s  %s; -duration: %s%s\n", s.Name, suite, s.Title, s.Duration, limit)
+		}
+		return 0
+	}
+	preset, err := bench.ParsePreset(c.preset)
+	if err != nil {
+		fmt.Fprintln(stderr, "gossipbench:", err)
+		return 2
+	}
+	scenarios, err := bench.Select(c.suite, c.scenarios)
+	if err != nil {
+		fmt.Fprintln(stderr, "gossipbench:", err)
+		return 2
+	}
+	driver, err := newDriver(c.mode, c)
+	if err != nil {
+		fmt.Fprintln(stderr, "gossipbench:", err)
+		return 2
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		fmt.Fprintln(stderr, "gossipbench:", err)
+		return 1
+	}
+	if c.cpuprofile != "" {
+		f, err := os.Create(c.cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "gossipbench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "gossipbench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	prog := newProgress(stdout, c.quiet, len(scenarios))
+	opts := bench.Options{
+		N:        c.n,
+		Seed:     c.seed,
+		Loss:     c.loss,
+		Preset:   preset,
+		Driver:   driver,
+		Progress: prog.update,
+	}
+	knobs := bench.Knobs{Crashes: c.crashes, FalsePositiveLoss: c.fpLoss}
+	rep := &bench.Report{
+		Tool:    "gossipbench",
+		Command: "gossipbench " + strings.Join(args, " "),
+		Mode:    driver.Name(),
+		Started: time.Now(),
+		Machine: bench.ThisMachine(),
+	}
+	fmt.Fprintf(stdout, "gossipbench: %s mode, N=%d, %d scenarios, seed %d, preset %s, loss %g%%\n%s\n",
+		driver.Name(), c.n, len(scenarios), c.seed, preset, c.loss*100, rep.Machine)
+
+	status := 0
+	for k, s := range scenarios {
+		prog.start(k, s.Name)
+		opts.Duration = c.duration.of(s.Name)
+		opts.N, knobs.ExactN = c.n, false
+		if n, ok := c.nFor[s.Name]; ok {
+			opts.N, knobs.ExactN = n, true
+		}
+		r, err := s.Run(ctx, opts, knobs)
+		prog.done()
+		if r == nil {
+			fmt.Fprintf(stdout, "\n== %s: %v\n", s.Name, err)
+			status = 1
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		rep.Results = append(rep.Results, r)
+		rep.Wall = bench.Sec(time.Since(rep.Started))
+		bench.WriteText(stdout, r)
+		if !r.ChecksOK() || (c.strict && !r.TargetsMet()) {
+			status = 1
+		}
+		if werr := writeOutputs(c.out, rep); werr != nil {
+			fmt.Fprintln(stderr, "gossipbench:", werr)
+			status = 1
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	rep.Wall = bench.Sec(time.Since(rep.Started))
+	if err := writeOutputs(c.out, rep); err != nil {
+		fmt.Fprintln(stderr, "gossipbench:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\n%s\nwall %s; wrote %s and %s\n", summary(rep),
+		bench.FormatValue(float64(rep.Wall), "s"),
+		filepath.Join(c.out, "results.json"), filepath.Join(c.out, "report.html"))
+	if ctx.Err() != nil {
+		fmt.Fprintln(stdout, "interrupted")
+		return 130
+	}
+	return status
+}
+
+// summary is one line per scenario: checks and targets.
+func summary(rep *bench.Report) string {
+	var b strings.Builder
+	for _, r := range rep.Results {
+		checks, targets := "checks pass", "targets met"
+		if !r.ChecksOK() {
+			checks = "CHECKS FAIL"
+		}
+		if !r.TargetsMet() {
+			var missed []string
+			for _, f := range r.Figures {
+				if f.Met != nil && !*f.Met {
+					missed = append(missed, f.Name)
+				}
+			}
+			targets = "MISSED: " + strings.Join(missed, "; ")
+		}
+		fmt.Fprintf(&b, "%-16s %-11s %s (wall %s, CPU %s)\n", r.Scenario, checks, targets,
+			bench.FormatValue(float64(r.Wall), "s"), bench.FormatValue(float64(r.CPU), "s"))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// writeOutputs writes results.json and report.html, each through a
+// temporary file so that a reader never sees half a file.
+func writeOutputs(dir string, rep *bench.Report) error {
+	write := func(name string, fill func(io.Writer) error) error {
+		path := filepath.Join(dir, name)
+		f, err := os.CreateTemp(dir, name+".tmp*")
+		if err != nil {
+			return err
+		}
+		if err := fill(f); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			os.Remove(f.Name())
+			return err
+		}
+		return os.Rename(f.Name(), path)
+	}
+	if err := write("results.json", rep.WriteJSON); err != nil {
+		return err
+	}
+	return write("report.html", rep.WriteHTML)
 }
