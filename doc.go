@@ -13,8 +13,11 @@
 //   - ring: consistent-hash ring and monitoring topology.
 //   - engine: the protocol core, its simulator and the runtime Node.
 //   - bench: cluster scenarios and their measurements.
+//   - fuzz: engine-level fuzz targets, replay tests and their findings.
 //   - cmd/gossipbench: the benchmark command.
+//   - cmd/hearsayd: a node agent (one Node per process) for real hosts.
+//   - test/netns: multi-host tests over Linux network namespaces.
 //
-// See ARCHITECTURE.md at the root of the repository for the package graph and
-// the path a datagram takes through them.
+// README.md at the root of the repository says how to run the benchmarks
+// and the tests, and what they measured.
 package hearsay

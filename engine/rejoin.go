@@ -5,8 +5,10 @@ import "time"
 // rejoinState: a node that learns it was declared dead does not refute at
 // once. It first pings RejoinProbes random members and refutes only if every
 // one answers in time; otherwise it waits, doubling the wait up to
-// RejoinBackoffMax. A node healed from a partition passes at the first try;
-// a node behind a lossy link stays removed instead of flapping.
+// RejoinBackoffMax. A node healed from a partition usually passes within a
+// try or two (the first probes after a link comes back can be lost to
+// address resolution); a node behind a lossy link stays removed instead of
+// flapping.
 type rejoinState struct {
 	active   bool
 	inFlight bool

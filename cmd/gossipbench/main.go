@@ -258,6 +258,12 @@ func writeOutputs(dir string, rep *bench.Report) error {
 		if err != nil {
 			return err
 		}
+		// CreateTemp makes the file private; the outputs are for reading.
+		if err := f.Chmod(0o644); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return err
+		}
 		if err := fill(f); err != nil {
 			f.Close()
 			os.Remove(f.Name())
