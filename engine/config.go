@@ -304,6 +304,7 @@ type FieldError struct {
 	Reason string
 }
 
+// Error returns "config.<Field>: <Reason>".
 func (e *FieldError) Error() string { return "config." + e.Field + ": " + e.Reason }
 
 // Unwrap makes every FieldError match ErrInvalidConfig.
