@@ -11,6 +11,14 @@
 //	go run ./cmd/gossipbench -suite full -n 1000
 //	go run ./cmd/gossipbench -scenario crash,dissemination -n 100000
 //
+// With -mode udp the same scenarios run on N real nodes (engine.Node) in
+// this process, on loopback sockets, with the real clock; -loss is then
+// injected in each node's transport. Scenarios that pause a node are not
+// available there. In-process nodes share the machine's cores, so large N
+// measures the machine as much as the protocol:
+//
+//	go run ./cmd/gossipbench -mode udp -n 1000
+//
 // The exit status is 1 when a scenario fails one of its outcome checks (a
 // false death, a crash never detected...) or stops with an error; with
 // -strict, also when a figure misses its target.
