@@ -44,15 +44,9 @@ func RunAppState(ctx context.Context, cfg AppStateConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Window <= 0 {
-		cfg.Window = 5 * time.Second
-	}
-	if cfg.Churn <= 0 {
-		cfg.Churn = 0.01
-	}
-	if cfg.Downtime <= 0 {
-		cfg.Downtime = 3 * time.Second
-	}
+	setDefault(&cfg.Window, 5*time.Second)
+	setDefault(&cfg.Churn, 0.01)
+	setDefault(&cfg.Downtime, 3*time.Second)
 	limit := rn.o.durationOr(40 * time.Second)
 	n := rn.o.N
 	churned := min(int(math.Round(cfg.Churn*float64(n))), n/4)

@@ -38,17 +38,11 @@ func RunAsymmetric(ctx context.Context, cfg AsymmetricConfig) (*Result, error) {
 		return nil, err
 	}
 	ec := rn.o.engineConfig()
-	if cfg.Victims <= 0 {
-		cfg.Victims = min(max(1, rn.o.N/1000), 20)
-	}
+	setDefault(&cfg.Victims, min(max(1, rn.o.N/1000), 20))
 	cfg.Victims = min(cfg.Victims, rn.o.N/4)
-	if cfg.Cut <= 0 {
-		cfg.Cut = 1
-	}
+	setDefault(&cfg.Cut, 1)
 	cfg.Cut = min(cfg.Cut, ec.Observers)
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 5 * time.Second
-	}
+	setDefault(&cfg.Warmup, 5*time.Second)
 	d := rn.o.durationOr(60 * time.Second)
 	r := rn.r
 	r.param("victims", cfg.Victims)

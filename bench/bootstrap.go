@@ -35,16 +35,10 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Seeds <= 0 {
-		cfg.Seeds = 3
-	}
+	setDefault(&cfg.Seeds, 3)
 	cfg.Seeds = min(cfg.Seeds, rn.o.N)
-	if cfg.Spread <= 0 {
-		cfg.Spread = 10 * time.Second
-	}
-	if cfg.Check <= 0 {
-		cfg.Check = 250 * time.Millisecond
-	}
+	setDefault(&cfg.Spread, 10*time.Second)
+	setDefault(&cfg.Check, 250*time.Millisecond)
 	limit := rn.o.durationOr(40 * time.Second)
 	r := rn.r
 	r.param("seeds", cfg.Seeds)

@@ -38,21 +38,11 @@ func RunChurn(ctx context.Context, cfg ChurnConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Rate <= 0 {
-		cfg.Rate = 0.01
-	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = 5 * time.Second
-	}
-	if cfg.Downtime <= 0 {
-		cfg.Downtime = 10 * time.Second
-	}
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 5 * time.Second
-	}
-	if cfg.Settle <= 0 {
-		cfg.Settle = 40 * time.Second
-	}
+	setDefault(&cfg.Rate, 0.01)
+	setDefault(&cfg.Interval, 5*time.Second)
+	setDefault(&cfg.Downtime, 10*time.Second)
+	setDefault(&cfg.Warmup, 5*time.Second)
+	setDefault(&cfg.Settle, 40*time.Second)
 	d := rn.o.durationOr(60 * time.Second)
 	n := rn.o.N
 	wave := max(1, int(math.Round(cfg.Rate*float64(n))))

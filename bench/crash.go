@@ -39,16 +39,10 @@ func RunCrash(ctx context.Context, cfg CrashConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Crashes <= 0 {
-		cfg.Crashes = 24
-	}
+	setDefault(&cfg.Crashes, 24)
 	cfg.Crashes = min(cfg.Crashes, rn.o.N/2)
-	if cfg.Spacing <= 0 {
-		cfg.Spacing = time.Second
-	}
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 5 * time.Second
-	}
+	setDefault(&cfg.Spacing, time.Second)
+	setDefault(&cfg.Warmup, 5*time.Second)
 	tail := rn.o.durationOr(12 * time.Second)
 	r := rn.r
 	r.param("crashes", cfg.Crashes)

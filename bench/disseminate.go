@@ -36,12 +36,8 @@ func RunDissemination(ctx context.Context, cfg DisseminationConfig) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Updates <= 0 {
-		cfg.Updates = 10
-	}
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 3 * time.Second
-	}
+	setDefault(&cfg.Updates, 10)
+	setDefault(&cfg.Warmup, 3*time.Second)
 	each := rn.o.durationOr(3 * time.Second)
 	r := rn.r
 	r.param("updates", cfg.Updates)

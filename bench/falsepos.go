@@ -31,9 +31,7 @@ func RunFalsePositives(ctx context.Context, cfg FalsePositiveConfig) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Loss <= 0 {
-		cfg.Loss = 0.10
-	}
+	setDefault(&cfg.Loss, 0.10)
 	if cfg.Loss >= 1 {
 		return nil, fmt.Errorf("bench: Loss must be below 1, got %v", cfg.Loss)
 	}

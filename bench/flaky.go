@@ -35,15 +35,9 @@ func RunFlaky(ctx context.Context, cfg FlakyConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Fraction <= 0 {
-		cfg.Fraction = 0.01
-	}
-	if cfg.NodeLoss <= 0 {
-		cfg.NodeLoss = 0.8
-	}
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 5 * time.Second
-	}
+	setDefault(&cfg.Fraction, 0.01)
+	setDefault(&cfg.NodeLoss, 0.8)
+	setDefault(&cfg.Warmup, 5*time.Second)
 	d := rn.o.durationOr(90 * time.Second)
 	n := rn.o.N
 	count := min(max(1, int(math.Round(cfg.Fraction*float64(n)))), n/2)

@@ -162,3 +162,11 @@ func (o Options) durationOr(def time.Duration) time.Duration {
 	}
 	return def
 }
+
+// setDefault sets *p to def when it is zero or negative: a config field
+// left unset takes its documented default.
+func setDefault[T int | float64 | time.Duration](p *T, def T) {
+	if *p <= 0 {
+		*p = def
+	}
+}

@@ -34,15 +34,9 @@ func RunPartition(ctx context.Context, cfg PartitionConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 5 * time.Second
-	}
-	if cfg.HealLimit <= 0 {
-		cfg.HealLimit = 40 * time.Second
-	}
-	if cfg.Check <= 0 {
-		cfg.Check = 250 * time.Millisecond
-	}
+	setDefault(&cfg.Warmup, 5*time.Second)
+	setDefault(&cfg.HealLimit, 40*time.Second)
+	setDefault(&cfg.Check, 250*time.Millisecond)
 	split := rn.o.durationOr(60 * time.Second)
 	r := rn.r
 	r.param("split", split)

@@ -32,19 +32,11 @@ func RunPause(ctx context.Context, cfg PauseConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Pauses <= 0 {
-		cfg.Pauses = 100
-	}
-	if cfg.Length <= 0 {
-		cfg.Length = 2 * time.Second
-	}
-	if cfg.Concurrent <= 0 {
-		cfg.Concurrent = 5
-	}
+	setDefault(&cfg.Pauses, 100)
+	setDefault(&cfg.Length, 2*time.Second)
+	setDefault(&cfg.Concurrent, 5)
 	cfg.Concurrent = min(cfg.Concurrent, rn.o.N/4)
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 10 * time.Second
-	}
+	setDefault(&cfg.Warmup, 10*time.Second)
 	gap := rn.o.durationOr(3 * time.Second)
 	rounds := (cfg.Pauses + cfg.Concurrent - 1) / cfg.Concurrent
 	r := rn.r

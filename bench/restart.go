@@ -43,9 +43,7 @@ type RestartConfig struct {
 // Target (issue 6): no live node left marked dead after 10 s; no tombstone
 // outlives its retention.
 func RunRollingRestart(ctx context.Context, cfg RestartConfig) (*Result, error) {
-	if cfg.Retention <= 0 {
-		cfg.Retention = 30 * time.Second
-	}
+	setDefault(&cfg.Retention, 30*time.Second)
 	userEngine := cfg.Engine
 	cfg.Engine = func(c *engine.Config) {
 		if userEngine != nil {
@@ -57,21 +55,11 @@ func RunRollingRestart(ctx context.Context, cfg RestartConfig) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Fraction <= 0 {
-		cfg.Fraction = 0.10
-	}
-	if cfg.Batches <= 0 {
-		cfg.Batches = 3
-	}
-	if cfg.Downtime <= 0 {
-		cfg.Downtime = 2 * time.Second
-	}
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 5 * time.Second
-	}
-	if cfg.Check <= 0 {
-		cfg.Check = 250 * time.Millisecond
-	}
+	setDefault(&cfg.Fraction, 0.10)
+	setDefault(&cfg.Batches, 3)
+	setDefault(&cfg.Downtime, 2*time.Second)
+	setDefault(&cfg.Warmup, 5*time.Second)
+	setDefault(&cfg.Check, 250*time.Millisecond)
 	gap := max(rn.o.durationOr(15*time.Second), 10*time.Second+cfg.Check)
 	n := rn.o.N
 	size := max(1, int(math.Round(cfg.Fraction*float64(n))))

@@ -31,9 +31,7 @@ func RunSteady(ctx context.Context, cfg SteadyConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 5 * time.Second
-	}
+	setDefault(&cfg.Warmup, 5*time.Second)
 	window := rn.o.durationOr(20 * time.Second)
 	r := rn.r
 	r.param("warm-up", cfg.Warmup)
