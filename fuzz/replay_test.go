@@ -270,123 +270,99 @@ func countOldNews(t *testing.T, log []delivery, ring *codec.Keyring) oldNews {
 }
 
 func TestReplay(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		keys [][]byte
-	}{
-		{"open", nil},
-		{"sealed", [][]byte{keyA}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, log := replayScenario(t, tc.keys)
-			expectReplayScenario(t, c)
-			var ring *codec.Keyring
-			if tc.keys != nil {
-				ring, _ = codec.NewKeyring(keyA)
+	replayModes(t, func(t *testing.T, keys [][]byte, ring *codec.Keyring) {
+		c, log := replayScenario(t, keys)
+		expectReplayScenario(t, c)
+		news := countOldNews(t, log, ring)
+		for name, n := range map[string]int{
+			"heartbeats of node 3 at inc 0": news.heartbeatsFrom3Inc0, "heartbeats of node 6": news.heartbeatsFrom6,
+			"heartbeats of node 7 at gen 1": news.heartbeatsFrom7Gen1, "DEAD records of node 3 at inc 0": news.dead3Inc0,
+			"SUSPECT records of node 3 at inc 0": news.suspect3Inc0, "SUSPECT records of node 6": news.suspect6,
+			"ALIVE records of node 5": news.alive5,
+			"node 1's load at 0.25":   news.load1, "node 2's zone": news.zone2, "node 4's role at cache": news.role4,
+		} {
+			if n == 0 {
+				t.Errorf("the capture holds no %s to replay", name)
 			}
-			news := countOldNews(t, log, ring)
-			for name, n := range map[string]int{
-				"heartbeats of node 3 at inc 0": news.heartbeatsFrom3Inc0, "heartbeats of node 6": news.heartbeatsFrom6,
-				"heartbeats of node 7 at gen 1": news.heartbeatsFrom7Gen1, "DEAD records of node 3 at inc 0": news.dead3Inc0,
-				"SUSPECT records of node 3 at inc 0": news.suspect3Inc0, "SUSPECT records of node 6": news.suspect6,
-				"ALIVE records of node 5": news.alive5,
-				"node 1's load at 0.25":   news.load1, "node 2's zone": news.zone2, "node 4's role at cache": news.role4,
-			} {
-				if n == 0 {
-					t.Errorf("the capture holds no %s to replay", name)
+		}
+		left := map[int]bool{5: true}
+		before := views(c)
+		for _, order := range []string{"in order", "in reverse"} {
+			mark := len(c.events)
+			for k := range log {
+				d := log[k]
+				if order == "in reverse" {
+					d = log[len(log)-1-k]
 				}
-			}
-			left := map[int]bool{5: true}
-			before := views(c)
-			for _, order := range []string{"in order", "in reverse"} {
-				mark := len(c.events)
-				for k := range log {
-					d := log[k]
-					if order == "in reverse" {
-						d = log[len(log)-1-k]
-					}
-					for _, i := range c.running() {
-						c.inject(i, d.from, d.data)
-					}
-				}
-				if err := diffViews(before, views(c)); err != nil {
-					t.Fatalf("replaying %d datagrams %s into every node: %v", len(log), order, err)
-				}
-				c.runFor(20 * time.Second)
-				if err := diffViews(before, views(c)); err != nil {
-					t.Fatalf("20 s after replaying %d datagrams %s: %v", len(log), order, err)
-				}
-				if bad := falseDeaths(c, left, mark); len(bad) > 0 {
-					t.Fatalf("after replaying %d datagrams %s: %v", len(log), order, bad)
+				for _, i := range c.running() {
+					c.inject(i, d.from, d.data)
 				}
 			}
-			t.Logf("replayed %d captured datagrams into %d nodes, twice: no change (%+v)", len(log), len(c.running()), news)
-		})
-	}
+			if err := diffViews(before, views(c)); err != nil {
+				t.Fatalf("replaying %d datagrams %s into every node: %v", len(log), order, err)
+			}
+			c.runFor(20 * time.Second)
+			if err := diffViews(before, views(c)); err != nil {
+				t.Fatalf("20 s after replaying %d datagrams %s: %v", len(log), order, err)
+			}
+			if bad := falseDeaths(c, left, mark); len(bad) > 0 {
+				t.Fatalf("after replaying %d datagrams %s: %v", len(log), order, bad)
+			}
+		}
+		t.Logf("replayed %d captured datagrams into %d nodes, twice: no change (%+v)", len(log), len(c.running()), news)
+	})
 }
 
 // TestReplayHeartbeatsOfCrashedNode replays a crashed node's captured
 // heartbeats to its observers, over and over, while the cluster detects
 // the crash: replayed heartbeats must not keep the node alive.
 func TestReplayHeartbeatsOfCrashedNode(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		keys [][]byte
-	}{
-		{"open", nil},
-		{"sealed", [][]byte{keyA}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := newCluster(worldN, worldSeed, replayConfig(tc.keys), lan(), true)
-			if err != nil {
-				t.Fatal(err)
+	replayModes(t, func(t *testing.T, keys [][]byte, ring *codec.Keyring) {
+		c, err := newCluster(worldN, worldSeed, replayConfig(keys), lan(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var beats []delivery
+		c.tap = func(d delivery) {
+			if d.from != worldAddrs[6] {
+				return
 			}
-			var ring *codec.Keyring
-			if tc.keys != nil {
-				ring, _ = codec.NewKeyring(keyA)
+			b := d.data
+			if ring != nil {
+				b, _ = codec.Open(nil, b, ring)
 			}
-			var beats []delivery
-			c.tap = func(d delivery) {
-				if d.from != worldAddrs[6] {
-					return
-				}
-				b := d.data
-				if ring != nil {
-					b, _ = codec.Open(nil, b, ring)
-				}
-				if h, err := codec.ParseHeader(b); err == nil && h.Type == codec.MsgHeartbeat {
-					beats = append(beats, d)
-				}
+			if h, err := codec.ParseHeader(b); err == nil && h.Type == codec.MsgHeartbeat {
+				beats = append(beats, d)
 			}
-			c.runFor(10 * time.Second)
-			c.tap = nil
-			if len(beats) == 0 {
-				t.Fatal("node 6 sent nothing to capture")
+		}
+		c.runFor(10 * time.Second)
+		c.tap = nil
+		if len(beats) == 0 {
+			t.Fatal("node 6 sent nothing to capture")
+		}
+		c.crash(6)
+		crashed := c.now()
+		// Replay the heartbeats node 6 sent in its last second every
+		// 250 ms, as an attacker on the path would, for 30 s.
+		var recent []delivery
+		for _, d := range beats {
+			if d.at >= beats[len(beats)-1].at-engine.Time(time.Second) {
+				recent = append(recent, d)
 			}
-			c.crash(6)
-			crashed := c.now()
-			// Replay the heartbeats node 6 sent in its last second every
-			// 250 ms, as an attacker on the path would, for 30 s.
-			var recent []delivery
-			for _, d := range beats {
-				if d.at >= beats[len(beats)-1].at-engine.Time(time.Second) {
-					recent = append(recent, d)
-				}
+		}
+		for k := 0; k < 120; k++ {
+			for _, d := range recent {
+				c.inject(d.to, d.from, d.data)
 			}
-			for k := 0; k < 120; k++ {
-				for _, d := range recent {
-					c.inject(d.to, d.from, d.data)
-				}
-				c.runFor(250 * time.Millisecond)
+			c.runFor(250 * time.Millisecond)
+		}
+		for _, i := range c.running() {
+			if m, _ := c.nodes[i].core.Member(c.nodes[6].id); m.State.Live() {
+				t.Errorf("node %d still sees crashed node 6 as %v %v after the crash, its %d old heartbeats replayed every 250 ms",
+					i, m.State, time.Duration(c.now()-crashed), len(recent))
 			}
-			for _, i := range c.running() {
-				if m, _ := c.nodes[i].core.Member(c.nodes[6].id); m.State.Live() {
-					t.Errorf("node %d still sees crashed node 6 as %v %v after the crash, its %d old heartbeats replayed every 250 ms",
-						i, m.State, time.Duration(c.now()-crashed), len(recent))
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestReplayIntoLaterJoiner replays, into a node that restarted (and so
@@ -395,6 +371,36 @@ func TestReplayHeartbeatsOfCrashedNode(t *testing.T) {
 // old records must still not bring the dead member back.
 func TestReplayIntoLaterJoiner(t *testing.T) {
 	skipKnown(t, findingReplayResurrects)
+	replayModes(t, func(t *testing.T, keys [][]byte, ring *codec.Keyring) {
+		c, err := newCluster(worldN, worldSeed, replayConfig(keys), lan(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var log []delivery
+		c.tap = func(d delivery) { log = append(log, d) }
+		c.runFor(5 * time.Second)
+		c.crash(6)
+		c.runFor(20 * time.Second)
+		c.tap = nil
+		if err := c.restart(7, 0); err != nil {
+			t.Fatal(err)
+		}
+		c.runFor(10 * time.Second)
+		before := viewOf(c, 7)
+		for _, d := range log {
+			c.inject(7, d.from, d.data)
+		}
+		c.runFor(time.Second)
+		if err := diffViews(map[int]nodeView{7: before}, map[int]nodeView{7: viewOf(c, 7)}); err != nil {
+			t.Errorf("replaying %d datagrams captured before node 7 restarted: %v", len(log), err)
+		}
+	})
+}
+
+// replayModes runs f for an open cluster and for a sealed one: keys are the
+// cluster's keys (nil when open), ring the keyring that opens its datagrams
+// (nil when open).
+func replayModes(t *testing.T, f func(t *testing.T, keys [][]byte, ring *codec.Keyring)) {
 	for _, tc := range []struct {
 		name string
 		keys [][]byte
@@ -403,28 +409,11 @@ func TestReplayIntoLaterJoiner(t *testing.T) {
 		{"sealed", [][]byte{keyA}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := newCluster(worldN, worldSeed, replayConfig(tc.keys), lan(), true)
-			if err != nil {
-				t.Fatal(err)
+			var ring *codec.Keyring
+			if tc.keys != nil {
+				ring, _ = codec.NewKeyring(keyA)
 			}
-			var log []delivery
-			c.tap = func(d delivery) { log = append(log, d) }
-			c.runFor(5 * time.Second)
-			c.crash(6)
-			c.runFor(20 * time.Second)
-			c.tap = nil
-			if err := c.restart(7, 0); err != nil {
-				t.Fatal(err)
-			}
-			c.runFor(10 * time.Second)
-			before := viewOf(c, 7)
-			for _, d := range log {
-				c.inject(7, d.from, d.data)
-			}
-			c.runFor(time.Second)
-			if err := diffViews(map[int]nodeView{7: before}, map[int]nodeView{7: viewOf(c, 7)}); err != nil {
-				t.Errorf("replaying %d datagrams captured before node 7 restarted: %v", len(log), err)
-			}
+			f(t, tc.keys, ring)
 		})
 	}
 }
