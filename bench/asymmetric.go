@@ -80,14 +80,10 @@ func RunAsymmetric(ctx context.Context, cfg AsymmetricConfig) (*Result, error) {
 			otherDeaths++
 		}
 	}
-	if err := rn.build(StartConverged, rn.o.Loss, onEvent); err != nil {
+	if err := rn.buildWarm(cfg.Warmup, onEvent); err != nil {
 		return rn.finish(err)
 	}
 	c := rn.c
-	rn.progress("warm-up")
-	if err := rn.advance(cfg.Warmup); err != nil {
-		return rn.finish(err)
-	}
 	ids := make([]uint64, n)
 	for i := range ids {
 		ids[i] = uint64(c.ID(i))

@@ -112,14 +112,10 @@ func RunFlaky(ctx context.Context, cfg FlakyConfig) (*Result, error) {
 			}
 		}
 	}
-	if err := rn.build(StartConverged, rn.o.Loss, onEvent); err != nil {
+	if err := rn.buildWarm(cfg.Warmup, onEvent); err != nil {
 		return rn.finish(err)
 	}
 	c := rn.c
-	rn.progress("warm-up")
-	if err := rn.advance(cfg.Warmup); err != nil {
-		return rn.finish(err)
-	}
 	rn.mu.Lock()
 	faulty, faultAt = true, c.Now()
 	rn.mu.Unlock()

@@ -81,14 +81,10 @@ func RunPartition(ctx context.Context, cfg PartitionConfig) (*Result, error) {
 			first = fmt.Sprintf("node %d declared node %d (same side) dead at %v", node, j, rn.c.Elapsed(e.Time))
 		}
 	}
-	if err := rn.build(StartConverged, rn.o.Loss, onEvent); err != nil {
+	if err := rn.buildWarm(cfg.Warmup, onEvent); err != nil {
 		return rn.finish(err)
 	}
 	c := rn.c
-	rn.progress("warm-up")
-	if err := rn.advance(cfg.Warmup); err != nil {
-		return rn.finish(err)
-	}
 	if err := c.Partition(a, b); err != nil {
 		return rn.finish(err)
 	}

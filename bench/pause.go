@@ -64,14 +64,10 @@ func RunPause(ctx context.Context, cfg PauseConfig) (*Result, error) {
 			first = fmt.Sprintf("node %d declared node %d dead at %v", node, j, rn.c.Elapsed(e.Time))
 		}
 	}
-	if err := rn.build(StartConverged, rn.o.Loss, onEvent); err != nil {
+	if err := rn.buildWarm(cfg.Warmup, onEvent); err != nil {
 		return rn.finish(err)
 	}
 	c := rn.c
-	rn.progress("warm-up")
-	if err := rn.advance(cfg.Warmup); err != nil {
-		return rn.finish(err)
-	}
 	rng := rn.o.rng(0x9a05)
 	done := 0
 	for done < cfg.Pauses {

@@ -67,6 +67,16 @@ func (rn *run) build(start Start, loss float64, onEvent func(node int, e engine.
 	return nil
 }
 
+// buildWarm builds a converged cluster with the run's loss and lets it run
+// healthy for warmup: how the fault scenarios begin.
+func (rn *run) buildWarm(warmup time.Duration, onEvent func(node int, e engine.Event)) error {
+	if err := rn.build(StartConverged, rn.o.Loss, onEvent); err != nil {
+		return err
+	}
+	rn.progress("warm-up")
+	return rn.advance(warmup)
+}
+
 // elapsed returns the cluster time since the scenario began.
 func (rn *run) elapsed() time.Duration {
 	if rn.c == nil {
