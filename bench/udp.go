@@ -190,21 +190,10 @@ func (c *udpCluster) start() error {
 	}
 	procs := make([]*udpProc, len(c.nodes))
 	errs := make([]error, len(c.nodes))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(c.nodes) {
-					return
-				}
-				procs[i], errs[i] = c.boot(i, socks[i], 1)
-				socks[i] = nil // owned by the node, or closed
-			}
-		})
-	}
-	wg.Wait()
+	parallel(len(c.nodes), func(i int) {
+		procs[i], errs[i] = c.boot(i, socks[i], 1)
+		socks[i] = nil // owned by the node, or closed
+	})
 	for i, p := range procs {
 		if p != nil {
 			c.nodes[i].cur = p
@@ -219,19 +208,7 @@ func (c *udpCluster) start() error {
 	// Seed every node only once all run: a node alone sends nothing, and
 	// the time from the first seeded node to the last, when the first may
 	// probe nodes that do not know it yet, is as short as it can be.
-	next.Store(0)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(c.nodes) {
-					return
-				}
-				errs[i] = procs[i].node.AddMembers(members)
-			}
-		})
-	}
-	wg.Wait()
+	parallel(len(c.nodes), func(i int) { errs[i] = procs[i].node.AddMembers(members) })
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("bench: udp cluster: seeding nodes: %w", err)
 	}
@@ -557,4 +534,23 @@ func (c *udpCluster) Close() error {
 	wg.Wait()
 	c.bg.Wait()
 	return nil
+}
+
+// parallel calls f(i) for every i in [0, n) on GOMAXPROCS goroutines and
+// returns when all calls have.
+func parallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
