@@ -3,10 +3,51 @@
 # Usage: scripts/fuzz.sh [package pattern...]   e.g. scripts/fuzz.sh ./codec/...
 # A finding fails the run; go test writes the crasher under the package's
 # testdata/fuzz/ directory, where it stays as a regression test.
+#
+# Go 1.26's fuzz coordinator can report a bare "context deadline exceeded"
+# when -fuzztime runs out while a worker is mid-call (go.dev/issue/75804,
+# fixed in Go 1.27): the run fails although no input failed and nothing is
+# written to testdata/fuzz/. Such a run is repeated, at most FUZZRETRIES
+# times (default 2); a run that writes a crasher, or fails in any other way,
+# fails at once.
 set -euo pipefail
 fuzztime=${FUZZTIME:-30s}
+retries=${FUZZRETRIES:-2}
 patterns=("$@")
 [ ${#patterns[@]} -eq 0 ] && patterns=(./...)
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+# corpus lists the files of one target's checked-in corpus.
+corpus() { ls -1 "$1/testdata/fuzz/$2" 2>/dev/null || true; }
+
+# fuzz_one runs one target until it passes, finds something, or has used
+# its retries on the toolchain's deadline race.
+fuzz_one() {
+	local pkg=$1 name=$2 dir before attempt=0
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	while :; do
+		before=$(corpus "$dir" "$name")
+		if go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$pkg" 2>&1 | tee "$out"; then
+			return 0
+		fi
+		if [ "$(corpus "$dir" "$name")" != "$before" ]; then
+			echo "== $name: new failing input written under $dir/testdata/fuzz/$name"
+			return 1
+		fi
+		# The race's only output after the FAIL line is the deadline error.
+		if ! grep -A1 -- "^--- FAIL: ${name} " "$out" | grep -qx '[[:space:]]*context deadline exceeded'; then
+			return 1
+		fi
+		attempt=$((attempt + 1))
+		if [ "$attempt" -gt "$retries" ]; then
+			echo "== $name: deadline race on every one of $attempt runs"
+			return 1
+		fi
+		echo "== $name: no input failed; the coordinator hit its deadline race (go.dev/issue/75804); run $((attempt + 1)) of $((retries + 1))"
+	done
+}
 
 # go test -list prints the matching names of a package, then "ok <pkg>".
 list=$(go test -run='^$' -list '^Fuzz' "${patterns[@]}")
@@ -19,7 +60,7 @@ while IFS= read -r line; do
 		pkg=$(awk '{print $2}' <<<"$line")
 		for n in "${names[@]}"; do
 			echo "== fuzz $pkg $n for $fuzztime"
-			go test -run='^$' -fuzz="^${n}\$" -fuzztime="$fuzztime" "$pkg"
+			fuzz_one "$pkg" "$n"
 			total=$((total + 1))
 		done
 		names=()
