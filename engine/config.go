@@ -124,6 +124,10 @@ type Config struct {
 	SeedInterval time.Duration
 	// TombstoneRetention is how long dead and left members are kept before
 	// they are reaped. It should outlast partitions you expect to heal.
+	// It counts from when the member was first buried in the cluster as far
+	// as this node can tell: a node that learns a tombstone of a member it
+	// never held (a joiner) keeps it only for what is left. While a node
+	// holds a tombstone, replayed old records of the member change nothing.
 	// Default 5m.
 	TombstoneRetention time.Duration
 	// ShardBits sets 2^ShardBits table shards, the unit of anti-entropy

@@ -84,11 +84,12 @@ type Core struct {
 	topoGen   uint64 // bumped on every change of the live set
 	topoSeen  uint64
 
-	probes []probe
-	relays []relay
-	susp   map[ID]*suspicion
-	sheap  suspHeap
-	graves []grave
+	probes   []probe
+	relays   []relay
+	susp     map[ID]*suspicion
+	sheap    suspHeap
+	graves   graveHeap
+	buriedAt map[ID]Time // when each tombstone held was buried
 
 	nextBeat, nextGossip, nextSync, nextSeed Time
 	deadline                                 Time
@@ -124,20 +125,21 @@ func NewCore(cfg Config, env Env) (*Core, error) {
 		return nil, fmt.Errorf("%w: Generation must be set by the driver", ErrInvalidConfig)
 	}
 	c := &Core{
-		cfg:     cfg,
-		env:     env,
-		id:      cfg.ID,
-		pos:     ring.Position(uint64(cfg.ID)),
-		gen:     cfg.Generation,
-		addr:    env.Addr,
-		cluster: codec.ClusterID(cfg.ClusterName),
-		rng:     rand.New(rand.NewPCG(env.Seed, uint64(cfg.ID))),
-		tab:     newTable(uint(cfg.ShardBits), env.Publish, env.Pool),
-		q:       newQueue(cfg.MaxPendingUpdates),
-		out:     env.Outbox,
-		health:  detector.NewHealth(cfg.MaxLocalHealth),
-		susp:    make(map[ID]*suspicion),
-		now:     env.Now,
+		cfg:      cfg,
+		env:      env,
+		id:       cfg.ID,
+		pos:      ring.Position(uint64(cfg.ID)),
+		gen:      cfg.Generation,
+		addr:     env.Addr,
+		cluster:  codec.ClusterID(cfg.ClusterName),
+		rng:      rand.New(rand.NewPCG(env.Seed, uint64(cfg.ID))),
+		tab:      newTable(uint(cfg.ShardBits), env.Publish, env.Pool),
+		q:        newQueue(cfg.MaxPendingUpdates),
+		out:      env.Outbox,
+		health:   detector.NewHealth(cfg.MaxLocalHealth),
+		susp:     make(map[ID]*suspicion),
+		buriedAt: make(map[ID]Time),
+		now:      env.Now,
 	}
 	if c.out == nil {
 		c.out = new(Outbox)
@@ -564,7 +566,7 @@ func (c *Core) piggyback() int {
 				continue
 			}
 			var m codec.Member
-			r.wire(&m, it.witness)
+			c.wire(r, &m, it.witness)
 			ok = c.bld.AddMember(&m)
 		case itemState:
 			r := c.lookup(it.id)

@@ -55,6 +55,7 @@ type Metric struct {
 //	suspicions, refutations, deaths  Stats.Suspicions, Refutations, Deaths
 //	refutations_withheld             Stats.RefutationsWithheld
 //	reaped                           Stats.Reaped
+//	tombstones_adopted               Stats.TombstonesAdopted
 //	sync.started                     Stats.SyncsStarted
 //	sync.shards_sent                 Stats.ShardsSent
 //	sync.shards_received             Stats.ShardsReceived
@@ -174,6 +175,7 @@ var metricDefs = []metricDef{
 	metricCounter("refutations_withheld", func(s *NodeStats) uint64 { return s.RefutationsWithheld }),
 	metricCounter("deaths", func(s *NodeStats) uint64 { return s.Deaths }),
 	metricCounter("reaped", func(s *NodeStats) uint64 { return s.Reaped }),
+	metricCounter("tombstones_adopted", func(s *NodeStats) uint64 { return s.TombstonesAdopted }),
 	metricCounter("sync.started", func(s *NodeStats) uint64 { return s.SyncsStarted }),
 	metricCounter("sync.shards_sent", func(s *NodeStats) uint64 { return s.ShardsSent }),
 	metricCounter("sync.shards_received", func(s *NodeStats) uint64 { return s.ShardsReceived }),

@@ -79,9 +79,12 @@ func (c *Core) onJoin(now Time, from netip.AddrPort, h *codec.Header) {
 	}
 	c.begin(codec.MsgJoinReply)
 	c.bld.AddDigest(codec.Digest{Count: uint32(c.tab.live), Sum: c.tab.root})
+	// The groups' digests count records, tombstones included (digests
+	// cover live records only): the joiner fetches every group that holds
+	// any, so that it holds the tombstones everyone else holds.
 	for i := 0; i < 16; i++ {
-		s, n := c.tab.digestAt(1, i)
-		c.bld.AddDigest(codec.Digest{Level: 1, Index: uint16(i), Count: n, Sum: s})
+		s, _ := c.tab.digestAt(1, i)
+		c.bld.AddDigest(codec.Digest{Level: 1, Index: uint16(i), Count: c.tab.recordsAt(1, i), Sum: s})
 	}
 	var self codec.Member
 	c.selfRecord().wire(&self, 0)
@@ -100,7 +103,7 @@ func (c *Core) onJoin(now Time, from netip.AddrPort, h *codec.Header) {
 	c.send(from, codec.MsgJoinReply)
 }
 
-// joinReplied starts fetching every shard of the groups that differ.
+// joinReplied starts fetching every shard of the groups that hold records.
 func (c *Core) joinReplied(now Time, from netip.AddrPort, body []byte, sections int) {
 	j := c.joining
 	j.replied = true
@@ -113,9 +116,6 @@ func (c *Core) joinReplied(now Time, from netip.AddrPort, body []byte, sections 
 		for i := 0; i < c.rd.Count(); i++ {
 			d, _, _ := codec.ParseDigest(c.rd.Record(i))
 			if d.Level != 1 || int(d.Index) >= 16 || d.Count == 0 {
-				continue
-			}
-			if s, n := c.tab.digestAt(1, int(d.Index)); s == d.Sum && n == d.Count {
 				continue
 			}
 			for k := 0; k < span; k++ {

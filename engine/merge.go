@@ -39,7 +39,7 @@ func (c *Core) tellDead(now Time, to netip.AddrPort, r *record) {
 		t.id, t.at = r.id, now
 	}
 	var m codec.Member
-	r.wire(&m, c.id)
+	c.wire(r, &m, c.id)
 	c.begin(codec.MsgGossip)
 	c.bld.AddMember(&m)
 	c.send(to, codec.MsgGossip)
@@ -62,8 +62,9 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 	if r == nil {
 		if !st.Live() {
 			// A tombstone for a member we never knew (or already reaped):
-			// nothing to protect, and accepting it would let tombstones
-			// outlive their retention by travelling between nodes.
+			// kept for what is left of its retention, so that old records
+			// of the member cannot bring it back here.
+			c.entomb(now, m, st)
 			return
 		}
 		if c.tab.total >= c.cfg.MaxMembers {

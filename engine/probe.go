@@ -74,7 +74,7 @@ func (c *Core) ping(to netip.AddrPort, seq uint32, target ID, about *record) {
 	c.bld.AddPing(codec.Ping{Seq: seq, Target: uint64(target)})
 	if about != nil {
 		var m codec.Member
-		about.wire(&m, c.id)
+		c.wire(about, &m, c.id)
 		c.bld.AddMember(&m)
 	}
 	c.piggyback()

@@ -53,6 +53,7 @@ type Stats struct {
 	RefutationsWithheld uint64 // suspicions not refuted because of MaxRefutations
 	Deaths              uint64 // deaths this node declared
 	Reaped              uint64 // tombstones removed after retention
+	TombstonesAdopted   uint64 // tombstones of members this node did not hold, kept for what is left of their retention
 	SyncsStarted        uint64 // anti-entropy exchanges started
 	ShardsSent          uint64 // shard transfers served
 	ShardsReceived      uint64 // shard transfers received

@@ -139,7 +139,7 @@ func (c *Core) accuse(now Time, p *probe) {
 	}
 	c.q.addMember(p.target, c.id)
 	var m codec.Member
-	r.wire(&m, c.id)
+	c.wire(r, &m, c.id)
 	tell := func(to peer) {
 		c.begin(codec.MsgGossip)
 		c.bld.AddMember(&m)

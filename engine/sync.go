@@ -325,7 +325,7 @@ func (c *Core) fillShard(sh *shard, mi, si, ei *int) int {
 	added := 0
 	for *mi < len(sh.recs) {
 		var m codec.Member
-		sh.recs[*mi].wire(&m, 0)
+		c.wire(&sh.recs[*mi], &m, 0)
 		if !c.bld.AddMember(&m) {
 			return added
 		}

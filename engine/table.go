@@ -167,6 +167,21 @@ func (t *table) digestAt(level, index int) (uint64, uint32) {
 	return sum, uint32(n)
 }
 
+// recordsAt returns the number of records, tombstones included, under
+// node index at level (see digestAt).
+func (t *table) recordsAt(level, index int) uint32 {
+	span := 1 << (t.bits - 4*uint(level))
+	lo := index * span
+	if lo < 0 || lo+span > len(t.shards) {
+		return 0
+	}
+	n := 0
+	for _, s := range t.shards[lo : lo+span] {
+		n += len(s.recs)
+	}
+	return uint32(n)
+}
+
 // randomLive returns a uniformly chosen live record for which skip returns
 // false, or nil after a bounded number of tries.
 func (t *table) randomLive(rng *rand.Rand, skip func(*record) bool) *record {

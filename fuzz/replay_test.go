@@ -370,7 +370,6 @@ func TestReplayHeartbeatsOfCrashedNode(t *testing.T) {
 // member was being declared dead: the joiner never held the tombstone, but
 // old records must still not bring the dead member back.
 func TestReplayIntoLaterJoiner(t *testing.T) {
-	skipKnown(t, findingReplayResurrects)
 	replayModes(t, func(t *testing.T, keys [][]byte, ring *codec.Keyring) {
 		c, err := newCluster(worldN, worldSeed, replayConfig(keys), lan(), true)
 		if err != nil {

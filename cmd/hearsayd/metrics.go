@@ -63,6 +63,7 @@ var metricHelp = map[string]string{
 	"refutations_withheld":    "Suspicions of this node it did not refute because its links looked bad.",
 	"deaths":                  "Members this node declared dead.",
 	"reaped":                  "Tombstones removed after TombstoneRetention.",
+	"tombstones_adopted":      "Tombstones of members this node did not hold, kept for what was left of their retention.",
 	"sync_started":            "Anti-entropy exchanges started.",
 	"sync_shards_sent":        "Table shards sent in anti-entropy and joins.",
 	"sync_shards_received":    "Table shards received in anti-entropy and joins.",
