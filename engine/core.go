@@ -377,6 +377,11 @@ func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 	// refutation of a suspicion that arrived in the same datagram.
 	c.applyFacts(now, from, &h, body)
 	c.handleRequests(now, from, &h, body)
+	if h.Type == codec.MsgShardData && c.joining != nil && c.joining.replied && !c.joining.done {
+		// Keep the join's window full as transfers complete, rather than
+		// refilling it only at the next tick.
+		c.joinFetch(now)
+	}
 }
 
 // drop counts a datagram rejected by the codec.
