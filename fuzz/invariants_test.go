@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/codec/bulk"
@@ -19,8 +20,10 @@ import (
 //     a generation, and the application-state version never goes back
 //     within a generation;
 //   - tombstones: a live member never vanishes; a dead or left one is
-//     reaped no earlier than TombstoneRetention after it died, and no later
-//     than the first tick after that;
+//     reaped no earlier than TombstoneRetention after it died (for the
+//     tombstone of a member the node did not hold, adopted with the wear
+//     its sender gave, no earlier than 1/255 of it), and no later than the
+//     first tick after TombstoneRetention;
 //   - the local node: its own record stays alive at its generation and
 //     current incarnation (left once it leaves); a record that accuses it
 //     at its generation and an incarnation it has not refuted is answered
@@ -68,6 +71,10 @@ type seenMember struct {
 	m       engine.Member
 	deadAt  engine.Time // when it last became a tombstone; 0 while live
 	deadInc uint32      // its incarnation then
+	// adopted: the tombstone of a member this node did not hold, kept for
+	// what its wear left of the retention, which may be as little as
+	// 1/255 of it.
+	adopted bool
 }
 
 type stateKey struct {
@@ -305,9 +312,9 @@ func (ck *checker) checkView(ticked bool) {
 			// being live or, already dead, moves to a new generation.
 			switch {
 			case known && !prev.m.State.Live() && prev.m.Generation == m.Generation:
-				next.deadAt, next.deadInc = prev.deadAt, prev.deadInc
+				next.deadAt, next.deadInc, next.adopted = prev.deadAt, prev.deadInc, prev.adopted
 			default:
-				next.deadAt, next.deadInc = ck.now, m.Incarnation
+				next.deadAt, next.deadInc, next.adopted = ck.now, m.Incarnation, !known
 			}
 			// A leaving node only spreads its Left record; it reaps nothing.
 			due := ticked && !ck.leaving && m.ID != ck.self && ck.now >= next.deadAt.Add(cfg.TombstoneRetention)
@@ -330,13 +337,22 @@ func (ck *checker) checkView(ticked bool) {
 			}
 			if prev.m.State.Live() {
 				ck.failf("live member %v (%v gen %d inc %d) vanished", id, prev.m.State, prev.m.Generation, prev.m.Incarnation)
-			} else if ck.now < prev.deadAt.Add(cfg.TombstoneRetention) {
-				ck.failf("tombstone %v reaped %v after it died, before TombstoneRetention", id, ck.now.Sub(prev.deadAt))
+			} else if keep := minKeep(prev, cfg.TombstoneRetention); ck.now < prev.deadAt.Add(keep) {
+				ck.failf("tombstone %v reaped %v after it died, before %v (adopted: %v)", id, ck.now.Sub(prev.deadAt), keep, prev.adopted)
 			}
 			delete(ck.seen, id)
 		}
 	}
 	ck.checkState()
+}
+
+// minKeep is the least time a tombstone is held: the whole retention, or
+// for an adopted one what a wear of 254/255 leaves.
+func minKeep(m seenMember, retention time.Duration) time.Duration {
+	if m.adopted {
+		return retention / 255
+	}
+	return retention
 }
 
 // checkStep checks one member's change between two checks.
