@@ -149,7 +149,10 @@ type Config struct {
 	// application state. Default 2048.
 	MaxStateBytes int
 	// MaxTransfers bounds the shard transfers this node serves per
-	// SyncInterval and the relays (ping-req) it runs at once. Default 64.
+	// HeartbeatInterval and the relays (ping-req) it runs at once. Default
+	// 256: at the default ShardBits, a whole table per interval, so that a
+	// node whose view differs everywhere (after a partition heals) is
+	// repaired by one exchange.
 	MaxTransfers int
 
 	// Keys seal every datagram with AES-GCM when set: Keys[0] seals, all of
@@ -194,7 +197,7 @@ func DefaultLANConfig() Config {
 		MaxPendingUpdates:  8192,
 		MaxStateKeys:       32,
 		MaxStateBytes:      2048,
-		MaxTransfers:       64,
+		MaxTransfers:       256,
 	}
 }
 

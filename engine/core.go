@@ -243,7 +243,9 @@ func (c *Core) updateDeadline() {
 		if c.rejoin.active && !c.rejoin.inFlight {
 			min(c.rejoin.next)
 		}
-		min(c.sync.next)
+		if c.sync.dirty {
+			min(c.sync.next)
+		}
 		min(c.sync.reconnect)
 		for i := range c.sync.wants {
 			min(c.sync.wants[i].deadline)

@@ -14,10 +14,15 @@ import (
 // datagram each way.
 
 type syncState struct {
-	wants     []want
-	served    int
-	window    Time
-	next      Time // an early follow-up exchange after one that found differences
+	wants  []want
+	served int
+	window Time
+	// dirty: an exchange found our view differs from a peer's, and none
+	// has found it equal since. While dirty, the node starts an exchange
+	// every HeartbeatInterval (at next), so that a lost datagram or a busy
+	// peer does not leave it behind until the next SyncInterval.
+	dirty     bool
+	next      Time
 	reconnect Time
 	told      [64]toldDead
 	digests   []codec.Digest
@@ -65,12 +70,12 @@ func (c *Core) syncWith(now Time, to netip.AddrPort) {
 // syncTick runs follow-up exchanges, reconnection attempts and expires shard
 // requests.
 func (c *Core) syncTick(now Time) {
-	if c.sync.next != 0 && now >= c.sync.next {
-		c.sync.next = 0
+	if c.sync.dirty && now >= c.sync.next {
+		c.sync.next = now.Add(c.cfg.HeartbeatInterval)
 		c.startSync(now)
 	}
 	if now >= c.sync.reconnect {
-		c.sync.reconnect = now.Add(2 * c.cfg.HeartbeatInterval)
+		c.sync.reconnect = now.Add(c.cfg.HeartbeatInterval)
 		c.reconnectDead(now)
 	}
 	if now >= c.sync.window.Add(c.cfg.HeartbeatInterval) {
@@ -184,10 +189,14 @@ func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []
 	if len(shards) > 0 {
 		c.requestShards(now, from, shards, false)
 	}
-	if !equal && c.sync.next == 0 {
+	switch {
+	case !equal && !c.sync.dirty:
 		// Views differ: reconcile again soon, with someone else, until an
 		// exchange finds nothing.
+		c.sync.dirty = true
 		c.sync.next = now.Add(c.cfg.HeartbeatInterval)
+	case equal && sawRoot:
+		c.sync.dirty = false
 	}
 }
 

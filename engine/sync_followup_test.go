@@ -1,0 +1,57 @@
+package engine_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
+)
+
+// TestSyncFollowUpUntilEqual checks that a node that found its view
+// differs from a peer's keeps starting an exchange every heartbeat
+// interval, even when no one answers, and stops once an exchange finds the
+// views equal.
+func TestSyncFollowUpUntilEqual(t *testing.T) {
+	r := newReceiver(t)
+	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
+		for i := range 8 {
+			b.AddMember(&codec.Member{ID: uint64(0x10 + i), Generation: 1, State: codec.StateAlive,
+				Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(i + 1)}), 7946)})
+		}
+	})
+	// syncs ticks for d in steps of 100 ms and counts the exchanges the
+	// node starts.
+	syncs := func(d time.Duration) int {
+		n := 0
+		for end := r.now.Add(d); r.now < end; {
+			r.now = r.now.Add(100 * time.Millisecond)
+			r.core.Outbox().Reset()
+			r.core.Tick(r.now)
+			for _, m := range r.core.Outbox().Messages() {
+				if h, err := codec.ParseHeader(m.Buf); err == nil && h.Type == codec.MsgSync {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	syncs(6 * time.Second) // past the first periodic exchange
+
+	// A peer's root digest differs: the views differ.
+	r.send(t, codec.MsgSync, func(b *codec.Builder) {
+		b.AddDigest(codec.Digest{Count: 3, Sum: 0xbad})
+	})
+	if got := syncs(4500 * time.Millisecond); got < 4 {
+		t.Errorf("%d exchanges started in 4.5 s after views were found to differ, with no answers; want at least 4 (one per second)", got)
+	}
+
+	// An exchange finds the views equal: the follow-ups stop.
+	live, _ := r.core.NumMembers()
+	r.send(t, codec.MsgSyncReply, func(b *codec.Builder) {
+		b.AddDigest(codec.Digest{Count: uint32(live), Sum: r.core.Digest()})
+	})
+	if got := syncs(3 * time.Second); got > 1 {
+		t.Errorf("%d exchanges started in 3 s after one found the views equal; want at most the periodic one", got)
+	}
+}
