@@ -37,7 +37,7 @@ func RunPartition(ctx context.Context, cfg PartitionConfig) (*Result, error) {
 	setDefault(&cfg.Warmup, 5*time.Second)
 	setDefault(&cfg.HealLimit, 40*time.Second)
 	setDefault(&cfg.Check, 250*time.Millisecond)
-	split := rn.o.durationOr(60 * time.Second)
+	split := rn.o.durationOr(120 * time.Second) // issue 6: a 50/50 split lasting 120 s
 	r := rn.r
 	r.param("split", split)
 	r.param("warm-up", cfg.Warmup)

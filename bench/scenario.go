@@ -106,7 +106,7 @@ func Scenarios() []Scenario {
 			func(ctx context.Context, o Options, k Knobs) (*Result, error) {
 				return RunPause(ctx, PauseConfig{Options: o})
 			}},
-		{"partition", "Partition and heal", false, "length of the split (60s)", divergeCap,
+		{"partition", "Partition and heal", false, "length of the split (120s)", divergeCap,
 			func(ctx context.Context, o Options, k Knobs) (*Result, error) {
 				return RunPartition(ctx, PartitionConfig{Options: o})
 			}},
