@@ -48,13 +48,20 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 	rn.plan = cfg.Spread + limit
 
 	deaths := 0
+	dead := make(map[engine.ID]bool) // the members declared dead
+	first := ""
 	onEvent := func(node int, e engine.Event) {
 		if e.Type != engine.EventDead {
 			return
 		}
 		rn.mu.Lock()
+		defer rn.mu.Unlock()
 		deaths++
-		rn.mu.Unlock()
+		dead[e.Member.ID] = true
+		if first == "" {
+			j, _ := rn.c.Index(e.Member.ID)
+			first = fmt.Sprintf("; first: node %d declared node %d dead at %v", node, j, rn.c.Elapsed(e.Time))
+		}
 	}
 	if err := rn.build(StartAlone, rn.o.Loss, onEvent); err != nil {
 		return rn.finish(err)
@@ -146,7 +153,7 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 	r.add("bytes sent per node per second", float64(st.BytesOut)/float64(st.Nodes)/total, "B/s")
 	r.add("shard transfers served per node", float64(st.ShardsSent)/float64(st.Nodes), "count")
 	r.check("every node sees all N alive", ok, "%d of %d nodes complete %v after the last start", n-notDone, n, took)
-	r.check("no node declared dead", deaths == 0, "%d dead events", deaths)
+	r.check("no node declared dead", deaths == 0, "%d dead events about %d nodes%s", deaths, len(dead), first)
 	r.Plots = append(r.Plots, Plot{
 		Title:  "Bootstrap: views filling up",
 		Kind:   "line",
