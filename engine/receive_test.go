@@ -113,3 +113,24 @@ func TestOnePingAnsweredPerDatagram(t *testing.T) {
 		t.Errorf("RefusedRequests = %d, want %d", got, pings-1)
 	}
 }
+
+// sentRecords calls f with every record of type rt in the datagrams in the
+// core's outbox, and the address each datagram goes to.
+func (r *receiver) sentRecords(rt codec.RecType, f func(to netip.AddrPort, rec []byte)) {
+	for _, msg := range r.core.Outbox().Messages() {
+		h, body, err := codec.Parse(msg.Buf)
+		if err != nil {
+			continue
+		}
+		var rd codec.Reader
+		rd.Reset(int(h.Sections), body)
+		for rd.Next() {
+			if rd.Type() != rt {
+				continue
+			}
+			for i := 0; i < rd.Count(); i++ {
+				f(msg.Addr, rd.Record(i))
+			}
+		}
+	}
+}

@@ -36,23 +36,10 @@ func TestRejoinBackoff(t *testing.T) {
 			r.core.Outbox().Reset()
 			r.core.Tick(r.now)
 			var pings []codec.Ping
-			for _, msg := range r.core.Outbox().Messages() {
-				h, body, err := codec.Parse(msg.Buf)
-				if err != nil || h.Type != codec.MsgPing {
-					continue
-				}
-				var rd codec.Reader
-				rd.Reset(int(h.Sections), body)
-				for rd.Next() {
-					if rd.Type() != codec.RecPing {
-						continue
-					}
-					for i := 0; i < rd.Count(); i++ {
-						p, _, _ := codec.ParsePing(rd.Record(i))
-						pings = append(pings, p)
-					}
-				}
-			}
+			r.sentRecords(codec.RecPing, func(_ netip.AddrPort, rec []byte) {
+				p, _, _ := codec.ParsePing(rec)
+				pings = append(pings, p)
+			})
 			if len(pings) == 0 {
 				continue
 			}

@@ -80,24 +80,11 @@ func TestTombstoneWearOnTheWire(t *testing.T) {
 	r.core.Tick(r.now)
 	r.send(t, codec.MsgGossip, func(b *codec.Builder) {})
 	var got *codec.Member
-	for _, msg := range r.core.Outbox().Messages() {
-		h, body, err := codec.Parse(msg.Buf)
-		if err != nil || msg.Addr != senderAddr {
-			continue
+	r.sentRecords(codec.RecMember, func(to netip.AddrPort, rec []byte) {
+		if m, _, err := codec.ParseMember(rec); err == nil && to == senderAddr && m.ID == senderID {
+			got = &m
 		}
-		var rd codec.Reader
-		rd.Reset(int(h.Sections), body)
-		for rd.Next() {
-			if rd.Type() != codec.RecMember {
-				continue
-			}
-			for i := 0; i < rd.Count(); i++ {
-				if m, _, err := codec.ParseMember(rd.Record(i)); err == nil && m.ID == senderID {
-					got = &m
-				}
-			}
-		}
-	}
+	})
 	if got == nil {
 		t.Fatal("the receiver did not tell the sender it believes it dead")
 	}
