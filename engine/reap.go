@@ -19,19 +19,10 @@ type grave struct {
 	at  Time
 }
 
-// graveHeap orders graves by burial time, the earliest first.
-type graveHeap []grave
+func (g grave) due() Time { return g.at }
 
-func (h graveHeap) Len() int           { return len(h) }
-func (h graveHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h graveHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *graveHeap) Push(x any)        { *h = append(*h, x.(grave)) }
-func (h *graveHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
+// graveHeap orders graves by burial time, the earliest first.
+type graveHeap = dueHeap[grave]
 
 func (c *Core) bury(now Time, r *record) { c.buryAt(r, now) }
 

@@ -29,18 +29,9 @@ type suspAt struct {
 	ver uint32
 }
 
-type suspHeap []suspAt
+func (s suspAt) due() Time { return s.at }
 
-func (h suspHeap) Len() int           { return len(h) }
-func (h suspHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h suspHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *suspHeap) Push(x any)        { *h = append(*h, x.(suspAt)) }
-func (h *suspHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
+type suspHeap = dueHeap[suspAt]
 
 func (c *Core) startSuspicion(now Time, r *record, witness ID) {
 	s := c.susp[r.id]
