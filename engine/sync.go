@@ -75,7 +75,7 @@ func (c *Core) syncTick(now Time) {
 		c.startSync(now)
 	}
 	if now >= c.sync.reconnect {
-		c.sync.reconnect = now.Add(c.cfg.HeartbeatInterval)
+		c.sync.reconnect = now.Add(2 * c.cfg.HeartbeatInterval)
 		c.reconnectDead(now)
 	}
 	if now >= c.sync.window.Add(c.cfg.HeartbeatInterval) {
