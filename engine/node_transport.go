@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+
 	"github.com/hearsay-io/hearsay/netio"
 )
 
@@ -83,6 +85,33 @@ func NodeTime() Time { return monotime() }
 func (n *Node) AddMembers(members []Member) error {
 	return n.do(func(now Time) {
 		n.core.Seed(now, members)
+		if n.ringOn {
+			n.rebuildRing()
+		}
+	})
+}
+
+// AdoptView replaces this node's table with a copy of other's, as it is
+// published now, plus this node's own record: what AddMembers with every
+// member other holds would do, in time proportional to the table's shards,
+// not its members, because the two nodes then share other's immutable
+// shards. An in-process harness seeds one node with AddMembers and the rest
+// from it, so that no node runs long with a partial view. Both nodes must
+// have the same ShardBits. It returns ErrClosed when this node is closed,
+// and an error naming the mismatch for different ShardBits.
+//
+// Like AddMembers it bypasses the protocol's merge rules and delivers no
+// event; a service joins (Join) instead.
+func (n *Node) AdoptView(other *Node) error {
+	if n.cfg.ShardBits != other.cfg.ShardBits {
+		return fmt.Errorf("hearsay: AdoptView: ShardBits %d, other node's %d", n.cfg.ShardBits, other.cfg.ShardBits)
+	}
+	shards := make([]*shard, len(other.core.tab.pub))
+	for i := range shards {
+		shards[i] = other.core.tab.pub[i].Load()
+	}
+	return n.do(func(now Time) {
+		n.core.adoptShards(shards)
 		if n.ringOn {
 			n.rebuildRing()
 		}

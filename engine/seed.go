@@ -20,17 +20,28 @@ func (c *Core) Seed(now Time, members []Member) {
 // start thousands of nodes converged in O(shards) each.
 func (c *Core) AdoptView(other *Core) {
 	other.Publish()
-	c.Publish()
-	t, o := c.tab, other.tab
-	if t.bits != o.bits {
+	if c.tab.bits != other.tab.bits {
 		panic("hearsay: AdoptView between cores with different ShardBits")
 	}
-	copy(t.shards, o.shards)
-	for i := range t.owned {
-		t.owned[i] = false
+	c.adoptShards(other.tab.shards)
+}
+
+// adoptShards makes the table hold exactly the given shards, which must be
+// published (immutable) shards of a table with the same ShardBits, then
+// makes sure it holds this core's own record. It takes O(shards).
+func (c *Core) adoptShards(shards []*shard) {
+	c.Publish()
+	t := c.tab
+	copy(t.shards, shards)
+	clear(t.owned)
+	t.fen = newFenwick(len(t.shards))
+	t.root, t.live, t.total = 0, 0, 0
+	for i, s := range t.shards {
+		t.fen.add(i, int32(len(s.recs)))
+		t.root += s.digest
+		t.live += int(s.live)
+		t.total += len(s.recs)
 	}
-	copy(t.fen, o.fen)
-	t.root, t.live, t.total = o.root, o.live, o.total
 	if t.pub != nil {
 		for i := range t.pub {
 			t.pub[i].Store(t.shards[i])
