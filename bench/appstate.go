@@ -92,6 +92,11 @@ func RunAppState(ctx context.Context, cfg AppStateConfig) (*Result, error) {
 	}
 	rng := rn.o.rng(0xa995)
 	t0 := c.Now()
+	base := make([]engine.Stats, n) // to count the traffic of nodes never churned
+	for i := range base {
+		base[i] = c.Stats(i)
+	}
+	churnedSet := newBitset(n)
 	var plan []action
 	for i := 0; i < n; i++ {
 		plan = append(plan,
@@ -99,6 +104,7 @@ func RunAppState(ctx context.Context, cfg AppStateConfig) (*Result, error) {
 			action{t0 + cfg.Window + time.Duration(rng.Int64N(int64(cfg.Window))), 1, i})
 	}
 	for _, v := range rng.Perm(n)[:churned] {
+		churnedSet.set(v)
 		at := t0 + time.Duration(rng.Int64N(int64(2*cfg.Window)))
 		plan = append(plan, action{at, 2, v}, action{at + cfg.Downtime, 3, v})
 	}
@@ -228,6 +234,17 @@ func RunAppState(ctx context.Context, cfg AppStateConfig) (*Result, error) {
 			}
 		}
 	}
+	var before, after statTotals
+	for i := 0; i < n; i++ {
+		if !churnedSet.has(i) {
+			before.add(base[i])
+			after.add(c.Stats(i))
+		}
+	}
+	traffic := after.sub(before)
+	perNodeSecond := func(v uint64) float64 {
+		return float64(v) / float64(max(traffic.Nodes, 1)) / (c.Now() - t0).Seconds()
+	}
 	rn.mu.Lock()
 	settle := took.Seconds()
 	if !ok {
@@ -238,6 +255,9 @@ func RunAppState(ctx context.Context, cfg AppStateConfig) (*Result, error) {
 		r.add("time to 100% from the first publish", (c.Now() - t0).Seconds(), "s")
 	}
 	r.add("churned nodes", float64(churned), "count")
+	r.add("bytes sent per node per second", perNodeSecond(traffic.BytesOut), "B/s")
+	r.add("anti-entropy datagrams per node per second", perNodeSecond(traffic.antiEntropyOut()), "count/s")
+	r.add("shard transfers served per node per second", perNodeSecond(traffic.ShardsSent), "count/s")
 	if !cfg.SkipExhaustive {
 		r.add("copies checked", float64(checked), "count")
 		r.add("copies wrong or missing", float64(wrong), "count", Goal("==", 0, "issue 6"))
