@@ -24,8 +24,9 @@ import (
 // Run waits, and a scenario takes as long as it says.
 //
 // Nodes get the simulator's IDs for the seed (sim.ID) and generation 1. A
-// converged cluster starts with every node given every other as alive
-// (engine.Node.AddMembers); nodes share identical table shards through one
+// converged cluster starts with every node given every other as alive (one
+// node through engine.Node.AddMembers, the rest through engine.Node.AdoptView
+// of its view); nodes share identical table shards through one
 // engine.ShardPool, as the simulator's do, so that thousands fit in one
 // process. Each node holds one socket (a file descriptor): NewCluster
 // raises the soft RLIMIT_NOFILE to the hard limit and fails when N sockets
