@@ -9,8 +9,8 @@ import (
 )
 
 // TestNodeAdoptView checks that a node adopting another's view holds every
-// member the other holds, plus itself, and that mismatched ShardBits and a
-// closed node are refused.
+// member the other holds, plus itself, that adopting its own view changes
+// nothing, and that mismatched ShardBits and a closed node are refused.
 func TestNodeAdoptView(t *testing.T) {
 	cfg := testConfig()
 	nodes := startNodes(t, 2, cfg)
@@ -51,6 +51,14 @@ func TestNodeAdoptView(t *testing.T) {
 	}
 	if m, ok := b.Member(b.ID()); !ok || m.State != engine.StateAlive || m.Addr != b.Addr() {
 		t.Errorf("b's own record = %+v, %v; want alive at %v", m, ok, b.Addr())
+	}
+
+	// Adopting its own view changes nothing.
+	if err := b.AdoptView(b); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b.Members()); n != 302 {
+		t.Errorf("b holds %d members after adopting its own view, want 302", n)
 	}
 
 	other := testConfig()

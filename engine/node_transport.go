@@ -106,11 +106,15 @@ func (n *Node) AdoptView(other *Node) error {
 	if n.cfg.ShardBits != other.cfg.ShardBits {
 		return fmt.Errorf("hearsay: AdoptView: ShardBits %d, other node's %d", n.cfg.ShardBits, other.cfg.ShardBits)
 	}
-	shards := make([]*shard, len(other.core.tab.pub))
-	for i := range shards {
-		shards[i] = other.core.tab.pub[i].Load()
-	}
 	return n.do(func(now Time) {
+		// Publish first, so that adopting this node's own view changes
+		// nothing; other's published shards are immutable, safe to share
+		// from this goroutine.
+		n.core.Publish()
+		shards := make([]*shard, len(other.core.tab.pub))
+		for i := range shards {
+			shards[i] = other.core.tab.pub[i].Load()
+		}
 		n.core.adoptShards(shards)
 		if n.ringOn {
 			n.rebuildRing()

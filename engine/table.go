@@ -143,6 +143,26 @@ func (t *table) publish() {
 	t.dirty = t.dirty[:0]
 }
 
+// adopt makes the table hold exactly the given published shards, which it
+// then shares, and recounts from them. The table must have been published
+// (no private copies).
+func (t *table) adopt(shards []*shard) {
+	copy(t.shards, shards)
+	clear(t.fen)
+	t.root, t.live, t.total = 0, 0, 0
+	for i, s := range t.shards {
+		t.fen.add(i, int32(len(s.recs)))
+		t.root += s.digest
+		t.live += int(s.live)
+		t.total += len(s.recs)
+	}
+	if t.pub != nil {
+		for i := range t.pub {
+			t.pub[i].Store(t.shards[i])
+		}
+	}
+}
+
 // levels is the number of digest levels below the root: each level splits a
 // node into 16 children, and the last level is the shards.
 func (t *table) levels() int { return int(t.bits / 4) }
