@@ -13,25 +13,13 @@ import (
 //
 // Sharing is exact: shards are compared record by record, never by hash
 // alone. The pool holds shards weakly; a shard no core uses any more is
-// collected. A ShardPool is safe for concurrent use: it is split by shard
-// index into parts with a lock each, so that thousands of nodes publishing
-// on their own goroutines rarely wait for one another.
+// collected. A ShardPool is safe for concurrent use.
 type ShardPool struct {
-	parts [poolParts]poolPart
-}
-
-// poolParts is the number of independently locked parts of a ShardPool.
-// Shard i lives in part i mod poolParts; at the default ShardBits every
-// shard index has a part to itself.
-const poolParts = 256
-
-type poolPart struct {
 	mu      sync.Mutex
 	m       map[poolKey][]weak.Pointer[shard]
 	adds    int
 	shared  uint64
 	interns uint64
-	_       [64]byte // keep parts' locks on separate cache lines
 }
 
 type poolKey struct {
@@ -41,11 +29,7 @@ type poolKey struct {
 
 // NewShardPool returns an empty pool.
 func NewShardPool() *ShardPool {
-	p := &ShardPool{}
-	for i := range p.parts {
-		p.parts[i].m = make(map[poolKey][]weak.Pointer[shard])
-	}
-	return p
+	return &ShardPool{m: make(map[poolKey][]weak.Pointer[shard])}
 }
 
 // PoolStats reports how often publishing found a shard to share.
@@ -57,18 +41,13 @@ type PoolStats struct {
 
 // Stats returns the pool's counters.
 func (p *ShardPool) Stats() PoolStats {
-	var s PoolStats
-	for i := range p.parts {
-		pt := &p.parts[i]
-		pt.mu.Lock()
-		s.Interns += pt.interns
-		s.Shared += pt.shared
-		for _, l := range pt.m {
-			s.Entries += len(l)
-		}
-		pt.mu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.m {
+		n += len(l)
 	}
-	return s
+	return PoolStats{Interns: p.interns, Shared: p.shared, Entries: n}
 }
 
 // intern returns the pooled shard equal to s, adding s if there is none.
@@ -77,11 +56,10 @@ func (p *ShardPool) intern(index int, s *shard) *shard {
 		return emptyShard
 	}
 	k := poolKey{int32(index), s.contentHash()}
-	pt := &p.parts[uint(index)%poolParts]
-	pt.mu.Lock()
-	defer pt.mu.Unlock()
-	pt.interns++
-	list := pt.m[k]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.interns++
+	list := p.m[k]
 	live := list[:0]
 	var found *shard
 	for _, w := range list {
@@ -95,8 +73,8 @@ func (p *ShardPool) intern(index int, s *shard) *shard {
 		}
 	}
 	if found != nil {
-		pt.m[k] = live
-		pt.shared++
+		p.m[k] = live
+		p.shared++
 		return found
 	}
 	// Trim the private copy's spare capacity before it becomes shared.
@@ -105,17 +83,17 @@ func (p *ShardPool) intern(index int, s *shard) *shard {
 		copy(recs, s.recs)
 		s.recs = recs
 	}
-	pt.m[k] = append(live, weak.Make(s))
-	if pt.adds++; pt.adds >= 1<<16/poolParts {
-		pt.adds = 0
-		pt.sweep()
+	p.m[k] = append(live, weak.Make(s))
+	if p.adds++; p.adds >= 1<<16 {
+		p.adds = 0
+		p.sweep()
 	}
 	return s
 }
 
 // sweep forgets collected shards.
-func (pt *poolPart) sweep() {
-	for k, list := range pt.m {
+func (p *ShardPool) sweep() {
+	for k, list := range p.m {
 		live := list[:0]
 		for _, w := range list {
 			if w.Value() != nil {
@@ -123,9 +101,9 @@ func (pt *poolPart) sweep() {
 			}
 		}
 		if len(live) == 0 {
-			delete(pt.m, k)
+			delete(p.m, k)
 		} else {
-			pt.m[k] = live
+			p.m[k] = live
 		}
 	}
 }
