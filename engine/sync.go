@@ -59,8 +59,13 @@ func (c *Core) startSync(now Time) {
 	}
 }
 
-// syncWith sends our root digest to addr.
+// syncWith sends our root digest to addr. A member whose record carries no
+// address (a tombstone learned without one, say) cannot be reached: it is
+// skipped.
 func (c *Core) syncWith(now Time, to netip.AddrPort) {
+	if !to.IsValid() {
+		return
+	}
 	c.begin(codec.MsgSync)
 	c.bld.AddDigest(codec.Digest{Level: 0, Index: 0, Count: uint32(c.tab.live), Sum: c.tab.root})
 	c.send(to, codec.MsgSync)
