@@ -62,7 +62,9 @@ func (t *Timeout) Level(now Time) float64 {
 // Suspicious reports whether the time since the last heartbeat is at least
 // the timeout. It is false before the first heartbeat.
 func (t *Timeout) Suspicious(now Time) bool {
-	return t.beat && now.Sub(t.last) >= t.Duration()
+	// As SuspectAt says: never when that saturates at MaxTime.
+	s := t.SuspectAt()
+	return s != MaxTime && now >= s
 }
 
 // SuspectAt returns the instant at which Suspicious becomes true if no
