@@ -24,6 +24,7 @@ var (
 	sinkPingReq codec.PingReq
 	sinkDigest  codec.Digest
 	sinkRef     codec.ShardRef
+	sinkPrint   codec.Fingerprint
 )
 
 // fullMembers fills b with as many Member records as fit in a default
@@ -96,6 +97,7 @@ func TestNoAllocs(t *testing.T) {
 	enc := func(r codec.RecType) []byte { return recordOf(r).append(nil) }
 	hbB, pingB, ackB, nackB, prB := enc(codec.RecHeartbeat), enc(codec.RecPing), enc(codec.RecAck), enc(codec.RecNack), enc(codec.RecPingReq)
 	memB, stB, dgB, refB := enc(codec.RecMember), enc(codec.RecState), enc(codec.RecDigest), enc(codec.RecShardRef)
+	fpB := enc(codec.RecPrint)
 	members := randomMembers(64, 1)
 	var b codec.Builder
 	var r codec.Reader
@@ -142,6 +144,9 @@ func TestNoAllocs(t *testing.T) {
 		{"ShardRef.Append", func() { sinkBytes = testShardRef.Append(buf[:0]) }, nil},
 		{"ParseShardRef", func() { sinkRef, sinkInt, sinkErr = codec.ParseShardRef(refB) }, nil},
 		{"ShardRef.Decode", func() { sinkInt, sinkErr = sinkRef.Decode(refB) }, nil},
+		{"Fingerprint.Append", func() { sinkBytes = testPrint.Append(buf[:0]) }, nil},
+		{"ParseFingerprint", func() { sinkPrint, sinkInt, sinkErr = codec.ParseFingerprint(fpB) }, nil},
+		{"Fingerprint.Decode", func() { sinkInt, sinkErr = sinkPrint.Decode(fpB) }, nil},
 		{"Builder/every message kind", func() {
 			for _, m := range messages {
 				b.Reset(buf[:0], codec.DefaultDatagramSize, hdr)

@@ -47,6 +47,7 @@ var parsers = map[codec.RecType]func(b []byte) error{
 	codec.RecState:     func(b []byte) (err error) { sinkState, sinkInt, err = codec.ParseStateEntry(b); return },
 	codec.RecDigest:    func(b []byte) (err error) { sinkDigest, sinkInt, err = codec.ParseDigest(b); return },
 	codec.RecShardRef:  func(b []byte) (err error) { sinkRef, sinkInt, err = codec.ParseShardRef(b); return },
+	codec.RecPrint:     func(b []byte) (err error) { sinkPrint, sinkInt, err = codec.ParseFingerprint(b); return },
 }
 
 // decodersInPlace decode one record into a sink with the Decode method.
@@ -60,6 +61,7 @@ var decodersInPlace = map[codec.RecType]func(b []byte) error{
 	codec.RecState:     func(b []byte) (err error) { sinkInt, err = sinkState.Decode(b); return },
 	codec.RecDigest:    func(b []byte) (err error) { sinkInt, err = sinkDigest.Decode(b); return },
 	codec.RecShardRef:  func(b []byte) (err error) { sinkInt, err = sinkRef.Decode(b); return },
+	codec.RecPrint:     func(b []byte) (err error) { sinkInt, err = sinkPrint.Decode(b); return },
 }
 
 func BenchmarkHeader(b *testing.B) {

@@ -183,6 +183,16 @@ func (b *Builder) AddShardRef(x ShardRef) bool {
 	return true
 }
 
+// AddFingerprint adds a Fingerprint record and reports whether it fitted.
+func (b *Builder) AddFingerprint(x Fingerprint) bool {
+	s := b.slot(RecPrint, PrintSize)
+	if s == nil {
+		return false
+	}
+	be.PutUint64(s, x.Sum)
+	return true
+}
+
 // Room returns how many more records of type t fit right now: exactly the
 // number of consecutive Add calls for t that would succeed. It accounts for
 // the section header a new section needs, the limit of 255 sections and of

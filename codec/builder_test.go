@@ -18,6 +18,7 @@ var adders = map[codec.RecType]func(b *codec.Builder) bool{
 	codec.RecState:     func(b *codec.Builder) bool { return b.AddState(&testState) },
 	codec.RecDigest:    func(b *codec.Builder) bool { return b.AddDigest(testDigest) },
 	codec.RecShardRef:  func(b *codec.Builder) bool { return b.AddShardRef(testShardRef) },
+	codec.RecPrint:     func(b *codec.Builder) bool { return b.AddFingerprint(testPrint) },
 }
 
 // TestBuilderCapacity checks how many records of each type fit in a
@@ -36,6 +37,7 @@ func TestBuilderCapacity(t *testing.T) {
 		{codec.RecState, 10, 10},
 		{codec.RecDigest, 84, 82},
 		{codec.RecShardRef, 84, 82},
+		{codec.RecPrint, 169, 165},
 	}
 	for _, tt := range tests {
 		for _, c := range []struct {

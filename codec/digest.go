@@ -20,8 +20,9 @@ type Digest struct {
 }
 
 // ShardRef names one shard in a transfer: in a shard request, a shard
-// wanted; in shard data, the end of that shard's records, with the count
-// and digest the receiver should reach once it has merged them.
+// wanted, with the count and digest of the requester's copy; in shard data,
+// the shard the datagram's records belong to, with the number of records
+// the whole answer carries and the sender's digest of the shard.
 //
 // Layout (16 bytes):
 //
@@ -108,4 +109,45 @@ func (x *ShardRef) Decode(b []byte) (int, error) {
 	x.Count = be.Uint32(b[4:])
 	x.Digest = be.Uint64(b[8:])
 	return ShardRefSize, nil
+}
+
+// Fingerprint is the hash of one record of a shard as its holder has it. In
+// a shard request, the Fingerprint records that follow a ShardRef list
+// every record the requester holds in that shard, so that the answer can
+// leave out the records the requester already holds in the same version. A
+// ShardRef with no Fingerprint records after it asks for the whole shard.
+//
+// Layout (8 bytes):
+//
+//	off len field
+//	0   8   sum
+type Fingerprint struct {
+	Sum uint64 // the record's hash
+}
+
+// Append appends the record to dst and returns the extended slice. It
+// allocates only if dst lacks capacity.
+func (x *Fingerprint) Append(dst []byte) []byte {
+	dst, b := grow(dst, PrintSize)
+	be.PutUint64(b, x.Sum)
+	return dst
+}
+
+// ParseFingerprint decodes a Fingerprint record from the start of b. It
+// returns the record, the bytes consumed ([PrintSize]) and [ErrTruncated]
+// if b is shorter. Trailing bytes are ignored.
+func ParseFingerprint(b []byte) (Fingerprint, int, error) {
+	var x Fingerprint
+	n, err := x.Decode(b)
+	return x, n, err
+}
+
+// Decode decodes a Fingerprint record from the start of b into x, as
+// [ParseFingerprint] does. On error x is left unchanged.
+func (x *Fingerprint) Decode(b []byte) (int, error) {
+	if len(b) < PrintSize {
+		return 0, ErrTruncated
+	}
+	x.Sum = be.Uint64(b)
+	return PrintSize, nil
 }

@@ -120,6 +120,12 @@
 //	4   4   count
 //	8   8   digest
 //
+// Fingerprint (type 10, 8 bytes), the hash of one record the sender of a
+// shard request holds; the Fingerprint records after a ShardRef in a
+// request belong to that shard:
+//
+//	0   8   sum
+//
 // # Capacity
 //
 // Records of one type that fit in one section of a default 1,400-byte
@@ -135,6 +141,7 @@
 //	State            128     10      10
 //	Digest            16     84      82
 //	ShardRef          16     84      82
+//	Fingerprint        8    169     165
 //
 // A heartbeat datagram is 68 bytes (100 sealed); with piggybacked
 // membership updates a default datagram holds the heartbeat and 23 Member

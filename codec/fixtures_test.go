@@ -49,6 +49,8 @@ var (
 	testDigest   = codec.Digest{Level: 1, Index: 513, Count: 40, Sum: 0xe1e2e3e4e5e6e7e8}
 	testRoot     = codec.Digest{Level: 0, Index: 0, Count: 10000, Sum: 0xf1f2f3f4f5f6f7f8}
 	testShardRef = codec.ShardRef{Shard: 17, Count: 40, Digest: 0xe1e2e3e4e5e6e7e8}
+	testPrint    = codec.Fingerprint{Sum: 0xf9fafbfcfdfeff00}
+	testPrint2   = codec.Fingerprint{Sum: 0x8182838485868788}
 )
 
 // testHeader returns the header used by the golden datagrams.
@@ -83,7 +85,9 @@ var messages = []message{
 	}},
 	{codec.MsgSync, func(b *codec.Builder) bool { return b.AddDigest(testRoot) }},
 	{codec.MsgSyncReply, func(b *codec.Builder) bool { return b.AddDigest(testRoot) && b.AddDigest(testDigest) }},
-	{codec.MsgShardRequest, func(b *codec.Builder) bool { return b.AddShardRef(testShardRef) }},
+	{codec.MsgShardRequest, func(b *codec.Builder) bool {
+		return b.AddShardRef(testShardRef) && b.AddFingerprint(testPrint) && b.AddFingerprint(testPrint2)
+	}},
 	{codec.MsgShardData, func(b *codec.Builder) bool {
 		return b.AddMember(&testMember) && b.AddState(&testState) && b.AddShardRef(testShardRef)
 	}},
@@ -191,6 +195,14 @@ var records = []record{
 		return x.Append(dst), n, err
 	}, func(dst, b []byte) ([]byte, int, error) {
 		x := testShardRef
+		n, err := x.Decode(b)
+		return x.Append(dst), n, err
+	}},
+	{codec.RecPrint, testPrint.Append, func(dst, b []byte) ([]byte, int, error) {
+		x, n, err := codec.ParseFingerprint(b)
+		return x.Append(dst), n, err
+	}, func(dst, b []byte) ([]byte, int, error) {
+		x := testPrint
 		n, err := x.Decode(b)
 		return x.Append(dst), n, err
 	}},

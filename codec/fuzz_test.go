@@ -33,6 +33,7 @@ var nastyDatagrams = [][]byte{
 	nastyHeader(1, 0, 1, 4, 200, 255, 0xff, 0xff), // unknown type, largest section
 	nastyHeader(1, 0, 2, 4, 200, 1, 0, 0),         // second section missing
 	nastyHeader(200, 2, 0, 0),                     // newer version, compressed
+	nastyHeader(1, 0, 1, 4, 10, 7, 0, 1),          // fingerprint record one byte too small
 }
 
 // nastyHeader returns a header with the given version, flags, section
@@ -142,7 +143,8 @@ func FuzzRecord(f *testing.F) {
 		f.Add(uint8(r.typ), make([]byte, r.typ.Size()-1))
 	}
 	f.Fuzz(func(t *testing.T, typ uint8, b []byte) {
-		r := records[int(typ)%len(records)]
+		// A known type selects its own record; any other byte one of them.
+		r := recordOf(codec.RecType((int(typ)+len(records)-1)%len(records) + 1))
 		size := r.typ.Size()
 		got, n, err := r.reparse(nil, b)
 		got2, n2, err2 := r.redecode(nil, b)
@@ -290,6 +292,7 @@ func FuzzBuilder(f *testing.F) {
 	f.Add(uint16(100), uint16(1400), []byte{7, 7})
 	f.Add(uint16(39), uint16(1400), []byte{1})
 	f.Add(uint16(65535), uint16(65535), bytes.Repeat([]byte{2, 3}, 300))
+	f.Add(uint16(1400), uint16(1368), append([]byte{8}, bytes.Repeat([]byte{9}, 170)...)) // a ShardRef, then fingerprints past the room
 	f.Fuzz(func(t *testing.T, capacity, limit uint16, ops []byte) {
 		const guard = 64
 		arr := make([]byte, int(capacity)+guard)
@@ -300,7 +303,7 @@ func FuzzBuilder(f *testing.F) {
 		b.Reset(arr[:0:capacity], int(limit), testHeader(codec.MsgGossip))
 		added := 0
 		for _, op := range ops {
-			typ := codec.RecType(op%9 + 1)
+			typ := codec.RecType(int(op)%len(adders) + 1)
 			room := b.Room(typ)
 			before := b.Len()
 			ok := adders[typ](&b)

@@ -157,6 +157,8 @@ func parseKnown(t RecType, rec []byte) error {
 		_, _, err = ParseDigest(rec)
 	case RecShardRef:
 		_, _, err = ParseShardRef(rec)
+	case RecPrint:
+		_, _, err = ParseFingerprint(rec)
 	}
 	return err
 }

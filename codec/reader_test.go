@@ -232,6 +232,9 @@ func reAdd(b *codec.Builder, t codec.RecType, rec []byte) bool {
 	case codec.RecShardRef:
 		x, _, err := codec.ParseShardRef(rec)
 		return err == nil && b.AddShardRef(x)
+	case codec.RecPrint:
+		x, _, err := codec.ParseFingerprint(rec)
+		return err == nil && b.AddFingerprint(x)
 	}
 	return false
 }

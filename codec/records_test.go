@@ -291,6 +291,8 @@ func TestStrings(t *testing.T) {
 		{codec.MsgType(200).String(), "msg(200)"},
 		{codec.RecMember.String(), "member"},
 		{codec.RecShardRef.String(), "shard-ref"},
+		{codec.RecPrint.String(), "fingerprint"},
+		{codec.RecType(11).String(), "rec(11)"},
 		{codec.RecType(0).String(), "rec(0)"},
 		{codec.RecType(77).String(), "rec(77)"},
 		{codec.StateAlive.String(), "alive"},
@@ -325,7 +327,7 @@ func TestRecTypeSize(t *testing.T) {
 	}{
 		{codec.RecHeartbeat, 24}, {codec.RecPing, 16}, {codec.RecAck, 16}, {codec.RecPingReq, 40},
 		{codec.RecNack, 16}, {codec.RecMember, 56}, {codec.RecState, 128}, {codec.RecDigest, 16},
-		{codec.RecShardRef, 16}, {0, 0}, {10, 0}, {255, 0},
+		{codec.RecShardRef, 16}, {codec.RecPrint, 8}, {0, 0}, {11, 0}, {255, 0},
 	}
 	for _, tt := range tests {
 		if got := tt.typ.Size(); got != tt.want {

@@ -18,7 +18,7 @@ const (
 	MsgGossip       MsgType = 6  // Member and State records only
 	MsgSync         MsgType = 7  // anti-entropy push: Digest records
 	MsgSyncReply    MsgType = 8  // anti-entropy reply: Digest records
-	MsgShardRequest MsgType = 9  // ShardRef records naming the shards wanted
+	MsgShardRequest MsgType = 9  // ShardRef records naming the shards wanted, each followed by the Fingerprint records of the requester's copy
 	MsgShardData    MsgType = 10 // Member and State records of requested shards, a ShardRef record closing each shard
 	MsgJoin         MsgType = 11 // the joiner's own Member record
 	MsgJoinReply    MsgType = 12 // Digest records describing the responder's shards
@@ -60,15 +60,16 @@ type RecType uint8
 
 // Record types.
 const (
-	RecHeartbeat RecType = 1 // [Heartbeat]
-	RecPing      RecType = 2 // [Ping]
-	RecAck       RecType = 3 // [Ack]
-	RecPingReq   RecType = 4 // [PingReq]
-	RecNack      RecType = 5 // [Nack]
-	RecMember    RecType = 6 // [Member]
-	RecState     RecType = 7 // [StateEntry]
-	RecDigest    RecType = 8 // [Digest]
-	RecShardRef  RecType = 9 // [ShardRef]
+	RecHeartbeat RecType = 1  // [Heartbeat]
+	RecPing      RecType = 2  // [Ping]
+	RecAck       RecType = 3  // [Ack]
+	RecPingReq   RecType = 4  // [PingReq]
+	RecNack      RecType = 5  // [Nack]
+	RecMember    RecType = 6  // [Member]
+	RecState     RecType = 7  // [StateEntry]
+	RecDigest    RecType = 8  // [Digest]
+	RecShardRef  RecType = 9  // [ShardRef]
+	RecPrint     RecType = 10 // [Fingerprint]
 )
 
 // Record sizes in bytes, as this version writes them. A newer sender may
@@ -83,6 +84,7 @@ const (
 	StateSize     = 128
 	DigestSize    = 16
 	ShardRefSize  = 16
+	PrintSize     = 8
 )
 
 var recInfo = [...]struct {
@@ -98,6 +100,7 @@ var recInfo = [...]struct {
 	RecState:     {"state", StateSize},
 	RecDigest:    {"digest", DigestSize},
 	RecShardRef:  {"shard-ref", ShardRefSize},
+	RecPrint:     {"fingerprint", PrintSize},
 }
 
 // String returns the record type's name, or "rec(N)" for an unknown type.
