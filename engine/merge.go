@@ -291,6 +291,9 @@ func (c *Core) mergeState(now Time, w *codec.StateEntry, gossip bool) {
 	}
 	rec := *r
 	rec.app = r.app.with(&e)
+	if c.tab.pool != nil {
+		rec.app = c.tab.pool.internApp(owner, rec.gen, rec.app)
+	}
 	c.put(now, rec, r, 0)
 	c.stats.UpdatesReceived++
 	c.emitState(&rec, &e)

@@ -11,15 +11,40 @@ import (
 // on the cluster's state then hold one copy of it between them, which is what
 // lets one process simulate 100,000 members that each know 100,000 members.
 //
-// Sharing is exact: shards are compared record by record, never by hash
-// alone. The pool holds shards weakly; a shard no core uses any more is
-// collected. A ShardPool is safe for concurrent use.
+// The pool shares members' application state the same way: when a core
+// merges a state update, it keeps the copy another core already built for
+// the same member, generation and entries. While a cluster's views still
+// differ, shards are rarely shared, but every holder of a member's latest
+// state holds the same copy of it.
+//
+// Sharing is exact: shards are compared record by record and states entry
+// by entry, never by hash alone. The pool holds both weakly; what no core
+// uses any more is collected. A ShardPool is safe for concurrent use.
 type ShardPool struct {
 	mu      sync.Mutex
 	m       map[poolKey][]weak.Pointer[shard]
 	adds    int
 	shared  uint64
 	interns uint64
+
+	apps [appParts]appPart
+}
+
+// appParts splits the state pool's lock: updates of different members
+// meet on different parts.
+const appParts = 64
+
+type appPart struct {
+	mu   sync.Mutex
+	m    map[appKey]weak.Pointer[appState]
+	adds int
+	_    [40]byte // keep parts on separate cache lines
+}
+
+type appKey struct {
+	owner ID
+	gen   uint64
+	hash  uint64
 }
 
 type poolKey struct {
@@ -29,7 +54,11 @@ type poolKey struct {
 
 // NewShardPool returns an empty pool.
 func NewShardPool() *ShardPool {
-	return &ShardPool{m: make(map[poolKey][]weak.Pointer[shard])}
+	p := &ShardPool{m: make(map[poolKey][]weak.Pointer[shard])}
+	for i := range p.apps {
+		p.apps[i].m = make(map[appKey]weak.Pointer[appState])
+	}
+	return p
 }
 
 // PoolStats reports how often publishing found a shard to share.
@@ -106,4 +135,36 @@ func (p *ShardPool) sweep() {
 			p.m[k] = live
 		}
 	}
+}
+
+// internApp returns the pooled state equal to a for the member's generation,
+// adding a if there is none. The pool keeps one state per member,
+// generation and hash: in the rare case of two different states with one
+// hash, the second is simply not shared.
+func (p *ShardPool) internApp(owner ID, gen uint64, a *appState) *appState {
+	if a == nil {
+		return nil
+	}
+	k := appKey{owner, gen, a.hash}
+	part := &p.apps[uint64(owner)%appParts]
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	if w, ok := part.m[k]; ok {
+		if c := w.Value(); c != nil {
+			if c.equal(a) {
+				return c
+			}
+			return a
+		}
+	}
+	part.m[k] = weak.Make(a)
+	if part.adds++; part.adds >= 1<<12 && part.adds >= 2*len(part.m) {
+		part.adds = 0
+		for k, w := range part.m {
+			if w.Value() == nil {
+				delete(part.m, k)
+			}
+		}
+	}
+	return a
 }
