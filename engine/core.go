@@ -247,8 +247,8 @@ func (c *Core) updateDeadline() {
 			min(c.sync.next)
 		}
 		min(c.sync.reconnect)
-		for i := range c.sync.wants {
-			min(c.sync.wants[i].deadline)
+		if c.sync.open > 0 {
+			min(c.sync.wants[c.sync.head].deadline) // the earliest
 		}
 	}
 	c.deadline = d
@@ -447,6 +447,8 @@ func parseCheck(t codec.RecType, b []byte) error {
 		_, _, err = codec.ParseDigest(b)
 	case codec.RecShardRef:
 		_, _, err = codec.ParseShardRef(b)
+	case codec.RecPrint:
+		_, _, err = codec.ParseFingerprint(b)
 	}
 	return err
 }

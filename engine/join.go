@@ -136,8 +136,8 @@ const joinWindow = 16
 func (c *Core) joinFetch(now Time) {
 	j := c.joining
 	inFlight := 0
-	for i := range c.sync.wants {
-		if c.sync.wants[i].join {
+	for i := c.sync.head; i < len(c.sync.wants); i++ {
+		if w := &c.sync.wants[i]; w.join && !w.done {
 			inFlight++
 		}
 	}

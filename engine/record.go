@@ -29,6 +29,10 @@ type record struct {
 	buried uint32
 	ip     [16]byte  // IPv4-mapped IPv6
 	app    *appState // immutable; nil when the member published nothing
+	// sum is hash(), computed by table.set when the record is stored: the
+	// record's share of its shard's digest and its fingerprint in shard
+	// requests.
+	sum uint64
 }
 
 func newRecord(id ID, addr netip.AddrPort, gen uint64, inc uint32, st State) record {

@@ -56,7 +56,7 @@ func (s *shard) clone() *shard {
 func (s *shard) contentHash() uint64 {
 	var h uint64
 	for i := range s.recs {
-		h += s.recs[i].hash()*31 + uint64(s.recs[i].pos)
+		h += s.recs[i].sum*31 + uint64(s.recs[i].pos)
 	}
 	return h
 }
@@ -68,7 +68,7 @@ func (s *shard) sameContent(o *shard) bool {
 	}
 	for i := range s.recs {
 		a, b := &s.recs[i], &o.recs[i]
-		if a.id != b.id || a.gen != b.gen || a.inc != b.inc || a.state != b.state ||
+		if a.sum != b.sum || a.id != b.id || a.gen != b.gen || a.inc != b.inc || a.state != b.state ||
 			a.port != b.port || a.ip != b.ip || !a.app.equal(b.app) {
 			return false
 		}

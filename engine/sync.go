@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/hearsay-io/hearsay/codec"
 )
@@ -14,7 +15,13 @@ import (
 // datagram each way.
 
 type syncState struct {
+	// wants are the open shard requests in the order they were made, so
+	// in order of deadline; wants[:head] and the entries marked done are
+	// closed, and wantAt indexes the rest by peer and shard.
 	wants  []want
+	head   int
+	open   int
+	wantAt map[wantKey]int32
 	served int
 	window Time
 	// dirty: an exchange found our view differs from a peer's, and none
@@ -27,6 +34,9 @@ type syncState struct {
 	told      [64]toldDead
 	digests   []codec.Digest
 	shards    []int32
+	prints    []uint64         // fingerprints of the shard request being served
+	send      []bool           // which records of a shard the answer carries
+	empty     []codec.ShardRef // answers with no records, sent together
 }
 
 // want is a shard this node asked a peer for; only solicited shard data is
@@ -37,7 +47,13 @@ type want struct {
 	need     uint32
 	got      uint32
 	join     bool
+	done     bool
 	deadline Time
+}
+
+type wantKey struct {
+	peer  netip.AddrPort
+	shard int32
 }
 
 type toldDead struct {
@@ -86,16 +102,15 @@ func (c *Core) syncTick(now Time) {
 	if now >= c.sync.window.Add(c.cfg.HeartbeatInterval) {
 		c.sync.window, c.sync.served = now, 0
 	}
-	for i := 0; i < len(c.sync.wants); {
-		w := &c.sync.wants[i]
+	for c.sync.open > 0 {
+		w := &c.sync.wants[c.sync.head]
 		if w.deadline > now {
-			i++
-			continue
+			break
 		}
 		if w.join && c.joining != nil {
 			c.joining.pending = append(c.joining.pending, w.shard)
 		}
-		c.removeWant(i)
+		c.removeWant(c.sync.head)
 	}
 }
 
@@ -220,94 +235,225 @@ func (c *Core) sendDigests(to netip.AddrPort, t codec.MsgType, ds []codec.Digest
 	}
 }
 
-func (c *Core) hasWant(peer netip.AddrPort, shard int32) bool {
-	for i := range c.sync.wants {
-		if c.sync.wants[i].shard == shard && c.sync.wants[i].peer == peer {
-			return true
-		}
+// findWant returns the index in sync.wants of the open request to peer for
+// shard, or -1.
+func (c *Core) findWant(peer netip.AddrPort, shard int32) int {
+	if i, ok := c.sync.wantAt[wantKey{peer, shard}]; ok {
+		return int(i)
 	}
-	return false
+	return -1
 }
 
+// addWant records an open shard request. Its deadline must be no earlier
+// than any open request's, as now plus wantTimeout is.
+func (c *Core) addWant(w want) {
+	if c.sync.wantAt == nil {
+		c.sync.wantAt = make(map[wantKey]int32)
+	}
+	c.sync.wantAt[wantKey{w.peer, w.shard}] = int32(len(c.sync.wants))
+	c.sync.wants = append(c.sync.wants, w)
+	c.sync.open++
+}
+
+// removeWant closes the open request at index i. Closed entries are dropped
+// from the front as they come and compacted away once they are the most.
 func (c *Core) removeWant(i int) {
-	c.sync.wants = append(c.sync.wants[:i], c.sync.wants[i+1:]...)
+	y := &c.sync
+	w := &y.wants[i]
+	delete(y.wantAt, wantKey{w.peer, w.shard})
+	w.done = true
+	y.open--
+	for y.head < len(y.wants) && y.wants[y.head].done {
+		y.head++
+	}
+	switch {
+	case y.open == 0:
+		clear(y.wants)
+		y.wants, y.head = y.wants[:0], 0
+	case len(y.wants) >= 64 && 2*y.open < len(y.wants):
+		kept := y.wants[:0]
+		for _, w := range y.wants[y.head:] {
+			if !w.done {
+				y.wantAt[wantKey{w.peer, w.shard}] = int32(len(kept))
+				kept = append(kept, w)
+			}
+		}
+		clear(y.wants[len(kept):])
+		y.wants, y.head = kept, 0
+	}
 }
 
 // maxWants bounds open shard requests.
 func (c *Core) maxWants() int { return 4 * c.cfg.MaxTransfers }
 
-// requestShards asks peer for the records of the given shards.
+// requestShards asks peer for the records of the given shards. After each
+// shard's ShardRef it lists the fingerprints of our records in that shard,
+// so that the answer carries only the records we lack or hold in another
+// version; a shard with more records than one datagram can list is asked
+// for whole.
 func (c *Core) requestShards(now Time, peer netip.AddrPort, shards []int32, join bool) int {
-	sent := 0
-	for len(shards) > 0 {
-		c.begin(codec.MsgShardRequest)
-		n, added := 0, 0
-		for ; n < len(shards); n++ {
-			s := shards[n]
-			if c.hasWant(peer, s) {
-				continue
-			}
-			if len(c.sync.wants) >= c.maxWants() {
-				shards = nil
-				break
-			}
-			sh := c.tab.shards[s]
-			if !c.bld.AddShardRef(codec.ShardRef{Shard: uint32(s), Count: shardRecords(sh), Digest: sh.digest}) {
-				break
-			}
-			c.sync.wants = append(c.sync.wants, want{peer: peer, shard: s, join: join, deadline: now + c.wantTimeout()})
-			added++
+	sent, added := 0, 0
+	c.begin(codec.MsgShardRequest)
+	for _, s := range shards {
+		if c.findWant(peer, s) >= 0 {
+			continue
 		}
-		if added > 0 {
-			c.send(peer, codec.MsgShardRequest)
-			sent += added
-		}
-		if shards == nil || n >= len(shards) {
+		if c.sync.open >= c.maxWants() {
 			break
 		}
-		shards = shards[n:]
+		sh := c.tab.shards[s]
+		prints := len(sh.recs)
+		if prints > c.maxPrints() {
+			prints = 0
+		}
+		// A ShardRef and its fingerprints need two section headers, the
+		// ShardRef and the fingerprints: room for prints+3 fingerprints.
+		if added > 0 && c.bld.Room(codec.RecPrint) < prints+3 {
+			c.send(peer, codec.MsgShardRequest)
+			sent, added = sent+added, 0
+			c.begin(codec.MsgShardRequest)
+		}
+		if !c.bld.AddShardRef(codec.ShardRef{Shard: uint32(s), Count: shardRecords(sh), Digest: sh.digest}) {
+			break // the datagram is too small for even one ShardRef
+		}
+		for i := 0; i < prints; i++ {
+			c.bld.AddFingerprint(codec.Fingerprint{Sum: sh.recs[i].sum})
+		}
+		c.addWant(want{peer: peer, shard: s, join: join, deadline: now + c.wantTimeout()})
+		added++
+	}
+	if added > 0 {
+		c.send(peer, codec.MsgShardRequest)
+		sent += added
 	}
 	return sent
 }
 
-// onShardRequest serves the requested shards, and asks for the requester's
-// copy of any shard whose digest differs from ours.
+// maxPrints is how many fingerprints fit in a shard request with one
+// ShardRef.
+func (c *Core) maxPrints() int {
+	limit := c.cfg.MaxDatagramSize - codec.HeaderSize - 2*codec.SectionHeaderSize - codec.ShardRefSize
+	if c.keys != nil {
+		limit -= codec.SealOverhead
+	}
+	return limit / codec.PrintSize
+}
+
+// onShardRequest serves the requested shards, each as the records the
+// requester's fingerprints show it lacks, and asks for the requester's copy
+// of any shard in which it holds records we do not.
 func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, body []byte) {
 	levels := c.tab.levels()
 	theirs := c.sync.shards[:0]
+	c.sync.empty = c.sync.empty[:0]
+	var ref codec.ShardRef
+	pending := false
+	serve := func() {
+		if !pending {
+			return
+		}
+		pending = false
+		if int(ref.Shard) >= 1<<(4*levels) {
+			return
+		}
+		if c.sync.served >= c.cfg.MaxTransfers {
+			c.stats.DropBusy++
+			return
+		}
+		c.sync.served++
+		more := c.serveShard(from, &ref)
+		if more && ref.Count > 0 {
+			theirs = append(theirs, int32(ref.Shard))
+		}
+	}
 	c.rd.Reset(int(h.Sections), body)
 	for c.rd.Next() {
-		if c.rd.Type() != codec.RecShardRef {
-			continue
-		}
-		for i := 0; i < c.rd.Count(); i++ {
-			ref, _, _ := codec.ParseShardRef(c.rd.Record(i))
-			if int(ref.Shard) >= 1<<(4*levels) {
-				continue
+		switch c.rd.Type() {
+		case codec.RecShardRef:
+			for i := 0; i < c.rd.Count(); i++ {
+				serve()
+				ref, _, _ = codec.ParseShardRef(c.rd.Record(i))
+				pending = true
+				c.sync.prints = c.sync.prints[:0]
 			}
-			if c.sync.served >= c.cfg.MaxTransfers {
-				c.stats.DropBusy++
-				continue
-			}
-			c.sync.served++
-			c.sendShard(from, int32(ref.Shard))
-			if ref.Digest != c.tab.shards[ref.Shard].digest && ref.Count > 0 {
-				theirs = append(theirs, int32(ref.Shard))
+		case codec.RecPrint:
+			if pending {
+				for i := 0; i < c.rd.Count(); i++ {
+					p, _, _ := codec.ParseFingerprint(c.rd.Record(i))
+					c.sync.prints = append(c.sync.prints, p.Sum)
+				}
 			}
 		}
 	}
+	serve()
+	c.sendEmptyShards(from)
 	c.sync.shards = theirs
 	if len(theirs) > 0 && !c.leave.active {
 		c.requestShards(now, from, theirs, false)
 	}
 }
 
-// sendShard sends every record of one shard, tombstones included, then the
-// application state of its members, in as many datagrams as needed. Each
-// datagram starts with a ShardRef naming the shard and its record count.
-func (c *Core) sendShard(to netip.AddrPort, idx int32) {
+// serveShard answers one shard request: with the whole shard when the
+// request lists no fingerprints, else with the records whose fingerprints it
+// does not list. An answer with no records is queued for sendEmptyShards.
+// It reports whether the requester holds records we do not: fingerprints we
+// do not match or, with none listed, a digest that differs from ours.
+func (c *Core) serveShard(to netip.AddrPort, ref *codec.ShardRef) bool {
+	idx := int32(ref.Shard)
 	sh := c.tab.shards[idx]
-	ref := codec.ShardRef{Shard: uint32(idx), Count: shardRecords(sh), Digest: sh.digest}
+	if len(c.sync.prints) == 0 {
+		c.sendShard(to, idx, nil)
+		return ref.Digest != sh.digest
+	}
+	slices.Sort(c.sync.prints)
+	c.sync.prints = slices.Compact(c.sync.prints)
+	send := c.sync.send[:0]
+	matched, differ := 0, false
+	for i := range sh.recs {
+		_, held := slices.BinarySearch(c.sync.prints, sh.recs[i].sum)
+		if held {
+			matched++
+		}
+		send = append(send, !held)
+		differ = differ || !held
+	}
+	c.sync.send = send
+	if differ {
+		c.sendShard(to, idx, send)
+	} else {
+		c.sync.empty = append(c.sync.empty, codec.ShardRef{Shard: ref.Shard, Digest: sh.digest})
+	}
+	return matched < len(c.sync.prints)
+}
+
+// sendEmptyShards answers, in as few datagrams as they fit, the shard
+// requests for which the requester already holds every record we do, so
+// that it closes them at once.
+func (c *Core) sendEmptyShards(to netip.AddrPort) {
+	refs := c.sync.empty
+	for len(refs) > 0 {
+		c.begin(codec.MsgShardData)
+		n := 0
+		for n < len(refs) && c.bld.AddShardRef(refs[n]) {
+			n++
+		}
+		if n == 0 {
+			return
+		}
+		c.send(to, codec.MsgShardData)
+		refs = refs[n:]
+	}
+	c.sync.empty = c.sync.empty[:0]
+}
+
+// sendShard sends the records of one shard, tombstones included, then the
+// application state of its live members, in as many datagrams as needed:
+// every record, or with a non-nil mask those whose mask entry is true. Each
+// datagram starts with a ShardRef naming the shard and the number of
+// records the whole answer carries.
+func (c *Core) sendShard(to netip.AddrPort, idx int32, mask []bool) {
+	sh := c.tab.shards[idx]
+	ref := codec.ShardRef{Shard: uint32(idx), Count: maskedRecords(sh, mask), Digest: sh.digest}
 	mi, si, ei := 0, 0, 0 // next member record; next member and entry for state
 	for {
 		// Try a compressed datagram of up to bulkFactor datagrams' worth of
@@ -316,12 +462,12 @@ func (c *Core) sendShard(to netip.AddrPort, idx int32) {
 		m0, s0, e0 := mi, si, ei
 		c.beginBulk(codec.MsgShardData)
 		c.bld.AddShardRef(ref)
-		added := c.fillShard(sh, &mi, &si, &ei)
+		added := c.fillShard(sh, mask, &mi, &si, &ei)
 		if !c.sendBulk(to, codec.MsgShardData) {
 			mi, si, ei = m0, s0, e0
 			c.begin(codec.MsgShardData)
 			c.bld.AddShardRef(ref)
-			added = c.fillShard(sh, &mi, &si, &ei)
+			added = c.fillShard(sh, mask, &mi, &si, &ei)
 			c.send(to, codec.MsgShardData)
 		}
 		c.stats.ShardsSent++
@@ -333,22 +479,25 @@ func (c *Core) sendShard(to netip.AddrPort, idx int32) {
 
 // fillShard adds to the datagram being built the records of sh from member
 // record *mi, then the state entries from member *si, entry *ei, until the
-// datagram is full, advancing the positions. It returns how many records it
+// datagram is full, advancing the positions. Records whose mask entry is
+// false are skipped (a nil mask skips none). It returns how many records it
 // added.
-func (c *Core) fillShard(sh *shard, mi, si, ei *int) int {
+func (c *Core) fillShard(sh *shard, mask []bool, mi, si, ei *int) int {
 	added := 0
-	for *mi < len(sh.recs) {
+	for ; *mi < len(sh.recs); *mi++ {
+		if mask != nil && !mask[*mi] {
+			continue
+		}
 		var m codec.Member
 		c.wire(&sh.recs[*mi], &m, 0)
 		if !c.bld.AddMember(&m) {
 			return added
 		}
-		*mi++
 		added++
 	}
 	for ; *si < len(sh.recs); *si, *ei = *si+1, 0 {
 		r := &sh.recs[*si]
-		if r.app == nil || !r.live() {
+		if r.app == nil || !r.live() || mask != nil && !mask[*si] {
 			continue
 		}
 		for ; *ei < len(r.app.entries); *ei++ {
@@ -365,9 +514,17 @@ func (c *Core) fillShard(sh *shard, mi, si, ei *int) int {
 
 // shardRecords is the number of records a transfer of sh carries: every
 // member record, then the state entries of its live members.
-func shardRecords(sh *shard) uint32 {
-	n := uint32(len(sh.recs))
+func shardRecords(sh *shard) uint32 { return maskedRecords(sh, nil) }
+
+// maskedRecords is the number of records a transfer of sh with the given
+// mask carries (see sendShard).
+func maskedRecords(sh *shard, mask []bool) uint32 {
+	n := uint32(0)
 	for i := range sh.recs {
+		if mask != nil && !mask[i] {
+			continue
+		}
+		n++
 		if r := &sh.recs[i]; r.app != nil && r.live() {
 			n += uint32(len(r.app.entries))
 		}
@@ -396,27 +553,20 @@ func (c *Core) solicited(now Time, from netip.AddrPort, sections uint8, body []b
 	if !found {
 		return false
 	}
-	for i := range c.sync.wants {
-		w := &c.sync.wants[i]
-		if w.peer == from && w.shard == int32(ref.Shard) {
-			w.need = ref.Count
-			w.got += members
-			return true
-		}
+	i := c.findWant(from, int32(ref.Shard))
+	if i < 0 {
+		return false
 	}
-	return false
+	w := &c.sync.wants[i]
+	w.need = ref.Count
+	w.got += members
+	return true
 }
 
 // shardArrived closes a request once all of the shard's records came.
 func (c *Core) shardArrived(now Time, from netip.AddrPort, ref *codec.ShardRef) {
-	for i := range c.sync.wants {
-		w := &c.sync.wants[i]
-		if w.peer == from && w.shard == int32(ref.Shard) {
-			if w.got >= w.need {
-				c.stats.ShardsReceived++
-				c.removeWant(i)
-			}
-			return
-		}
+	if i := c.findWant(from, int32(ref.Shard)); i >= 0 && c.sync.wants[i].got >= c.sync.wants[i].need {
+		c.stats.ShardsReceived++
+		c.removeWant(i)
 	}
 }

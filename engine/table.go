@@ -75,6 +75,7 @@ func (t *table) mutable(i int) *shard {
 
 // set inserts r or replaces the record with the same id.
 func (t *table) set(r record) {
+	r.sum = r.hash()
 	si := t.shardOf(r.pos)
 	s := t.mutable(si)
 	i, found := s.find(r.id, r.pos)
@@ -114,7 +115,7 @@ func (t *table) account(s *shard, r *record, sign int) {
 	if !r.live() {
 		return
 	}
-	h := r.hash()
+	h := r.sum
 	if sign > 0 {
 		s.digest += h
 		t.root += h

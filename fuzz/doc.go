@@ -28,7 +28,8 @@
 //     incarnations and generations (mostly relative to the node's current
 //     view), state entries, heartbeats, pings, ping-reqs, acks and nacks
 //     answering the node's own probes, digests and the shard data the node
-//     asked for, join replies, compressed datagrams, time steps, and the
+//     asked for, shard requests whose fingerprints match the node's records
+//     or not, join replies, compressed datagrams, time steps, and the
 //     user calls SetState, DeleteState, Join and Leave. A flag bit runs
 //     the program in a cluster with keys. The language is documented on
 //     runProgram.

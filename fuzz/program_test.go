@@ -1,10 +1,12 @@
 package fuzz_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"net/netip"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/codec/bulk"
 	"github.com/hearsay-io/hearsay/engine"
@@ -20,7 +22,9 @@ import (
 //
 //	0x00-0x5f  datagram: type, source, sender, generation, incarnation,
 //	           options (bit 0 compress, bits 1-3 sections), seq, then
-//	           the sections: record type, count, records
+//	           the sections: record type, count, records (a section of
+//	           Fingerprint records after a ShardRef lists, as a shard
+//	           request does, records of that ShardRef's shard)
 //	0x60-0x8f  reply to one of the last datagrams the node sent: an ack
 //	           to its ping, an ack or nack to its ping-req, the shard it
 //	           asked for, a sync reply, a join reply; then options, seq
@@ -37,7 +41,8 @@ import (
 // node's current view of the member (one lower, equal, one to three
 // higher), state versions relative to the node's version of that key,
 // sequence numbers the node used in its latest probes, shards that hold a
-// given member. A program that runs out of bytes reads zeros.
+// given member, fingerprints of the records the node holds or has listed
+// in its own shard requests. A program that runs out of bytes reads zeros.
 const maxOps = 64
 
 type progReader struct {
@@ -79,27 +84,46 @@ type outMsg struct {
 
 // seqRun runs one program.
 type seqRun struct {
-	p    progReader
-	t    *target
-	outs []outMsg // the latest datagrams sent, oldest first
-	seqs []uint32 // sequence numbers of the latest pings and ping-reqs
-	buf  []byte   // datagram under construction
-	zip  []byte   // compressed datagram
-	seal []byte   // sealed datagram
-	bld  codec.Builder
+	p      progReader
+	t      *target
+	outs   []outMsg        // the latest datagrams sent, oldest first
+	seqs   []uint32        // sequence numbers of the latest pings and ping-reqs
+	prints []listed        // the latest fingerprints the node listed in its shard requests
+	shard  int             // shard of the last ShardRef of the datagram under construction, or -1
+	scan   []engine.Member // scratch for selPrint
+	buf    []byte          // datagram under construction
+	zip    []byte          // compressed datagram
+	seal   []byte          // sealed datagram
+	bld    codec.Builder
 }
 
-const keepOuts = 16
+// listed is a fingerprint the node listed after a ShardRef of its own.
+type listed struct {
+	shard uint32
+	sum   uint64
+}
+
+const (
+	keepOuts   = 16
+	keepPrints = 64
+)
 
 // runProgram runs a FuzzCoreSequence input and returns the first broken
 // invariant.
 func runProgram(in []byte) error {
-	s := &seqRun{p: progReader{b: in}}
+	_, err := execProgram(in)
+	return err
+}
+
+// execProgram runs a FuzzCoreSequence input and returns the run, for a
+// test to inspect, with the first broken invariant.
+func execProgram(in []byte) (*seqRun, error) {
+	s := &seqRun{p: progReader{b: in}, shard: -1}
 	flags := s.p.u8()
 	node := s.p.u8()
 	t, err := newTarget(int(node), flags&1 != 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.t = t
 	t.seen = s.observe
@@ -135,7 +159,7 @@ func runProgram(in []byte) error {
 			traceStep(t, fmt.Sprintf("op %#02x", op), &before)
 		}
 	}
-	return t.chk.err
+	return s, t.chk.err
 }
 
 // afterCall checks the node after a user call.
@@ -145,10 +169,26 @@ func (s *seqRun) afterCall() {
 	s.t.flush()
 }
 
-// observe remembers what a reply may answer.
+// observe remembers what a reply may answer, and the fingerprints the node
+// lists in its shard requests.
 func (s *seqRun) observe(to netip.AddrPort, h *codec.Header, body []byte) {
 	o := outMsg{to: to, typ: h.Type}
 	var r codec.Reader
+	if h.Type == codec.MsgShardRequest {
+		r.Reset(int(h.Sections), body)
+		var ref codec.ShardRef
+		for r.Next() {
+			for i := 0; i < r.Count(); i++ {
+				switch r.Type() {
+				case codec.RecShardRef:
+					ref, _, _ = codec.ParseShardRef(r.Record(i))
+				case codec.RecPrint:
+					p, _, _ := codec.ParseFingerprint(r.Record(i))
+					s.prints = appendBounded(s.prints, listed{ref.Shard, p.Sum}, keepPrints)
+				}
+			}
+		}
+	}
 	r.Reset(int(h.Sections), body)
 	for r.Next() && r.Count() > 0 {
 		rec := r.Record(0)
@@ -253,6 +293,7 @@ func (s *seqRun) finish(from netip.AddrPort, h codec.Header, first func(*codec.B
 		s.buf = make([]byte, 0, 2*codec.DefaultDatagramSize)
 	}
 	s.bld.Reset(s.buf[:0], limit, h)
+	s.shard = -1
 	if first != nil {
 		first(&s.bld)
 	}
@@ -279,7 +320,7 @@ func (s *seqRun) finish(from netip.AddrPort, h codec.Header, first func(*codec.B
 
 // section adds records of one type.
 func (s *seqRun) section() {
-	rt := codec.RecType(s.p.u8()%9 + 1)
+	rt := codec.RecType(s.p.u8()%10 + 1)
 	c := s.p.u8()
 	var n int
 	switch {
@@ -343,7 +384,11 @@ func (s *seqRun) record(rt codec.RecType) bool {
 		level := s.p.u8() % 3
 		return b.AddDigest(codec.Digest{Level: level, Index: s.selIndex(level), Count: s.selU32(), Sum: s.selSum()})
 	case codec.RecShardRef:
-		return b.AddShardRef(codec.ShardRef{Shard: uint32(s.selIndex(2)), Count: s.selU32(), Digest: s.selSum()})
+		ref := codec.ShardRef{Shard: uint32(s.selIndex(2)), Count: s.selU32(), Digest: s.selSum()}
+		s.shard = int(ref.Shard)
+		return b.AddShardRef(ref)
+	case codec.RecPrint:
+		return b.AddFingerprint(codec.Fingerprint{Sum: s.selPrint()})
 	}
 	return false
 }
@@ -504,6 +549,92 @@ func (s *seqRun) selIndex(level uint8) uint16 {
 		return uint16(shardOf(worldIDs[int(b)%worldN]))
 	}
 	return uint16(b)
+}
+
+// selPrint returns a fingerprint for the shard of the datagram's last
+// ShardRef (any shard before the first): below 0x80 the fingerprint of one
+// of the node's records in it, below 0xc0 one the node listed itself in a
+// shard request, from 0xc0 that of one of its records at an incarnation
+// the node does not hold; 0xff escapes to a raw value.
+func (s *seqRun) selPrint() uint64 {
+	b := s.p.u8()
+	switch {
+	case b == 0xff:
+		return s.p.u64()
+	case b >= 0x80 && b < 0xc0:
+		if p, ok := s.listedPrint(int(b)); ok {
+			return p
+		}
+	}
+	s.scan = s.t.core.Members(s.scan[:0])
+	in := s.scan[:0]
+	for _, m := range s.scan {
+		if s.shard < 0 || shardOf(m.ID) == uint32(s.shard) {
+			in = append(in, m)
+		}
+	}
+	if len(in) == 0 {
+		return uint64(b)
+	}
+	m := in[int(b)%len(in)]
+	if b >= 0xc0 {
+		m.Incarnation++
+	}
+	return printOf(s.t.core, m)
+}
+
+// listedPrint returns one of the fingerprints the node listed lately,
+// preferring those of the current shard.
+func (s *seqRun) listedPrint(k int) (uint64, bool) {
+	var same []uint64
+	for _, p := range s.prints {
+		if s.shard < 0 || p.shard == uint32(s.shard) {
+			same = append(same, p.sum)
+		}
+	}
+	switch {
+	case len(same) > 0:
+		return same[k%len(same)], true
+	case len(s.prints) > 0:
+		return s.prints[k%len(s.prints)].sum, true
+	}
+	return 0, false
+}
+
+// printOf is a reference for the fingerprint c gives its record of m:
+// xxhash64 of its ID, generation, incarnation, state, port and 16-byte
+// address, plus the sum of the xxhash64 of each application-state entry
+// (version, key and value lengths, deleted flag, key, value). The
+// core's API shows only the entries of live keys, and this reads those of
+// stateKeys: for a member with deleted or other keys the sum is plausible
+// but does not match. TestPrintReference checks it against a node's own
+// shard requests.
+func printOf(c *engine.Core, m engine.Member) uint64 {
+	sum := memberPrint(m)
+	for _, k := range stateKeys {
+		v, version, ok := c.State(m.ID, []byte(k))
+		if !ok {
+			continue
+		}
+		e := binary.BigEndian.AppendUint64(nil, version)
+		e = append(e, byte(len(k)), byte(len(v)), 0)
+		e = append(append(e, k...), v...)
+		sum += xxhash.Sum64(e)
+	}
+	return sum
+}
+
+// memberPrint is printOf for a member with no application state.
+func memberPrint(m engine.Member) uint64 {
+	var b [40]byte
+	binary.BigEndian.PutUint64(b[0:], uint64(m.ID))
+	binary.BigEndian.PutUint64(b[8:], m.Generation)
+	binary.BigEndian.PutUint32(b[16:], m.Incarnation)
+	b[20] = byte(m.State)
+	binary.BigEndian.PutUint16(b[22:], m.Addr.Port())
+	ip := m.Addr.Addr().As16()
+	copy(b[24:], ip[:])
+	return xxhash.Sum64(b[:])
 }
 
 func (s *seqRun) selKey() []byte {

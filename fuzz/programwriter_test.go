@@ -109,7 +109,7 @@ func (w *progWriter) datagram(from netip.AddrPort, h *codec.Header, body []byte,
 	}
 	var secs []sec
 	for r.Next() && len(secs) < 8 {
-		if r.Type() < codec.RecHeartbeat || r.Type() > codec.RecShardRef || r.Count() == 0 {
+		if r.Type() < codec.RecHeartbeat || r.Type() > codec.RecPrint || r.Count() == 0 {
 			continue
 		}
 		sc := sec{t: r.Type()}
@@ -190,5 +190,8 @@ func (w *progWriter) record(t codec.RecType, rec []byte) {
 		w.raw16(uint16(x.Shard))
 		w.u32(x.Count)
 		w.sum(x.Digest)
+	case codec.RecPrint:
+		x, _, _ := codec.ParseFingerprint(rec)
+		w.raw64(x.Sum)
 	}
 }

@@ -116,6 +116,8 @@ func wellFormed(sections int, body []byte) bool {
 				_, _, err = codec.ParseDigest(rec)
 			case codec.RecShardRef:
 				_, _, err = codec.ParseShardRef(rec)
+			case codec.RecPrint:
+				_, _, err = codec.ParseFingerprint(rec)
 			}
 			if err != nil {
 				return false

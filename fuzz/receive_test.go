@@ -10,6 +10,7 @@ import (
 
 	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/codec/bulk"
+	"github.com/hearsay-io/hearsay/engine"
 )
 
 // FuzzCoreReceive feeds a sequence of datagrams, mutated from captured
@@ -109,11 +110,22 @@ func handSeeds(keyed bool) [][]byte {
 			b.AddDigest(codec.Digest{Level: uint8(i), Index: uint16(i), Count: 3, Sum: 0xabcdef})
 		}
 	})
+	// A shard request for node 0's shard, listing node 0's own record as
+	// it starts and a record node 0 does not hold, then for node 2's
+	// shard listing nothing.
+	shards := build(hdr(codec.MsgShardRequest, uint64(worldIDs[3]), 1, 0), func(b *codec.Builder) {
+		b.AddShardRef(codec.ShardRef{Shard: shardOf(worldIDs[0]), Count: 2, Digest: 0xabcdef})
+		b.AddFingerprint(codec.Fingerprint{Sum: memberPrint(engine.Member{
+			ID: worldIDs[0], Addr: worldAddrs[0], Generation: 1, State: engine.StateAlive,
+		})})
+		b.AddFingerprint(codec.Fingerprint{Sum: 0xabcdef})
+		b.AddShardRef(codec.ShardRef{Shard: shardOf(worldIDs[2]), Count: 1})
+	})
 	zipped, err := bulk.CompressDatagram(nil, flood)
 	if err != nil {
 		panic(err)
 	}
-	datagrams := [][]byte{suspectSelf, deadSelf, flood, states, ping, sync, zipped}
+	datagrams := [][]byte{suspectSelf, deadSelf, flood, states, ping, sync, zipped, shards}
 	var seeds [][]byte
 	for i, d := range datagrams {
 		if keyed {

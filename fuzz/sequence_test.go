@@ -2,6 +2,7 @@ package fuzz_test
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/hearsay-io/hearsay/codec"
@@ -46,7 +47,12 @@ func handPrograms() [][]byte {
 		plus2      = 3
 		noWitness  = 0xfe
 		liveCount  = 0xfe // selU32
+		sumZero    = 1    // selSum: zero
 		sumPlus1   = 3    // selSum: the node's root digest + 1
+		printHeld  = 0    // selPrint: the node's record (the first of the shard)
+		printNewer = 0xc0 // selPrint: the node's record at a higher incarnation
+		printOwn   = 0x80 // selPrint: one the node listed in a shard request
+		printRaw   = 0xff // selPrint: a raw value follows
 	)
 	rec := func(t codec.RecType, n int) []byte { return []byte{byte(t - 1), 0xff, byte(n)} }
 	state := func(s codec.MemberState) byte { return byte(s - 1) }
@@ -143,7 +149,68 @@ func handPrograms() [][]byte {
 				[]byte{opAdvance | 10, opDatagram}, header(codec.MsgGossip, 2, same, same, 1),
 				rec(codec.RecMember, 1), member(6, same, plus2, codec.StateDead, idOf+2),
 				[]byte{opAdvance | 15, opAdvance | 15, opAdvance | 13}),
+			// Shard requests with fingerprints. Node 3 asks node 0 for the
+			// shards of nodes 2, 4, 6 and 7: for node 2's it lists node 2's
+			// record and a record node 0 lacks, for node 4's a newer
+			// version of node 4's record, for node 6's exactly node 0's
+			// records (the answer is empty), for node 7's none (the whole
+			// shard). Node 0 answers each and asks node 3 back for the
+			// shards where node 3 holds records it lacks, listing its own;
+			// node 3 sends one of them. A second later node 5 asks for
+			// node 4's shard, listing what node 0 listed (node 4's record
+			// before node 3's answer) and node 4's record now.
+			cat([]byte{keyed, 0, opDatagram}, header(codec.MsgShardRequest, 3, same, same, 7),
+				rec(codec.RecShardRef, 1), []byte{idOf + 2, 1, sumZero},
+				rec(codec.RecPrint, 2), []byte{printHeld, printRaw, 1, 2, 3, 4, 5, 6, 7, 8},
+				rec(codec.RecShardRef, 1), []byte{idOf + 4, 1, sumZero},
+				rec(codec.RecPrint, 1), []byte{printNewer},
+				rec(codec.RecShardRef, 1), []byte{idOf + 6, 1, sumZero},
+				rec(codec.RecPrint, 1), []byte{printHeld},
+				rec(codec.RecShardRef, 1), []byte{idOf + 7, 1, sumZero},
+				[]byte{opReply, 0, 1 << 1, 1 << 1, 0}, rec(codec.RecMember, 1), member(4, same, plus1, codec.StateAlive, noWitness),
+				[]byte{opAdvance | 11, opDatagram}, header(codec.MsgShardRequest, 5, same, same, 2),
+				rec(codec.RecShardRef, 1), []byte{idOf + 4, 1, sumZero},
+				rec(codec.RecPrint, 2), []byte{printOwn, printHeld},
+				[]byte{opAdvance | 11, opAdvance | 13}),
 		)
 	}
 	return progs
+}
+
+// TestPrintReference checks printOf, the harness's reference for the
+// fingerprints the engine gives records, against those a node lists in its
+// own shard requests: after a sync whose shard digests differ, node 1 asks
+// for the shards of nodes 2 (which has application state), 5 and 6,
+// listing every record it holds in each.
+func TestPrintReference(t *testing.T) {
+	prog := []byte{0, 1,
+		// A sync from node 2 whose root differs; node 1 answers with its
+		// groups.
+		0x00, byte(codec.MsgSync), 2, 2, 1, 1, 1 << 1, 0, byte(codec.RecDigest - 1), 0xff, 1, 0, 0, 0xfe, 3,
+		// A sync answering that reply, with the shards of nodes 2, 5 and
+		// 6 differing: level 2, shard of node k, live count, root + 1.
+		0x60, 0, 0, 1 << 1, 0, byte(codec.RecDigest - 1), 0xff, 3, 2, 2, 0xfe, 3, 2, 5, 0xfe, 3, 2, 6, 0xfe, 3,
+	}
+	s, err := execProgram(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint32][]uint64{}
+	for _, m := range s.t.core.Members(nil) {
+		want[shardOf(m.ID)] = append(want[shardOf(m.ID)], printOf(s.t.core, m))
+	}
+	got := map[uint32][]uint64{}
+	for _, p := range s.prints {
+		got[p.shard] = append(got[p.shard], p.sum)
+	}
+	if len(got) != 3 {
+		t.Fatalf("node 1 listed fingerprints for %d shards, want 3: %x", len(got), got)
+	}
+	for shard, sums := range got {
+		slices.Sort(sums)
+		w := slices.Sorted(slices.Values(want[shard]))
+		if !slices.Equal(sums, w) {
+			t.Errorf("shard %d: node 1 listed %x, printOf gives %x", shard, sums, w)
+		}
+	}
 }

@@ -1,0 +1,255 @@
+package engine_test
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay/codec/bulk"
+	"github.com/hearsay-io/hearsay/engine"
+)
+
+// pair is two cores that exchange every datagram they send each other,
+// without loss, and count the records their shard answers carry.
+type pair struct {
+	t    *testing.T
+	now  engine.Time
+	core [2]*engine.Core
+	addr [2]netip.AddrPort
+	seq  uint32
+	// answered[i] counts the Member and State records in the shard-data
+	// datagrams core i sent.
+	answered [2]int
+	requests int // shard-request datagrams, both ways
+}
+
+func newPair(t *testing.T, cfg engine.Config) *pair {
+	t.Helper()
+	p := &pair{t: t, now: engine.Time(time.Hour)}
+	for i := range p.core {
+		c := cfg
+		c.ID = engine.ID(i + 1)
+		c.Generation = 1
+		p.addr[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}), 7946)
+		core, err := engine.NewCore(c, engine.Env{Addr: p.addr[i], Now: p.now, Seed: uint64(i + 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.core[i] = core
+	}
+	return p
+}
+
+// tell delivers to the given cores one datagram of type typ from a third
+// member, with the records add writes.
+func (p *pair) tell(typ codec.MsgType, add func(b *codec.Builder), to ...int) {
+	p.t.Helper()
+	p.seq++
+	var b codec.Builder
+	b.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
+		Type:       typ,
+		Cluster:    codec.ClusterID(engine.DefaultLANConfig().ClusterName),
+		Sender:     senderID,
+		Generation: 1,
+		Seq:        p.seq,
+	})
+	add(&b)
+	d := b.Finish()
+	if d == nil {
+		p.t.Fatal("datagram did not build")
+	}
+	for _, i := range to {
+		p.now = p.now.Add(time.Millisecond)
+		p.core[i].Outbox().Reset()
+		p.core[i].Receive(p.now, senderAddr, d)
+		p.core[i].Outbox().Reset() // what it sends the third member is dropped
+	}
+}
+
+// exchange has core 1 start an anti-entropy exchange with core 0 (a Sync
+// with its root digest) and delivers the datagrams between the two until
+// neither sends any more.
+func (p *pair) exchange() {
+	p.t.Helper()
+	b := p.core[1]
+	live, _ := b.NumMembers()
+	var bld codec.Builder
+	bld.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
+		Type:       codec.MsgSync,
+		Cluster:    codec.ClusterID(engine.DefaultLANConfig().ClusterName),
+		Sender:     uint64(b.ID()),
+		Generation: b.Generation(),
+	})
+	bld.AddDigest(codec.Digest{Count: uint32(live), Sum: b.Digest()})
+	queue := [][]byte{bld.Finish()}
+	to := []int{0}
+	for step := 0; len(queue) > 0; step++ {
+		if step > 10000 {
+			p.t.Fatal("the exchange did not end after 10,000 datagrams")
+		}
+		d, i := queue[0], to[0]
+		queue, to = queue[1:], to[1:]
+		c := p.core[i]
+		c.Outbox().Reset()
+		p.now = p.now.Add(time.Millisecond)
+		c.Receive(p.now, p.addr[1-i], d)
+		for _, m := range c.Outbox().Messages() {
+			if m.Addr != p.addr[1-i] {
+				continue
+			}
+			out := append([]byte(nil), m.Buf...)
+			p.count(i, out)
+			queue, to = append(queue, out), append(to, 1-i)
+		}
+	}
+}
+
+// count adds the records of a shard answer core i sent.
+func (p *pair) count(i int, d []byte) {
+	p.t.Helper()
+	h, err := codec.ParseHeader(d)
+	if err != nil {
+		p.t.Fatalf("core %d sent a datagram that does not parse: %v", i, err)
+	}
+	switch h.Type {
+	case codec.MsgShardRequest:
+		p.requests++
+		return
+	case codec.MsgShardData:
+	default:
+		return
+	}
+	if h.Flags&codec.FlagCompressed != 0 {
+		if d, err = bulk.DecompressDatagram(nil, d, 1<<16); err != nil {
+			p.t.Fatalf("core %d sent a compressed datagram that does not decompress: %v", i, err)
+		}
+	}
+	h, body, err := codec.Parse(d)
+	if err != nil {
+		p.t.Fatalf("core %d sent shard data that does not parse: %v", i, err)
+	}
+	var r codec.Reader
+	r.Reset(int(h.Sections), body)
+	for r.Next() {
+		if r.Type() == codec.RecMember || r.Type() == codec.RecState {
+			p.answered[i] += r.Count()
+		}
+	}
+}
+
+func deltaMember(k int) *codec.Member {
+	return &codec.Member{ID: uint64(0x100 + k), Generation: 1, State: codec.StateAlive,
+		Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(k >> 8), byte(k)}), 7946)}
+}
+
+func deltaState(k int, version uint64) *codec.StateEntry {
+	return &codec.StateEntry{Owner: uint64(0x100 + k), Generation: 1, Version: version,
+		Key: []byte("load"), Value: fmt.Appendf(nil, "member %d version %d", k, version)}
+}
+
+// TestShardAnswerCarriesOnlyDifferences checks that anti-entropy between two
+// nodes whose views differ in a few records moves those records only, both
+// ways: each shard request lists the fingerprints of the requester's
+// records, and the answer leaves out the ones it already holds.
+func TestShardAnswerCarriesOnlyDifferences(t *testing.T) {
+	cfg := engine.DefaultLANConfig()
+	cfg.ShardBits = 4 // 16 shards of about 12 members each
+	p := newPair(t, cfg)
+	const members = 192
+	both := []int{0, 1}
+	for k := 0; k < members; k += 24 {
+		p.tell(codec.MsgGossip, func(b *codec.Builder) {
+			for j := k; j < k+24; j++ {
+				b.AddMember(deltaMember(j))
+			}
+		}, both...)
+	}
+	for k := 0; k < members; k += 10 {
+		p.tell(codec.MsgGossip, func(b *codec.Builder) {
+			for j := k; j < min(k+10, members); j++ {
+				b.AddState(deltaState(j, 1))
+			}
+		}, both...)
+	}
+	// The two learn each other's own records by a first exchange.
+	p.exchange()
+	if a, b := p.core[0].Digest(), p.core[1].Digest(); a != b {
+		t.Fatalf("after the first exchange digests differ: %x and %x", a, b)
+	}
+
+	// Core 0 alone learns new versions of three members' state, core 1
+	// alone of a fourth's.
+	p.tell(codec.MsgGossip, func(b *codec.Builder) {
+		for _, k := range []int{3, 77, 150} {
+			b.AddState(deltaState(k, 2))
+		}
+	}, 0)
+	p.tell(codec.MsgGossip, func(b *codec.Builder) { b.AddState(deltaState(100, 2)) }, 1)
+	p.answered = [2]int{}
+	p.exchange()
+
+	// Each changed member is one Member and one State record. A
+	// fingerprint does not say which copy is newer, so core 0 also sends
+	// its old copy of member 100, which core 1 refuses. Core 1 answers
+	// core 0's request after it merged core 0's answer, so it holds the new
+	// versions of 3, 77 and 150 by then and sends member 100 only. The
+	// whole table is 194 members and 192 state entries.
+	if p.answered[0] != 8 || p.answered[1] != 2 {
+		t.Errorf("shard answers carried %d records from core 0 and %d from core 1; want 8 and 2 (only what differs)",
+			p.answered[0], p.answered[1])
+	}
+	if a, b := p.core[0].Digest(), p.core[1].Digest(); a != b {
+		t.Errorf("after the second exchange digests differ: %x and %x", a, b)
+	}
+	for _, k := range []int{3, 77, 100, 150} {
+		for i, c := range p.core {
+			if _, v, ok := c.State(engine.ID(0x100+k), []byte("load")); !ok || v != 2 {
+				t.Errorf("core %d holds member %#x's state at version %d (present %v), want 2", i, 0x100+k, v, ok)
+			}
+		}
+	}
+}
+
+// TestShardRequestWithoutFingerprints checks that a shard request that lists
+// no fingerprints, as a joiner's does, is answered with the whole shard.
+func TestShardRequestWithoutFingerprints(t *testing.T) {
+	cfg := engine.DefaultLANConfig()
+	cfg.ShardBits = 4
+	p := newPair(t, cfg)
+	const members = 48
+	p.tell(codec.MsgGossip, func(b *codec.Builder) {
+		for j := 0; j < 24; j++ {
+			b.AddMember(deltaMember(j))
+		}
+	}, 0)
+	p.tell(codec.MsgGossip, func(b *codec.Builder) {
+		for j := 24; j < members; j++ {
+			b.AddMember(deltaMember(j))
+		}
+	}, 0)
+	a := p.core[0]
+	total := 0
+	for s := 0; s < 16; s++ {
+		var bld codec.Builder
+		bld.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
+			Type:       codec.MsgShardRequest,
+			Cluster:    codec.ClusterID(cfg.ClusterName),
+			Sender:     uint64(p.core[1].ID()),
+			Generation: 1,
+		})
+		bld.AddShardRef(codec.ShardRef{Shard: uint32(s)})
+		a.Outbox().Reset()
+		p.now = p.now.Add(time.Millisecond)
+		a.Receive(p.now, p.addr[1], bld.Finish())
+		for _, m := range a.Outbox().Messages() {
+			p.count(0, append([]byte(nil), m.Buf...))
+		}
+		total = p.answered[0]
+	}
+	// Every member (the 48 and core 0 itself), once.
+	if want := members + 1; total != want {
+		t.Errorf("answers to whole-shard requests carried %d records, want %d", total, want)
+	}
+}
