@@ -20,7 +20,8 @@ type Digest struct {
 }
 
 // ShardRef names one shard in a transfer: in a shard request, a shard
-// wanted, with the count and digest of the requester's copy; in shard data,
+// wanted, with the number of member records in the requester's copy and its
+// digest; in shard data,
 // the shard the datagram's records belong to, with the number of records
 // the whole answer carries and the sender's digest of the shard.
 //

@@ -46,8 +46,11 @@
 // ring position, each with an order-independent xxhash digest kept up to
 // date on every change. Every SyncInterval·max(1, log₁₀N) a node compares
 // its root digest with a random member; on a difference they walk a 16-ary
-// digest tree and exchange only the differing shards, compressed when
-// large. Join uses the same exchange, and nodes re-contact seeds and a few
+// digest tree down to the differing shards. A request for a shard lists the
+// fingerprints of the requester's records in it, and the answer carries
+// only the records it does not list, compressed when large; the answering
+// side asks back for what only the requester holds. Join uses the same
+// exchange, and nodes re-contact seeds and a few
 // members they believe dead so that partitions heal on their own.
 //
 // # Concurrency and allocation

@@ -313,7 +313,9 @@ func (c *Core) requestShards(now Time, peer netip.AddrPort, shards []int32, join
 			sent, added = sent+added, 0
 			c.begin(codec.MsgShardRequest)
 		}
-		if !c.bld.AddShardRef(codec.ShardRef{Shard: uint32(s), Count: shardRecords(sh), Digest: sh.digest}) {
+		// The count is of our member records only: the server needs to
+		// know whether we hold any, not how much a transfer would carry.
+		if !c.bld.AddShardRef(codec.ShardRef{Shard: uint32(s), Count: uint32(len(sh.recs)), Digest: sh.digest}) {
 			break // the datagram is too small for even one ShardRef
 		}
 		for i := 0; i < prints; i++ {
@@ -396,8 +398,10 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 // serveShard answers one shard request: with the whole shard when the
 // request lists no fingerprints, else with the records whose fingerprints it
 // does not list. An answer with no records is queued for sendEmptyShards.
-// It reports whether the requester holds records we do not: fingerprints we
-// do not match or, with none listed, a digest that differs from ours.
+// It reports whether to ask the requester for its copy in turn: when its
+// digest of the shard differs from ours, or it lists records we do not
+// hold. While a shard keeps changing, the two sides so keep exchanging what
+// changed until their digests agree.
 func (c *Core) serveShard(to netip.AddrPort, ref *codec.ShardRef) bool {
 	idx := int32(ref.Shard)
 	sh := c.tab.shards[idx]
@@ -423,7 +427,7 @@ func (c *Core) serveShard(to netip.AddrPort, ref *codec.ShardRef) bool {
 	} else {
 		c.sync.empty = append(c.sync.empty, codec.ShardRef{Shard: ref.Shard, Digest: sh.digest})
 	}
-	return matched < len(c.sync.prints)
+	return ref.Digest != sh.digest || matched < len(c.sync.prints)
 }
 
 // sendEmptyShards answers, in as few datagrams as they fit, the shard
@@ -512,12 +516,9 @@ func (c *Core) fillShard(sh *shard, mask []bool, mi, si, ei *int) int {
 	return added
 }
 
-// shardRecords is the number of records a transfer of sh carries: every
-// member record, then the state entries of its live members.
-func shardRecords(sh *shard) uint32 { return maskedRecords(sh, nil) }
-
-// maskedRecords is the number of records a transfer of sh with the given
-// mask carries (see sendShard).
+// maskedRecords is the number of records a transfer of sh carries: every
+// member record, then the state entries of its live members; with a non-nil
+// mask, of those whose mask entry is true (see sendShard).
 func maskedRecords(sh *shard, mask []bool) uint32 {
 	n := uint32(0)
 	for i := range sh.recs {
