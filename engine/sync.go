@@ -9,8 +9,9 @@ import (
 
 // Anti-entropy. Two members compare the digests of their tables top-down:
 // the root, then the 16 children of every node that differs, down to the
-// shards; then each asks the other for the records of the differing shards.
-// Every message is self-describing and idempotent, so a lost datagram only
+// shards; then each asks the other for the records of the differing shards,
+// listing the fingerprints of the records it holds there, and is answered
+// with the records it does not list. Every message is self-describing and idempotent, so a lost datagram only
 // delays the repair to the next exchange. In sync, an exchange is one
 // datagram each way.
 
@@ -343,7 +344,7 @@ func (c *Core) maxPrints() int {
 
 // onShardRequest serves the requested shards, each as the records the
 // requester's fingerprints show it lacks, and asks for the requester's copy
-// of any shard in which it holds records we do not.
+// of the shards serveShard says to.
 func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, body []byte) {
 	levels := c.tab.levels()
 	theirs := c.sync.shards[:0]
