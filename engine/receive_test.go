@@ -42,19 +42,7 @@ func newReceiver(t *testing.T) *receiver {
 func (r *receiver) send(t *testing.T, typ codec.MsgType, add func(b *codec.Builder)) {
 	t.Helper()
 	r.seq++
-	var b codec.Builder
-	b.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
-		Type:       typ,
-		Cluster:    codec.ClusterID(engine.DefaultLANConfig().ClusterName),
-		Sender:     senderID,
-		Generation: 1,
-		Seq:        r.seq,
-	})
-	add(&b)
-	d := b.Finish()
-	if d == nil {
-		t.Fatal("datagram did not build")
-	}
+	d := senderDatagram(t, typ, r.seq, add)
 	r.core.Outbox().Reset()
 	r.now = r.now.Add(time.Millisecond)
 	r.core.Receive(r.now, senderAddr, d)
@@ -133,4 +121,24 @@ func (r *receiver) sentRecords(rt codec.RecType, f func(to netip.AddrPort, rec [
 			}
 		}
 	}
+}
+
+// senderDatagram builds a datagram of type typ from the sender, with the
+// records add writes.
+func senderDatagram(t testing.TB, typ codec.MsgType, seq uint32, add func(b *codec.Builder)) []byte {
+	t.Helper()
+	var b codec.Builder
+	b.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
+		Type:       typ,
+		Cluster:    codec.ClusterID(engine.DefaultLANConfig().ClusterName),
+		Sender:     senderID,
+		Generation: 1,
+		Seq:        seq,
+	})
+	add(&b)
+	d := b.Finish()
+	if d == nil {
+		t.Fatal("datagram did not build")
+	}
+	return d
 }

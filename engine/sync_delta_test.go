@@ -22,7 +22,6 @@ type pair struct {
 	// answered[i] counts the Member and State records in the shard-data
 	// datagrams core i sent.
 	answered [2]int
-	requests int // shard-request datagrams, both ways
 	// captured holds the shard requests core 1 sent, when capture is set.
 	capture  bool
 	captured [][]byte
@@ -50,19 +49,7 @@ func newPair(t testing.TB, cfg engine.Config) *pair {
 func (p *pair) tell(typ codec.MsgType, add func(b *codec.Builder), to ...int) {
 	p.t.Helper()
 	p.seq++
-	var b codec.Builder
-	b.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
-		Type:       typ,
-		Cluster:    codec.ClusterID(engine.DefaultLANConfig().ClusterName),
-		Sender:     senderID,
-		Generation: 1,
-		Seq:        p.seq,
-	})
-	add(&b)
-	d := b.Finish()
-	if d == nil {
-		p.t.Fatal("datagram did not build")
-	}
+	d := senderDatagram(p.t, typ, p.seq, add)
 	for _, i := range to {
 		p.now = p.now.Add(time.Millisecond)
 		p.core[i].Outbox().Reset()
@@ -118,30 +105,32 @@ func (p *pair) count(i int, d []byte) {
 	}
 	switch h.Type {
 	case codec.MsgShardRequest:
-		p.requests++
 		if p.capture && i == 1 {
 			p.captured = append(p.captured, d)
 		}
 		return
 	case codec.MsgShardData:
-	default:
-		return
+		p.answered[i] += countShardRecords(p.t, d, nil)
 	}
-	if h.Flags&codec.FlagCompressed != 0 {
-		if d, err = bulk.DecompressDatagram(nil, d, 1<<16); err != nil {
-			p.t.Fatalf("core %d sent a compressed datagram that does not decompress: %v", i, err)
-		}
+}
+
+// seedMembers tells both cores the same members 0x100 to 0x100+n-1, each
+// with a state entry at version 1.
+func (p *pair) seedMembers(n int) {
+	p.t.Helper()
+	for k := 0; k < n; k += 24 {
+		p.tell(codec.MsgGossip, func(b *codec.Builder) {
+			for j := k; j < min(k+24, n); j++ {
+				b.AddMember(deltaMember(j))
+			}
+		}, 0, 1)
 	}
-	h, body, err := codec.Parse(d)
-	if err != nil {
-		p.t.Fatalf("core %d sent shard data that does not parse: %v", i, err)
-	}
-	var r codec.Reader
-	r.Reset(int(h.Sections), body)
-	for r.Next() {
-		if r.Type() == codec.RecMember || r.Type() == codec.RecState {
-			p.answered[i] += r.Count()
-		}
+	for k := 0; k < n; k += 10 {
+		p.tell(codec.MsgGossip, func(b *codec.Builder) {
+			for j := k; j < min(k+10, n); j++ {
+				b.AddState(deltaState(j, 1))
+			}
+		}, 0, 1)
 	}
 }
 
@@ -164,21 +153,7 @@ func TestShardAnswerCarriesOnlyDifferences(t *testing.T) {
 	cfg.ShardBits = 4 // 16 shards of about 12 members each
 	p := newPair(t, cfg)
 	const members = 192
-	both := []int{0, 1}
-	for k := 0; k < members; k += 24 {
-		p.tell(codec.MsgGossip, func(b *codec.Builder) {
-			for j := k; j < k+24; j++ {
-				b.AddMember(deltaMember(j))
-			}
-		}, both...)
-	}
-	for k := 0; k < members; k += 10 {
-		p.tell(codec.MsgGossip, func(b *codec.Builder) {
-			for j := k; j < min(k+10, members); j++ {
-				b.AddState(deltaState(j, 1))
-			}
-		}, both...)
-	}
+	p.seedMembers(members)
 	// The two learn each other's own records by a first exchange.
 	p.exchange()
 	if a, b := p.core[0].Digest(), p.core[1].Digest(); a != b {
@@ -274,21 +249,7 @@ func shardAnswerFixture(tb testing.TB, members int) (*pair, []byte) {
 	cfg := engine.DefaultLANConfig()
 	cfg.MaxTransfers = 1 << 30 // serve every request: the window resets only at a tick
 	p := newPair(tb, cfg)
-	both := []int{0, 1}
-	for k := 0; k < members; k += 24 {
-		p.tell(codec.MsgGossip, func(bl *codec.Builder) {
-			for j := k; j < min(k+24, members); j++ {
-				bl.AddMember(deltaMember(j))
-			}
-		}, both...)
-	}
-	for k := 0; k < members; k += 10 {
-		p.tell(codec.MsgGossip, func(bl *codec.Builder) {
-			for j := k; j < min(k+10, members); j++ {
-				bl.AddState(deltaState(j, 1))
-			}
-		}, both...)
-	}
+	p.seedMembers(members)
 	p.exchange()
 	p.tell(codec.MsgGossip, func(bl *codec.Builder) {
 		for k := 0; k < 10; k++ {
@@ -369,8 +330,10 @@ func stripPrints(tb testing.TB, d []byte) []byte {
 }
 
 // countShardRecords counts the Member and State records of a shard-data
-// datagram, decompressing it into buf if needed.
+// datagram, decompressing it into buf if needed. A datagram that does not
+// parse or decompress fails the test.
 func countShardRecords(tb testing.TB, d, buf []byte) int {
+	tb.Helper()
 	h, err := codec.ParseHeader(d)
 	if err != nil || h.Type != codec.MsgShardData {
 		return 0
