@@ -27,18 +27,9 @@ type ShardPool struct {
 	shared  uint64
 	interns uint64
 
-	apps [appParts]appPart
-}
-
-// appParts splits the state pool's lock: updates of different members
-// meet on different parts.
-const appParts = 64
-
-type appPart struct {
-	mu   sync.Mutex
-	m    map[appKey]weak.Pointer[appState]
-	adds int
-	_    [40]byte // keep parts on separate cache lines
+	appMu   sync.Mutex // guards apps and appAdds
+	apps    map[appKey]weak.Pointer[appState]
+	appAdds int
 }
 
 type appKey struct {
@@ -54,11 +45,10 @@ type poolKey struct {
 
 // NewShardPool returns an empty pool.
 func NewShardPool() *ShardPool {
-	p := &ShardPool{m: make(map[poolKey][]weak.Pointer[shard])}
-	for i := range p.apps {
-		p.apps[i].m = make(map[appKey]weak.Pointer[appState])
+	return &ShardPool{
+		m:    make(map[poolKey][]weak.Pointer[shard]),
+		apps: make(map[appKey]weak.Pointer[appState]),
 	}
-	return p
 }
 
 // PoolStats reports how often publishing found a shard to share.
@@ -146,10 +136,9 @@ func (p *ShardPool) internApp(owner ID, gen uint64, a *appState) *appState {
 		return nil
 	}
 	k := appKey{owner, gen, a.hash}
-	part := &p.apps[uint64(owner)%appParts]
-	part.mu.Lock()
-	defer part.mu.Unlock()
-	if w, ok := part.m[k]; ok {
+	p.appMu.Lock()
+	defer p.appMu.Unlock()
+	if w, ok := p.apps[k]; ok {
 		if c := w.Value(); c != nil {
 			if c.equal(a) {
 				return c
@@ -157,12 +146,14 @@ func (p *ShardPool) internApp(owner ID, gen uint64, a *appState) *appState {
 			return a
 		}
 	}
-	part.m[k] = weak.Make(a)
-	if part.adds++; part.adds >= 1<<12 && part.adds >= 2*len(part.m) {
-		part.adds = 0
-		for k, w := range part.m {
+	p.apps[k] = weak.Make(a)
+	// Forget collected states once as many were added as the map holds,
+	// so that the sweeps cost O(1) per add.
+	if p.appAdds++; p.appAdds >= 1<<12 && p.appAdds >= 2*len(p.apps) {
+		p.appAdds = 0
+		for k, w := range p.apps {
 			if w.Value() == nil {
-				delete(part.m, k)
+				delete(p.apps, k)
 			}
 		}
 	}
