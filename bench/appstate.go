@@ -257,6 +257,7 @@ func RunAppState(ctx context.Context, cfg AppStateConfig) (*Result, error) {
 	r.add("churned nodes", float64(churned), "count")
 	r.add("bytes sent per node per second", perNodeSecond(traffic.BytesOut), "B/s")
 	r.add("anti-entropy datagrams per node per second", perNodeSecond(traffic.antiEntropyOut()), "count/s")
+	r.add("anti-entropy bytes sent per node per second", perNodeSecond(traffic.antiEntropyBytesOut()), "B/s")
 	r.add("shard transfers served per node per second", perNodeSecond(traffic.ShardsSent), "count/s")
 	if !cfg.SkipExhaustive {
 		r.add("copies checked", float64(checked), "count")

@@ -12,7 +12,7 @@ type statTotals struct {
 	Nodes                     int
 	DatagramsIn, DatagramsOut uint64
 	BytesIn, BytesOut         uint64
-	Out                       [16]uint64
+	Out, OutBytes             [16]uint64
 	Probes, IndirectProbes    uint64
 	Suspicions, Refutations   uint64
 	Deaths, UpdatesSent       uint64
@@ -29,6 +29,7 @@ func (t *statTotals) add(s engine.Stats) {
 	for k := range t.Out {
 		if k < len(s.Out) {
 			t.Out[k] += s.Out[k]
+			t.OutBytes[k] += s.OutBytes[k]
 		}
 	}
 	t.Probes += s.Probes
@@ -51,6 +52,7 @@ func (t statTotals) sub(u statTotals) statTotals {
 	d.BytesOut -= u.BytesOut
 	for k := range d.Out {
 		d.Out[k] -= u.Out[k]
+		d.OutBytes[k] -= u.OutBytes[k]
 	}
 	d.Probes -= u.Probes
 	d.IndirectProbes -= u.IndirectProbes
@@ -67,7 +69,23 @@ func (t statTotals) sub(u statTotals) statTotals {
 // antiEntropyOut returns the anti-entropy datagrams sent: digest pushes and
 // replies, shard requests and shard data.
 func (t *statTotals) antiEntropyOut() uint64 {
-	return t.Out[codec.MsgSync] + t.Out[codec.MsgSyncReply] + t.Out[codec.MsgShardRequest] + t.Out[codec.MsgShardData]
+	return sumTypes(&t.Out, antiEntropyTypes)
+}
+
+// antiEntropyBytesOut returns the bytes of the anti-entropy datagrams sent.
+func (t *statTotals) antiEntropyBytesOut() uint64 {
+	return sumTypes(&t.OutBytes, antiEntropyTypes)
+}
+
+// antiEntropyTypes are the message types of anti-entropy.
+var antiEntropyTypes = []codec.MsgType{codec.MsgSync, codec.MsgSyncReply, codec.MsgShardRequest, codec.MsgShardData}
+
+func sumTypes(counts *[16]uint64, types []codec.MsgType) uint64 {
+	var n uint64
+	for _, t := range types {
+		n += counts[t]
+	}
+	return n
 }
 
 // bitset is a set of node numbers.

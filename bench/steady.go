@@ -115,9 +115,11 @@ func runSteady(rn *run, cfg SteadyConfig, window time.Duration) error {
 	r.add("bytes sent per node per second p99", perNode.P99(), "B/s")
 	r.add("bytes sent per node per second max", perNode.Max(), "B/s")
 	r.add("anti-entropy datagrams per node per second", perSec(d.antiEntropyOut()), "1/s")
+	r.add("anti-entropy bytes sent per node per second", perSec(d.antiEntropyBytesOut()), "B/s")
 	for t := codec.MsgType(1); int(t) < len(d.Out); t++ {
 		if d.Out[t] > 0 {
 			r.add(fmt.Sprintf("%v datagrams per node per second", t), perSec(d.Out[t]), "1/s")
+			r.add(fmt.Sprintf("%v bytes sent per node per second", t), perSec(d.OutBytes[t]), "B/s")
 		}
 	}
 	r.add("suspicions per node per hour", perSec(d.Suspicions)*3600, "1/h")
@@ -132,7 +134,6 @@ func runSteady(rn *run, cfg SteadyConfig, window time.Duration) error {
 	if rn.o.Driver.Name() == "sim" {
 		r.note("CPU is the whole process's (protocol, simulated network, event queue, GC) over %d simulated nodes: an upper bound on the protocol's own cost.", n)
 	}
-	r.note("Per-type counts are datagrams; the engine counts bytes per node, not per type.")
 	r.Plots = append(r.Plots, Plot{
 		Title:  "Bytes sent per node per second",
 		Kind:   "line",

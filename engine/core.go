@@ -550,7 +550,7 @@ func (c *Core) queue(to netip.AddrPort, t codec.MsgType, b []byte) {
 	c.out.commit(to, b)
 	c.stats.DatagramsOut++
 	c.stats.BytesOut += uint64(len(b))
-	c.stats.countOut(t)
+	c.stats.countOut(t, len(b))
 }
 
 // piggyback fills the datagram being built with pending updates, least-sent

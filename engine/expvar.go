@@ -28,6 +28,7 @@ type Metric struct {
 //	msgs_in.<type>, msgs_out.<type>  Stats.In, Out by message type: heartbeat, ping, ack,
 //	                                 ping_req, nack, gossip, sync, sync_reply, shard_request,
 //	                                 shard_data, join, join_reply, leave
+//	msg_bytes_out.<type>             Stats.OutBytes by message type
 //	drops.truncated                  Stats.DropTruncated
 //	drops.malformed                  Stats.DropMalformed
 //	drops.foreign                    Stats.DropForeign
@@ -89,6 +90,11 @@ func (s *NodeStats) Metrics(dst []Metric) []Metric {
 	for t := range msgTypes {
 		if metricMsgNames[t] != "" {
 			dst = append(dst, Metric{Name: "msgs_out." + metricMsgNames[t], Value: s.Out[t]})
+		}
+	}
+	for t := range msgTypes {
+		if metricMsgNames[t] != "" {
+			dst = append(dst, Metric{Name: "msg_bytes_out." + metricMsgNames[t], Value: s.OutBytes[t]})
 		}
 	}
 	return dst

@@ -396,14 +396,14 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metric name %q: want lowercase words joined by '_' and '.'", m.Name)
 		}
 	}
-	for _, name := range []string{"datagrams_in", "msgs_in.join_reply", "msgs_out.join", "probes", "suspicions",
+	for _, name := range []string{"datagrams_in", "msgs_in.join_reply", "msgs_out.join", "msg_bytes_out.sync", "probes", "suspicions",
 		"refutations", "deaths", "queue.depth", "local_health", "drops.auth", "transport.drops.buffer_full", "events.dropped"} {
 		if !seen[name] {
 			t.Errorf("metric %q missing", name)
 		}
 	}
-	if want := scalars(reflect.TypeFor[engine.NodeStats]()) + 2*13; len(ms) != want {
-		t.Errorf("Metrics: %d metrics, want %d (every scalar field of NodeStats and 13 message types in and out)", len(ms), want)
+	if want := scalars(reflect.TypeFor[engine.NodeStats]()) + 3*13; len(ms) != want {
+		t.Errorf("Metrics: %d metrics, want %d (every scalar field of NodeStats and 13 message types: in, out and bytes out)", len(ms), want)
 	}
 	var got map[string]uint64
 	if err := json.Unmarshal([]byte(nodes[0].Var().String()), &got); err != nil {

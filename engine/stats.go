@@ -13,6 +13,9 @@ type Stats struct {
 	BytesIn, BytesOut         uint64
 	// In and Out count datagrams by codec.MsgType.
 	In, Out [msgTypes]uint64
+	// OutBytes counts the bytes of the datagrams sent, by codec.MsgType
+	// (sealed size, as BytesOut).
+	OutBytes [msgTypes]uint64
 
 	// Datagrams dropped, by cause.
 	DropTruncated   uint64 // shorter than their header says
@@ -71,9 +74,10 @@ func (s *Stats) countIn(t codec.MsgType) {
 	}
 }
 
-func (s *Stats) countOut(t codec.MsgType) {
+func (s *Stats) countOut(t codec.MsgType, size int) {
 	if int(t) < msgTypes {
 		s.Out[t]++
+		s.OutBytes[t] += uint64(size)
 	}
 }
 

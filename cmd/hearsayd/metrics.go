@@ -17,6 +17,7 @@ import (
 //
 //	msgs_in.<type>          hearsay_msgs_in_total{type="<type>"}
 //	msgs_out.<type>         hearsay_msgs_out_total{type="<type>"}
+//	msg_bytes_out.<type>    hearsay_msg_bytes_out_total{type="<type>"}
 //	drops.<cause>           hearsay_drops_total{cause="<cause>"}
 //	transport.drops.<cause> hearsay_transport_drops_total{cause="<cause>"}
 //
@@ -28,6 +29,7 @@ import (
 var labelGroups = []struct{ prefix, family, label string }{
 	{"msgs_in.", "msgs_in", "type"},
 	{"msgs_out.", "msgs_out", "type"},
+	{"msg_bytes_out.", "msg_bytes_out", "type"},
 	{"transport.drops.", "transport_drops", "cause"},
 	{"drops.", "drops", "cause"},
 }
@@ -42,6 +44,7 @@ var metricHelp = map[string]string{
 	"bytes_out":               "Bytes of datagrams sent by the protocol.",
 	"msgs_in":                 "Datagrams received, by message type.",
 	"msgs_out":                "Datagrams sent, by message type.",
+	"msg_bytes_out":           "Bytes of datagrams sent, by message type.",
 	"drops":                   "Received datagrams dropped by the protocol, by cause.",
 	"seal_errors":             "Datagrams that could not be sealed and were not sent.",
 	"refused_members":         "Member records refused because the table was full (MaxMembers).",
