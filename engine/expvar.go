@@ -82,19 +82,14 @@ func (s *NodeStats) Metrics(dst []Metric) []Metric {
 	for _, d := range metricDefs {
 		dst = append(dst, Metric{Name: d.name, Value: d.get(s), Gauge: d.gauge})
 	}
-	for t := range msgTypes {
-		if metricMsgNames[t] != "" {
-			dst = append(dst, Metric{Name: "msgs_in." + metricMsgNames[t], Value: s.In[t]})
-		}
-	}
-	for t := range msgTypes {
-		if metricMsgNames[t] != "" {
-			dst = append(dst, Metric{Name: "msgs_out." + metricMsgNames[t], Value: s.Out[t]})
-		}
-	}
-	for t := range msgTypes {
-		if metricMsgNames[t] != "" {
-			dst = append(dst, Metric{Name: "msg_bytes_out." + metricMsgNames[t], Value: s.OutBytes[t]})
+	for _, g := range [...]struct {
+		prefix string
+		count  *[msgTypes]uint64
+	}{{"msgs_in.", &s.In}, {"msgs_out.", &s.Out}, {"msg_bytes_out.", &s.OutBytes}} {
+		for t, name := range metricMsgNames {
+			if name != "" {
+				dst = append(dst, Metric{Name: g.prefix + name, Value: g.count[t]})
+			}
 		}
 	}
 	return dst

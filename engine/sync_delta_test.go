@@ -235,12 +235,6 @@ func TestShardRequestWithoutFingerprints(t *testing.T) {
 	}
 }
 
-// BenchmarkShardAnswer measures a node answering shard requests for a table
-// of 10,000 members with state (39 per shard at the default ShardBits), in
-// which the requester misses one update in each of 16 shards: with the
-// fingerprints of the requester's records, and the same request without
-// them, which the answer carries whole. It reports the records answered per
-// request datagram.
 // shardAnswerFixture returns two cores that hold the same members (with
 // state) but for one newer state version in each of ten members that core 0
 // holds, and the first shard request core 1 sent core 0 about them.
@@ -281,6 +275,12 @@ func TestShardAnswerAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkShardAnswer measures a node answering a shard request for a
+// table of 10,000 members with state (39 per shard at the default
+// ShardBits), in which the requester lacks the newer state of ten members:
+// with the fingerprints of the requester's records, and the same request
+// without them, which the answer carries whole. It reports the records
+// answered per request datagram.
 func BenchmarkShardAnswer(b *testing.B) {
 	p, withPrints := shardAnswerFixture(b, 10000)
 	whole := stripPrints(b, withPrints)
