@@ -36,15 +36,21 @@ func ParsePreset(s string) (Preset, error) {
 	return "", fmt.Errorf("bench: unknown preset %q (want lan, wan or local)", s)
 }
 
-// Engine returns the preset's engine configuration.
+// Engine returns the preset's engine configuration, for an open cluster:
+// benchmark clusters run on a simulated network or on loopback, which the
+// benchmark alone reaches. Options.Engine may set Keys (and clear Open).
 func (p Preset) Engine() engine.Config {
+	var c engine.Config
 	switch p {
 	case WAN:
-		return engine.DefaultWANConfig()
+		c = engine.DefaultWANConfig()
 	case Local:
-		return engine.DefaultLocalConfig()
+		c = engine.DefaultLocalConfig()
+	default:
+		c = engine.DefaultLANConfig()
 	}
-	return engine.DefaultLANConfig()
+	c.Open = true
+	return c
 }
 
 // Latency returns the one-way latency a simulator gives the preset's links.

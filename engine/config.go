@@ -156,9 +156,24 @@ type Config struct {
 	MaxTransfers int
 
 	// Keys seal every datagram with AES-GCM when set: Keys[0] seals, all of
-	// them open. 16, 24 or 32 bytes each. Without keys the cluster is open
-	// to anyone who can reach its port, and the node logs that once.
+	// them open. 16, 24 or 32 bytes each. One of Keys and Open is required.
 	Keys [][]byte
+	// Open runs the cluster without keys: datagrams are neither sealed nor
+	// authenticated, so anyone who can reach the port can join, read every
+	// member's state and forge datagrams. It is an explicit opt-in for
+	// trusted networks (a test rig, a private segment you control) and is
+	// refused together with Keys.
+	//
+	// What an open cluster cannot protect against, and a sealed one can:
+	// a forged datagram from a spoofed source address (a heartbeat that
+	// keeps a crashed member looking alive to its observers, a claim about
+	// a member that the member must then supersede), eavesdropping, and
+	// replays. What it still protects against: amplification (answers to
+	// unvalidated addresses never exceed what they were sent), lasting
+	// poison (a member supersedes whatever is claimed about it), and fake
+	// members becoming observers, helpers or gossip targets before they
+	// answer a probe.
+	Open bool
 
 	// Logger receives the node's logs. Default slog.Default(). Nothing is
 	// logged per datagram or per suspicion at Info level.
@@ -402,6 +417,12 @@ func (c Config) Validate() error {
 	}
 	if c.Suspicion.MinBase < 0 {
 		bad("Suspicion.MinBase", "must not be negative, got %v", c.Suspicion.MinBase)
+	}
+	switch {
+	case len(c.Keys) == 0 && !c.Open:
+		bad("Keys", "no keys: set Keys to seal the cluster, or set Open to run it unauthenticated on a trusted network")
+	case len(c.Keys) > 0 && c.Open:
+		bad("Open", "set together with Keys: a cluster is either sealed or open")
 	}
 	for i, k := range c.Keys {
 		switch len(k) {

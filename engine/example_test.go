@@ -15,6 +15,7 @@ import (
 // a port picked by the system, and no logging.
 func exampleConfig() engine.Config {
 	cfg := engine.DefaultLocalConfig()
+	cfg.Open = true
 	cfg.BindAddr = netip.MustParseAddrPort("127.0.0.1:0")
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	return cfg

@@ -236,6 +236,7 @@ func runFlood(t *testing.T, spec floodSpec) {
 	cfg.BindAddr = netip.MustParseAddrPort("127.0.0.1:0")
 	cfg.Logger = slog.New(logs)
 	cfg.MaxMembers = spec.nodes + 64
+	cfg.Open = !spec.keyed
 	if spec.keyed {
 		cfg.Keys = [][]byte{key(7)}
 	}

@@ -28,6 +28,7 @@ func BenchmarkMembershipMemory(b *testing.B) {
 				}
 			}
 			cfg := engine.DefaultLANConfig()
+			cfg.Open = true
 			cfg.ID = 1
 			cfg.Generation = 1
 			cfg.MaxMembers = 2 * n

@@ -21,6 +21,7 @@ type receiveBench struct {
 func newReceiveBench(tb testing.TB) *receiveBench {
 	tb.Helper()
 	cfg := DefaultLocalConfig()
+	cfg.Open = true
 	cfg.BindAddr = netip.MustParseAddrPort("127.0.0.1:0")
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	n, err := newNode(cfg)

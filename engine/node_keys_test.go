@@ -36,6 +36,7 @@ func TestKeyAPI(t *testing.T) {
 	cfg.Logger = slog.New(logs)
 	k1, k2, k3 := key(1), key(2), key(3)
 	cfg.Keys = [][]byte{k1, k1} // a repeated key counts once
+	cfg.Open = len(cfg.Keys) == 0
 	nd := startNodes(t, 1, cfg)[0]
 	check := func(step string, want ...[]byte) {
 		t.Helper()
@@ -155,6 +156,7 @@ func TestOpenClusterWarning(t *testing.T) {
 		cfg.Logger = slog.New(logs)
 		if keyed {
 			cfg.Keys = [][]byte{key(1)}
+			cfg.Open = len(cfg.Keys) == 0
 		}
 		nodes := startNodes(t, 2, cfg)
 		joinAll(t, nodes, bound(cfg, 40))
@@ -253,6 +255,7 @@ func TestKeyRotationCluster(t *testing.T) {
 	old, next := key(1), key(2)
 	cfg := testConfig()
 	cfg.Keys = [][]byte{old}
+	cfg.Open = len(cfg.Keys) == 0
 	nodes := startNodes(t, n, cfg)
 	joinAll(t, nodes, bound(cfg, 40))
 	waitFor(t, bound(cfg, 40), "20 nodes converge", func() (bool, string) { return converged(nodes, n) })
@@ -385,8 +388,10 @@ func TestClusterIsolation(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig()
 			cfg.ClusterName, cfg.Keys = tc.seedName, tc.seedKeys
+			cfg.Open = len(cfg.Keys) == 0
 			seed := startNodes(t, 1, cfg)[0]
 			cfg.ClusterName, cfg.Keys = tc.joinName, tc.joinKeys
+			cfg.Open = len(cfg.Keys) == 0
 			stranger := startNodes(t, 1, cfg)[0]
 
 			ctx, cancel := context.WithTimeout(context.Background(), 4*cfg.ProbeTimeout)
@@ -425,6 +430,7 @@ func ExampleNode_UsePrimaryKey() {
 	newKey := bytes.Repeat([]byte{2}, 32)
 	cfg := exampleConfig()
 	cfg.Keys = [][]byte{oldKey}
+	cfg.Open = len(cfg.Keys) == 0
 	a, err := engine.NewNode(cfg)
 	if err != nil {
 		log.Fatal(err)

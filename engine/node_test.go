@@ -22,6 +22,7 @@ import (
 // system and no logging.
 func testConfig() engine.Config {
 	cfg := engine.DefaultLocalConfig()
+	cfg.Open = true
 	cfg.BindAddr = netip.MustParseAddrPort("127.0.0.1:0")
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	return cfg
@@ -215,6 +216,7 @@ func TestInvalidConfig(t *testing.T) {
 	cfg.GossipFanout = -1
 	cfg.ShardBits = 5
 	cfg.Keys = [][]byte{[]byte("short")}
+	cfg.Open = len(cfg.Keys) == 0
 	cfg.MaxDatagramSize = 10
 	_, err := engine.NewNode(cfg)
 	if !errors.Is(err, engine.ErrInvalidConfig) {

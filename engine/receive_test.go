@@ -26,6 +26,7 @@ const senderID = 0x5eed
 func newReceiver(t *testing.T) *receiver {
 	t.Helper()
 	cfg := engine.DefaultLANConfig()
+	cfg.Open = true
 	cfg.ID = 0x1
 	cfg.Generation = 1
 	r := &receiver{now: engine.Time(time.Hour)}

@@ -15,6 +15,7 @@ import (
 func TestRejoinBackoff(t *testing.T) {
 	r := newReceiver(t)
 	cfg := engine.DefaultLANConfig()
+	cfg.Open = true
 	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
 		for i := range 8 {
 			b.AddMember(&codec.Member{ID: uint64(0x10 + i), Generation: 1, State: codec.StateAlive,

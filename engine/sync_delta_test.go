@@ -150,6 +150,7 @@ func deltaState(k int, version uint64) *codec.StateEntry {
 // records, and the answer leaves out the ones it already holds.
 func TestShardAnswerCarriesOnlyDifferences(t *testing.T) {
 	cfg := engine.DefaultLANConfig()
+	cfg.Open = true
 	cfg.ShardBits = 4 // 16 shards of about 12 members each
 	p := newPair(t, cfg)
 	const members = 192
@@ -197,6 +198,7 @@ func TestShardAnswerCarriesOnlyDifferences(t *testing.T) {
 // no fingerprints, as a joiner's does, is answered with the whole shard.
 func TestShardRequestWithoutFingerprints(t *testing.T) {
 	cfg := engine.DefaultLANConfig()
+	cfg.Open = true
 	cfg.ShardBits = 4
 	p := newPair(t, cfg)
 	const members = 48
@@ -241,6 +243,7 @@ func TestShardRequestWithoutFingerprints(t *testing.T) {
 func shardAnswerFixture(tb testing.TB, members int) (*pair, []byte) {
 	tb.Helper()
 	cfg := engine.DefaultLANConfig()
+	cfg.Open = true
 	cfg.MaxTransfers = 1 << 30 // serve every request: the window resets only at a tick
 	p := newPair(tb, cfg)
 	p.seedMembers(members)

@@ -37,6 +37,7 @@ type captured struct {
 func captureScenario(keys [][]byte) ([]captured, error) {
 	cfg := worldConfig()
 	cfg.Keys = keys
+	cfg.Open = len(cfg.Keys) == 0
 	var ring *codec.Keyring
 	if len(keys) > 0 {
 		var err error

@@ -24,6 +24,7 @@ func replayConfig(keys [][]byte) engine.Config {
 	cfg := worldConfig()
 	cfg.TombstoneRetention = engine.DefaultLANConfig().TombstoneRetention
 	cfg.Keys = keys
+	cfg.Open = len(cfg.Keys) == 0
 	return cfg
 }
 

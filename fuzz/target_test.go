@@ -100,6 +100,7 @@ func newTarget(node int, keyed bool) (*target, error) {
 	var keys *codec.Keyring
 	if keyed {
 		cfg.Keys = [][]byte{keyB, keyA}
+		cfg.Open = len(cfg.Keys) == 0
 		keys = nodeRing
 	}
 	t := &target{node: node, now: targetStart, sealer: ringA}

@@ -84,6 +84,7 @@ func worldIndexOf(a netip.AddrPort) int {
 // within one input.
 func worldConfig() engine.Config {
 	cfg := engine.DefaultLANConfig()
+	cfg.Open = true
 	cfg.MaxMembers = 24
 	cfg.MaxPendingUpdates = 16
 	cfg.MaxStateKeys = 4

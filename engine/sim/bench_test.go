@@ -16,7 +16,7 @@ import (
 func BenchmarkSteadyState(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			s, err := sim.New(sim.Config{N: n, Seed: 10, Engine: engine.DefaultLANConfig(), Link: lan(), MeasureCore: true})
+			s, err := sim.New(sim.Config{N: n, Seed: 10, Engine: openLAN(), Link: lan(), MeasureCore: true})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -59,7 +59,9 @@ func TestKeyRotation(t *testing.T) {
 	old, next := testKey(1), testKey(2)
 	rec := newRecorder()
 	cfg := engine.DefaultLANConfig()
+	cfg.Open = true
 	cfg.Keys = [][]byte{old}
+	cfg.Open = len(cfg.Keys) == 0
 	s, err := sim.New(sim.Config{N: n, Seed: 31, Engine: cfg, Link: lan(), OnEvent: rec.on})
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +132,9 @@ func TestKeyRotation(t *testing.T) {
 func TestKeyRotationOutOfStep(t *testing.T) {
 	old, next := testKey(1), testKey(2)
 	cfg := engine.DefaultLANConfig()
+	cfg.Open = true
 	cfg.Keys = [][]byte{old}
+	cfg.Open = len(cfg.Keys) == 0
 	s, err := sim.New(sim.Config{N: 5, Seed: 32, Engine: cfg, Link: lan()})
 	if err != nil {
 		t.Fatal(err)
@@ -159,8 +163,10 @@ func TestForeignClusterDropped(t *testing.T) {
 	for _, keyed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("keyed=%v", keyed), func(t *testing.T) {
 			cfg := engine.DefaultLANConfig()
+			cfg.Open = true
 			if keyed {
 				cfg.Keys = [][]byte{testKey(1)}
+				cfg.Open = len(cfg.Keys) == 0
 			}
 			s, err := sim.New(sim.Config{N: 3, Seed: 33, Engine: cfg, Link: lan()})
 			if err != nil {

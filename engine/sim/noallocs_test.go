@@ -4,14 +4,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hearsay-io/hearsay/engine"
 	"github.com/hearsay-io/hearsay/engine/sim"
 )
 
 // steadyPair runs a converged cluster for a while and returns a node a and
 // one of its subjects b: b's heartbeats go to a.
 func steadyPair(t testing.TB, n int) (s *sim.Sim, a, b *sim.Node) {
-	s, err := sim.New(sim.Config{N: n, Seed: 9, Engine: engine.DefaultLANConfig(), Link: lan()})
+	s, err := sim.New(sim.Config{N: n, Seed: 9, Engine: openLAN(), Link: lan()})
 	if err != nil {
 		t.Fatal(err)
 	}

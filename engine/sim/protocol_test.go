@@ -66,7 +66,7 @@ func (r *recorder) deadSubjects() map[int]bool {
 // newSim builds a converged cluster of n nodes whose events feed rec.
 func newSim(t *testing.T, n int, seed uint64, link netio.Link, rec *recorder) *sim.Sim {
 	t.Helper()
-	cfg := sim.Config{N: n, Seed: seed, Engine: engine.DefaultLANConfig(), Link: link}
+	cfg := sim.Config{N: n, Seed: seed, Engine: openLAN(), Link: link}
 	if rec != nil {
 		cfg.OnEvent = rec.on
 	}
@@ -256,6 +256,13 @@ func TestUniformLossNoFalseDeath(t *testing.T) {
 }
 
 // lan is a LAN link: 100 µs ± 50 µs one way.
+// openLAN is the LAN preset for an open (keyless) simulated cluster.
+func openLAN() engine.Config {
+	c := engine.DefaultLANConfig()
+	c.Open = true
+	return c
+}
+
 func lan() netio.Link {
 	return netio.Link{Latency: netio.Latency{Base: 100 * time.Microsecond, Jitter: 50 * time.Microsecond, Shape: netio.Normal}}
 }

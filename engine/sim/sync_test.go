@@ -49,7 +49,7 @@ func runUntilAll(t *testing.T, s *sim.Sim, step, limit time.Duration) time.Durat
 
 func TestBootstrapThroughSeeds(t *testing.T) {
 	const n = 500
-	s, err := sim.New(sim.Config{N: n, Seed: 20, Engine: engine.DefaultLANConfig(), Link: lan(), Start: sim.Alone})
+	s, err := sim.New(sim.Config{N: n, Seed: 20, Engine: openLAN(), Link: lan(), Start: sim.Alone})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +93,7 @@ func TestPartitionHeals(t *testing.T) {
 func TestRollingRestart(t *testing.T) {
 	const n = 200
 	cfg := engine.DefaultLANConfig()
+	cfg.Open = true
 	cfg.TombstoneRetention = 30 * time.Second
 	s, err := sim.New(sim.Config{N: n, Seed: 22, Engine: cfg, Link: lan()})
 	if err != nil {
@@ -198,6 +199,7 @@ func TestAppStateConverges(t *testing.T) {
 
 func TestStateLimits(t *testing.T) {
 	cfg := engine.DefaultLANConfig()
+	cfg.Open = true
 	s, err := sim.New(sim.Config{N: 3, Seed: 24, Engine: cfg, Link: lan()})
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +221,7 @@ func TestStateLimits(t *testing.T) {
 }
 
 func TestUnsolicitedShardDataDropped(t *testing.T) {
-	s, err := sim.New(sim.Config{N: 3, Seed: 25, Engine: engine.DefaultLANConfig(), Link: lan()})
+	s, err := sim.New(sim.Config{N: 3, Seed: 25, Engine: openLAN(), Link: lan()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -233,6 +233,7 @@ func TestBounds(t *testing.T) {
 	// interval plus about 5.6 standard deviations (phi 8 under the normal
 	// model), with the deviation floored at MinStdDev.
 	cfg := engine.DefaultLocalConfig()
+	cfg.Open = true
 	var regular []time.Duration
 	for i := range 50 {
 		regular = append(regular, time.Duration(i)*cfg.HeartbeatInterval)
