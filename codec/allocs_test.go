@@ -1,6 +1,7 @@
 package codec_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -25,6 +26,9 @@ var (
 	sinkDigest  codec.Digest
 	sinkRef     codec.ShardRef
 	sinkPrint   codec.Fingerprint
+	sinkEcho    codec.Echo
+	sinkVerdict codec.Verdict
+	sinkRetry   codec.Retry
 )
 
 // fullMembers fills b with as many Member records as fit in a default
@@ -97,7 +101,11 @@ func TestNoAllocs(t *testing.T) {
 	enc := func(r codec.RecType) []byte { return recordOf(r).append(nil) }
 	hbB, pingB, ackB, nackB, prB := enc(codec.RecHeartbeat), enc(codec.RecPing), enc(codec.RecAck), enc(codec.RecNack), enc(codec.RecPingReq)
 	memB, stB, dgB, refB := enc(codec.RecMember), enc(codec.RecState), enc(codec.RecDigest), enc(codec.RecShardRef)
-	fpB := enc(codec.RecPrint)
+	fpB, echoB, verdictB, retryB := enc(codec.RecPrint), enc(codec.RecEcho), enc(codec.RecVerdict), enc(codec.RecRetry)
+	badVerdictB := bytes.Clone(verdictB)
+	badVerdictB[12] = 0 // invalid state
+	badVerdict := testVerdict
+	badVerdict.State = 0
 	members := randomMembers(64, 1)
 	var b codec.Builder
 	var r codec.Reader
@@ -147,6 +155,23 @@ func TestNoAllocs(t *testing.T) {
 		{"Fingerprint.Append", func() { sinkBytes = testPrint.Append(buf[:0]) }, nil},
 		{"ParseFingerprint", func() { sinkPrint, sinkInt, sinkErr = codec.ParseFingerprint(fpB) }, nil},
 		{"Fingerprint.Decode", func() { sinkInt, sinkErr = sinkPrint.Decode(fpB) }, nil},
+		{"Echo.Append", func() { sinkBytes = testEcho.Append(buf[:0]) }, nil},
+		{"ParseEcho", func() { sinkEcho, sinkInt, sinkErr = codec.ParseEcho(echoB) }, nil},
+		{"Echo.Decode", func() { sinkInt, sinkErr = sinkEcho.Decode(echoB) }, nil},
+		{"Verdict.Append", func() { sinkBytes = testVerdict.Append(buf[:0]) }, nil},
+		{"ParseVerdict", func() { sinkVerdict, sinkInt, sinkErr = codec.ParseVerdict(verdictB) }, nil},
+		{"Verdict.Decode", func() { sinkInt, sinkErr = sinkVerdict.Decode(verdictB) }, nil},
+		{"Retry.Append", func() { sinkBytes = testRetry.Append(buf[:0]) }, nil},
+		{"ParseRetry", func() { sinkRetry, sinkInt, sinkErr = codec.ParseRetry(retryB) }, nil},
+		{"Retry.Decode", func() { sinkInt, sinkErr = sinkRetry.Decode(retryB) }, nil},
+		{"Builder/every record type", func() {
+			b.Reset(buf[:0], codec.DefaultDatagramSize, hdr)
+			for _, r := range records {
+				sinkBool = adders[r.typ](&b)
+				sinkInt = b.Room(r.typ)
+			}
+			sinkBytes = b.Finish()
+		}, nil},
 		{"Builder/every message kind", func() {
 			for _, m := range messages {
 				b.Reset(buf[:0], codec.DefaultDatagramSize, hdr)
@@ -167,6 +192,12 @@ func TestNoAllocs(t *testing.T) {
 			sinkBytes, sinkErr = codec.Open(d[:0], d, k)
 		}, nil},
 		{"ParseHeader/garbage", func() { sinkHeader, sinkErr = codec.ParseHeader(garbage) }, codec.ErrMagic},
+		{"ParseVerdict/bad state", func() { sinkVerdict, sinkInt, sinkErr = codec.ParseVerdict(badVerdictB) }, codec.ErrMalformed},
+		{"Verdict.Decode/bad state", func() { sinkInt, sinkErr = sinkVerdict.Decode(badVerdictB) }, codec.ErrMalformed},
+		{"Builder.AddVerdict/bad state", func() {
+			b.Reset(buf[:0], codec.DefaultDatagramSize, hdr)
+			sinkBool = b.AddVerdict(badVerdict)
+		}, nil},
 		{"Validate/truncated", func() { sinkErr = codec.Validate(full[:len(full)-1]) }, codec.ErrTruncated},
 		{"Seal/sealed", func() { sinkBytes, sinkErr = codec.Seal(out[:0], sealed, k) }, codec.ErrSealed},
 		{"Open/tampered", func() { sinkBytes, sinkErr = codec.Open(out[:0], tampered, k) }, codec.ErrAuth},

@@ -48,6 +48,9 @@ var parsers = map[codec.RecType]func(b []byte) error{
 	codec.RecDigest:    func(b []byte) (err error) { sinkDigest, sinkInt, err = codec.ParseDigest(b); return },
 	codec.RecShardRef:  func(b []byte) (err error) { sinkRef, sinkInt, err = codec.ParseShardRef(b); return },
 	codec.RecPrint:     func(b []byte) (err error) { sinkPrint, sinkInt, err = codec.ParseFingerprint(b); return },
+	codec.RecEcho:      func(b []byte) (err error) { sinkEcho, sinkInt, err = codec.ParseEcho(b); return },
+	codec.RecVerdict:   func(b []byte) (err error) { sinkVerdict, sinkInt, err = codec.ParseVerdict(b); return },
+	codec.RecRetry:     func(b []byte) (err error) { sinkRetry, sinkInt, err = codec.ParseRetry(b); return },
 }
 
 // decodersInPlace decode one record into a sink with the Decode method.
@@ -62,6 +65,9 @@ var decodersInPlace = map[codec.RecType]func(b []byte) error{
 	codec.RecDigest:    func(b []byte) (err error) { sinkInt, err = sinkDigest.Decode(b); return },
 	codec.RecShardRef:  func(b []byte) (err error) { sinkInt, err = sinkRef.Decode(b); return },
 	codec.RecPrint:     func(b []byte) (err error) { sinkInt, err = sinkPrint.Decode(b); return },
+	codec.RecEcho:      func(b []byte) (err error) { sinkInt, err = sinkEcho.Decode(b); return },
+	codec.RecVerdict:   func(b []byte) (err error) { sinkInt, err = sinkVerdict.Decode(b); return },
+	codec.RecRetry:     func(b []byte) (err error) { sinkInt, err = sinkRetry.Decode(b); return },
 }
 
 func BenchmarkHeader(b *testing.B) {

@@ -193,6 +193,41 @@ func (b *Builder) AddFingerprint(x Fingerprint) bool {
 	return true
 }
 
+// AddEcho adds an Echo record and reports whether it fitted.
+func (b *Builder) AddEcho(x Echo) bool {
+	s := b.slot(RecEcho, EchoSize)
+	if s == nil {
+		return false
+	}
+	x.put(s)
+	return true
+}
+
+// AddVerdict adds a Verdict record and reports whether it was added. It
+// returns false, writing nothing, if the record does not fit or its State
+// is invalid.
+func (b *Builder) AddVerdict(x Verdict) bool {
+	if !x.State.Valid() {
+		return false
+	}
+	s := b.slot(RecVerdict, VerdictSize)
+	if s == nil {
+		return false
+	}
+	x.put(s)
+	return true
+}
+
+// AddRetry adds a Retry record and reports whether it fitted.
+func (b *Builder) AddRetry(x Retry) bool {
+	s := b.slot(RecRetry, RetrySize)
+	if s == nil {
+		return false
+	}
+	x.put(s)
+	return true
+}
+
 // Room returns how many more records of type t fit right now: exactly the
 // number of consecutive Add calls for t that would succeed. It accounts for
 // the section header a new section needs, the limit of 255 sections and of

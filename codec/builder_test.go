@@ -19,6 +19,9 @@ var adders = map[codec.RecType]func(b *codec.Builder) bool{
 	codec.RecDigest:    func(b *codec.Builder) bool { return b.AddDigest(testDigest) },
 	codec.RecShardRef:  func(b *codec.Builder) bool { return b.AddShardRef(testShardRef) },
 	codec.RecPrint:     func(b *codec.Builder) bool { return b.AddFingerprint(testPrint) },
+	codec.RecEcho:      func(b *codec.Builder) bool { return b.AddEcho(testEcho) },
+	codec.RecVerdict:   func(b *codec.Builder) bool { return b.AddVerdict(testVerdict) },
+	codec.RecRetry:     func(b *codec.Builder) bool { return b.AddRetry(testRetry) },
 }
 
 // TestBuilderCapacity checks how many records of each type fit in a
@@ -38,6 +41,18 @@ func TestBuilderCapacity(t *testing.T) {
 		{codec.RecDigest, 84, 82},
 		{codec.RecShardRef, 84, 82},
 		{codec.RecPrint, 169, 165},
+		{codec.RecEcho, 84, 82},
+		{codec.RecVerdict, 84, 82},
+		{codec.RecRetry, 84, 82},
+	}
+	rows := map[codec.RecType]bool{}
+	for _, tt := range tests {
+		rows[tt.typ] = true
+	}
+	for _, r := range records {
+		if !rows[r.typ] {
+			t.Errorf("no capacity row for %v", r.typ)
+		}
 	}
 	for _, tt := range tests {
 		for _, c := range []struct {

@@ -126,6 +126,55 @@
 //
 //	0   8   sum
 //
+// Echo (type 11, 16 bytes), a token the receiver issued in a Retry,
+// returned to it (see Address validation):
+//
+//	0   8   token
+//	8   4   epoch (the issuer's token epoch; tokens expire with it)
+//	12  4   reserved
+//
+// Verdict (type 12, 16 bytes), what the sender holds about the receiver
+// (see Verdicts):
+//
+//	0   8   generation
+//	8   4   incarnation
+//	12  1   state (as in Member; anything else is ErrMalformed)
+//	13  3   reserved
+//
+// Retry (type 13, 16 bytes), the record of a MsgRetry datagram (see
+// Address validation):
+//
+//	0   1   for (the MsgType of the request to send again)
+//	1   1   reserved
+//	2   2   after (milliseconds to wait before sending again; 0 at once)
+//	4   4   epoch (of the token)
+//	8   8   token (0: none, the node was only busy)
+//
+// # Address validation
+//
+// A node answers a datagram from an address that has not proven that it
+// receives there with at most as many bytes as the datagram had, so that
+// a forged source address cannot turn the node into an amplifier. When
+// the full answer would be larger, the node answers with a [MsgRetry]
+// datagram instead: its [Retry] record names the request and carries a
+// token bound to the requester's address (a keyed hash of it that only
+// the node can compute) and the epoch it was made in. The requester sends
+// the request again with an [Echo] record of that token and epoch; as the
+// token was sent only to that address, the Echo proves the requester
+// receives there, and the node may answer in full. A Retry without a
+// token, with After set, says only that the node was busy. This package
+// carries the records; issuing and checking tokens, and counting the
+// bytes, are the caller's.
+//
+// # Verdicts
+//
+// Each member is the authority on its own record. A node that hears from
+// a member it holds suspect, dead or left tells it so with a [Verdict]
+// record: the generation, incarnation and state the node holds for the
+// receiver. The receiver can then supersede the claim with a record of
+// its own that wins over it (a higher incarnation, or a new generation),
+// instead of learning of it only when the gossip reaches it.
+//
 // # Capacity
 //
 // Records of one type that fit in one section of a default 1,400-byte
@@ -142,6 +191,9 @@
 //	Digest            16     84      82
 //	ShardRef          16     84      82
 //	Fingerprint        8    169     165
+//	Echo              16     84      82
+//	Verdict           16     84      82
+//	Retry             16     84      82
 //
 // A heartbeat datagram is 68 bytes (100 sealed); with piggybacked
 // membership updates a default datagram holds the heartbeat and 23 Member
@@ -213,6 +265,11 @@
 //     PingReq, suspicion, incarnations.)
 //   - A. Dadgar, J. Phillips, J. Currey. Lifeguard: Local Health Awareness
 //     for More Accurate Failure Detection. 2018. (Nack.)
+//   - J. Iyengar, M. Thomson (eds.). RFC 9000: QUIC: A UDP-Based
+//     Multiplexed and Secure Transport. 2021. Section 8.1. (Address
+//     validation: the limit on bytes sent to an unvalidated address,
+//     Retry tokens; QUIC allows three times the bytes received, Hearsay
+//     one.)
 //   - M. Dworkin. NIST SP 800-38D: Galois/Counter Mode (GCM) and GMAC.
 //     2007. (Sealing; the limit on random nonces.)
 package codec

@@ -51,6 +51,11 @@ var (
 	testShardRef = codec.ShardRef{Shard: 17, Count: 40, Digest: 0xe1e2e3e4e5e6e7e8}
 	testPrint    = codec.Fingerprint{Sum: 0xf9fafbfcfdfeff00}
 	testPrint2   = codec.Fingerprint{Sum: 0x8182838485868788}
+	// testRetry asks the joiner to send its join again with an Echo of
+	// the token; testEcho is that Echo.
+	testRetry   = codec.Retry{For: codec.MsgJoin, After: 250, Epoch: 33, Token: 0x9192939495969798}
+	testEcho    = codec.Echo{Token: 0x9192939495969798, Epoch: 33}
+	testVerdict = codec.Verdict{Generation: 1690000000000000000, Incarnation: 5, State: codec.StateDead}
 )
 
 // testHeader returns the header used by the golden datagrams.
@@ -77,7 +82,9 @@ var messages = []message{
 		return b.AddHeartbeat(testHeartbeat) && b.AddMember(&testMember) && b.AddState(&testState)
 	}},
 	{codec.MsgPing, func(b *codec.Builder) bool { return b.AddPing(testPing) && b.AddMember(&testMember) }},
-	{codec.MsgAck, func(b *codec.Builder) bool { return b.AddAck(testAck) && b.AddMember(&testMember) }},
+	{codec.MsgAck, func(b *codec.Builder) bool {
+		return b.AddAck(testAck) && b.AddVerdict(testVerdict) && b.AddMember(&testMember)
+	}},
 	{codec.MsgPingReq, func(b *codec.Builder) bool { return b.AddPingReq(testPingReq) }},
 	{codec.MsgNack, func(b *codec.Builder) bool { return b.AddNack(testNack) }},
 	{codec.MsgGossip, func(b *codec.Builder) bool {
@@ -91,9 +98,10 @@ var messages = []message{
 	{codec.MsgShardData, func(b *codec.Builder) bool {
 		return b.AddMember(&testMember) && b.AddState(&testState) && b.AddShardRef(testShardRef)
 	}},
-	{codec.MsgJoin, func(b *codec.Builder) bool { return b.AddMember(&testMember) }},
+	{codec.MsgJoin, func(b *codec.Builder) bool { return b.AddMember(&testMember) && b.AddEcho(testEcho) }},
 	{codec.MsgJoinReply, func(b *codec.Builder) bool { return b.AddDigest(testRoot) && b.AddDigest(testDigest) }},
 	{codec.MsgLeave, func(b *codec.Builder) bool { return b.AddMember(&testLeft) }},
+	{codec.MsgRetry, func(b *codec.Builder) bool { return b.AddRetry(testRetry) }},
 }
 
 // build returns the datagram of m in a fresh buffer.
@@ -203,6 +211,33 @@ var records = []record{
 		return x.Append(dst), n, err
 	}, func(dst, b []byte) ([]byte, int, error) {
 		x := testPrint
+		n, err := x.Decode(b)
+		return x.Append(dst), n, err
+	}},
+	{codec.RecEcho, testEcho.Append, func(dst, b []byte) ([]byte, int, error) {
+		x, n, err := codec.ParseEcho(b)
+		return x.Append(dst), n, err
+	}, func(dst, b []byte) ([]byte, int, error) {
+		x := testEcho
+		n, err := x.Decode(b)
+		return x.Append(dst), n, err
+	}},
+	{codec.RecVerdict, testVerdict.Append, func(dst, b []byte) ([]byte, int, error) {
+		x, n, err := codec.ParseVerdict(b)
+		if err != nil {
+			return dst, n, err
+		}
+		return x.Append(dst), n, err
+	}, func(dst, b []byte) ([]byte, int, error) {
+		x := testVerdict
+		n, err := x.Decode(b)
+		return x.Append(dst), n, err
+	}},
+	{codec.RecRetry, testRetry.Append, func(dst, b []byte) ([]byte, int, error) {
+		x, n, err := codec.ParseRetry(b)
+		return x.Append(dst), n, err
+	}, func(dst, b []byte) ([]byte, int, error) {
+		x := testRetry
 		n, err := x.Decode(b)
 		return x.Append(dst), n, err
 	}},

@@ -34,6 +34,9 @@ var nastyDatagrams = [][]byte{
 	nastyHeader(1, 0, 2, 4, 200, 1, 0, 0),         // second section missing
 	nastyHeader(200, 2, 0, 0),                     // newer version, compressed
 	nastyHeader(1, 0, 1, 4, 10, 7, 0, 1),          // fingerprint record one byte too small
+	nastyHeader(1, 0, 1, 20, 12, 16, 0, 1, // verdict with state 0
+		0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0),
+	nastyHeader(1, 0, 1, 4, 13, 15, 0, 1), // retry record one byte too small
 }
 
 // nastyHeader returns a header with the given version, flags, section
@@ -121,6 +124,12 @@ func canonical(t codec.RecType, b []byte) []byte {
 		zero(64+int(c[26]), 128)
 	case codec.RecDigest:
 		zero(1, 2)
+	case codec.RecEcho:
+		zero(12, 16)
+	case codec.RecVerdict:
+		zero(13, 16)
+	case codec.RecRetry:
+		zero(1, 2)
 	}
 	return c
 }
@@ -133,10 +142,18 @@ func FuzzRecord(f *testing.F) {
 		f.Add(uint8(codec.RecMember), m.Append(nil))
 	}
 	f.Add(uint8(codec.RecState), testTombstone.Append(nil))
-	// Nasty records: a member with state 0 and 5, a state entry with key
-	// and value lengths past the maximum, all-ones records.
+	for _, s := range []codec.MemberState{codec.StateAlive, codec.StateSuspect, codec.StateLeft} {
+		v := testVerdict
+		v.State = s
+		f.Add(uint8(codec.RecVerdict), v.Append(nil))
+	}
+	f.Add(uint8(codec.RecRetry), (&codec.Retry{For: codec.MsgShardRequest, After: 1000}).Append(nil)) // busy: no token
+	// Nasty records: a member and a verdict with state 0 and 5, a state
+	// entry with key and value lengths past the maximum, all-ones records.
 	f.Add(uint8(codec.RecMember), make([]byte, codec.MemberSize))
 	f.Add(uint8(codec.RecMember), append(make([]byte, 20), 5))
+	f.Add(uint8(codec.RecVerdict), make([]byte, codec.VerdictSize))
+	f.Add(uint8(codec.RecVerdict), append(make([]byte, 12), 5, 0, 0, 0))
 	f.Add(uint8(codec.RecState), append(make([]byte, 25), 33, 65))
 	for _, r := range records {
 		f.Add(uint8(r.typ), bytes.Repeat([]byte{0xff}, r.typ.Size()+1))
@@ -293,6 +310,8 @@ func FuzzBuilder(f *testing.F) {
 	f.Add(uint16(39), uint16(1400), []byte{1})
 	f.Add(uint16(65535), uint16(65535), bytes.Repeat([]byte{2, 3}, 300))
 	f.Add(uint16(1400), uint16(1368), append([]byte{8}, bytes.Repeat([]byte{9}, 170)...)) // a ShardRef, then fingerprints past the room
+	f.Add(uint16(1400), uint16(1368), []byte{10, 12, 2, 11, 5, 6, 12, 12})                // echo, verdict, retry between others
+	f.Add(uint16(1400), uint16(1400), bytes.Repeat([]byte{10, 11, 12}, 30))               // echo, verdict, retry sections until the room runs out
 	f.Fuzz(func(t *testing.T, capacity, limit uint16, ops []byte) {
 		const guard = 64
 		arr := make([]byte, int(capacity)+guard)

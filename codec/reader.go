@@ -159,6 +159,12 @@ func parseKnown(t RecType, rec []byte) error {
 		_, _, err = ParseShardRef(rec)
 	case RecPrint:
 		_, _, err = ParseFingerprint(rec)
+	case RecEcho:
+		_, _, err = ParseEcho(rec)
+	case RecVerdict:
+		_, _, err = ParseVerdict(rec)
+	case RecRetry:
+		_, _, err = ParseRetry(rec)
 	}
 	return err
 }

@@ -110,9 +110,13 @@ func TestValidateRecordContent(t *testing.T) {
 	bad[20] = 0 // invalid state
 	badState := testState.Append(nil)
 	badState[25] = 33
+	badVerdict := testVerdict.Append(nil)
+	badVerdict[12] = 5 // invalid state
 	for _, d := range [][]byte{
 		datagram(1, section(codec.RecMember, 56, 1, bad)),
 		datagram(1, section(codec.RecState, 128, 1, badState)),
+		datagram(1, section(codec.RecVerdict, 16, 1, badVerdict)),
+		datagram(2, concat(section(codec.RecEcho, 16, 1, testEcho.Append(nil)), section(codec.RecVerdict, 16, 2, concat(testVerdict.Append(nil), badVerdict)))),
 	} {
 		if err := codec.Validate(d); !errors.Is(err, codec.ErrMalformed) {
 			t.Errorf("Validate(%x) = %v, want %v", d, err, codec.ErrMalformed)
@@ -235,6 +239,15 @@ func reAdd(b *codec.Builder, t codec.RecType, rec []byte) bool {
 	case codec.RecPrint:
 		x, _, err := codec.ParseFingerprint(rec)
 		return err == nil && b.AddFingerprint(x)
+	case codec.RecEcho:
+		x, _, err := codec.ParseEcho(rec)
+		return err == nil && b.AddEcho(x)
+	case codec.RecVerdict:
+		x, _, err := codec.ParseVerdict(rec)
+		return err == nil && b.AddVerdict(x)
+	case codec.RecRetry:
+		x, _, err := codec.ParseRetry(rec)
+		return err == nil && b.AddRetry(x)
 	}
 	return false
 }

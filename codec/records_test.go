@@ -83,6 +83,9 @@ func TestRecordReserved(t *testing.T) {
 		{codec.RecPingReq, []int{4, 7, 34, 39}},
 		{codec.RecState, []int{24, 27, 31, 32 + 4, 63, 64 + 4, 127}}, // flag bit 1, reserved, key and value padding
 		{codec.RecDigest, []int{1}},
+		{codec.RecEcho, []int{12, 13, 14, 15}},
+		{codec.RecVerdict, []int{13, 14, 15}},
+		{codec.RecRetry, []int{1}},
 	}
 	for _, tt := range tests {
 		r := recordOf(tt.typ)
@@ -140,6 +143,56 @@ func TestMemberValidate(t *testing.T) {
 	}
 	if err := testMember.Validate(); err != nil {
 		t.Errorf("testMember.Validate() = %v, want nil", err)
+	}
+}
+
+func TestParseVerdictState(t *testing.T) {
+	enc := testVerdict.Append(nil)
+	for s := range 256 {
+		enc[12] = byte(s)
+		valid := s >= 1 && s <= 4
+		x, n, err := codec.ParseVerdict(enc)
+		switch {
+		case valid && (err != nil || x.State != codec.MemberState(s) || n != codec.VerdictSize):
+			t.Errorf("ParseVerdict(state %d) = %v, %d, %v; want %v, %d, nil", s, x.State, n, err, codec.MemberState(s), codec.VerdictSize)
+		case !valid && (!errors.Is(err, codec.ErrMalformed) || n != 0):
+			t.Errorf("ParseVerdict(state %d) = %d, %v; want 0, %v", s, n, err, codec.ErrMalformed)
+		}
+		y := testVerdict
+		if _, err := y.Decode(enc); !valid && (!errors.Is(err, codec.ErrMalformed) || y != testVerdict) {
+			t.Errorf("Verdict.Decode(state %d) = %v, value %+v; want %v and the value unchanged", s, err, y, codec.ErrMalformed)
+		}
+	}
+}
+
+// TestAddVerdictState checks that the builder refuses a Verdict whose
+// state a receiver would reject, and writes nothing for it.
+func TestAddVerdictState(t *testing.T) {
+	for _, s := range []codec.MemberState{0, 5, 255} {
+		v := testVerdict
+		v.State = s
+		var b codec.Builder
+		b.Reset(make([]byte, 0, 200), 200, testHeader(codec.MsgAck))
+		if b.AddVerdict(v) || b.Records() != 0 || b.Len() != codec.HeaderSize {
+			t.Errorf("AddVerdict(state %v) = true or wrote %d bytes, want false and nothing written", s, b.Len()-codec.HeaderSize)
+		}
+		// Into an open Verdict section, too.
+		b.AddVerdict(testVerdict)
+		if n := b.Len(); b.AddVerdict(v) || b.Records() != 1 || b.Len() != n {
+			t.Errorf("AddVerdict(state %v) after a valid one = true or wrote %d bytes, want false and nothing written", s, b.Len()-n)
+		}
+		if err := codec.Validate(b.Finish()); err != nil {
+			t.Errorf("Validate(datagram after refused AddVerdict(state %v)) = %v, want nil", s, err)
+		}
+	}
+	for _, s := range []codec.MemberState{codec.StateAlive, codec.StateSuspect, codec.StateDead, codec.StateLeft} {
+		v := testVerdict
+		v.State = s
+		var b codec.Builder
+		b.Reset(make([]byte, 0, 200), 200, testHeader(codec.MsgAck))
+		if !b.AddVerdict(v) || b.Records() != 1 {
+			t.Errorf("AddVerdict(state %v) = false, want true", s)
+		}
 	}
 }
 
@@ -287,12 +340,17 @@ func TestStrings(t *testing.T) {
 		{codec.MsgHeartbeat.String(), "heartbeat"},
 		{codec.MsgPingReq.String(), "ping-req"},
 		{codec.MsgLeave.String(), "leave"},
+		{codec.MsgRetry.String(), "retry"},
 		{codec.MsgType(0).String(), "msg(0)"},
+		{codec.MsgType(15).String(), "msg(15)"},
 		{codec.MsgType(200).String(), "msg(200)"},
 		{codec.RecMember.String(), "member"},
 		{codec.RecShardRef.String(), "shard-ref"},
 		{codec.RecPrint.String(), "fingerprint"},
-		{codec.RecType(11).String(), "rec(11)"},
+		{codec.RecEcho.String(), "echo"},
+		{codec.RecVerdict.String(), "verdict"},
+		{codec.RecRetry.String(), "retry"},
+		{codec.RecType(14).String(), "rec(14)"},
 		{codec.RecType(0).String(), "rec(0)"},
 		{codec.RecType(77).String(), "rec(77)"},
 		{codec.StateAlive.String(), "alive"},
@@ -315,8 +373,46 @@ func TestStrings(t *testing.T) {
 			t.Errorf("%v.Known() = false, want true", m.typ)
 		}
 	}
-	if codec.MsgType(0).Known() || codec.MsgType(14).Known() {
-		t.Errorf("MsgType(0 or 14).Known() = true, want false")
+	if codec.MsgType(0).Known() || codec.MsgType(15).Known() {
+		t.Errorf("MsgType(0 or 15).Known() = true, want false")
+	}
+}
+
+// TestTablesComplete checks that the test tables cover every record type
+// and message kind this version defines, so that a new one cannot be left
+// out of the golden, round-trip, proper-prefix, builder, allocation,
+// benchmark and fuzz tests that range over them.
+func TestTablesComplete(t *testing.T) {
+	for i := range 256 {
+		typ := codec.RecType(i)
+		known := typ.Size() != 0
+		inRecords := false
+		for _, r := range records {
+			inRecords = inRecords || r.typ == typ
+		}
+		_, golden := goldenRecords[typ]
+		_, add := adders[typ]
+		_, parse := parsers[typ]
+		_, decode := decodersInPlace[typ]
+		if inRecords != known || golden != known || add != known || parse != known || decode != known {
+			t.Errorf("%v (known %v): in records %v, goldenRecords %v, adders %v, parsers %v, decodersInPlace %v",
+				typ, known, inRecords, golden, add, parse, decode)
+		}
+		// FuzzRecord and FuzzBuilder map a byte to types 1..len(records).
+		if known != (i >= 1 && i <= len(records)) {
+			t.Errorf("%v: known %v, but the fuzz targets take types 1..%d as the known ones", typ, known, len(records))
+		}
+	}
+	for i := range 256 {
+		typ := codec.MsgType(i)
+		inMessages := false
+		for _, m := range messages {
+			inMessages = inMessages || m.typ == typ
+		}
+		_, golden := goldenMessages[typ]
+		if inMessages != typ.Known() || golden != typ.Known() {
+			t.Errorf("%v (known %v): in messages %v, goldenMessages %v", typ, typ.Known(), inMessages, golden)
+		}
 	}
 }
 
@@ -327,7 +423,8 @@ func TestRecTypeSize(t *testing.T) {
 	}{
 		{codec.RecHeartbeat, 24}, {codec.RecPing, 16}, {codec.RecAck, 16}, {codec.RecPingReq, 40},
 		{codec.RecNack, 16}, {codec.RecMember, 56}, {codec.RecState, 128}, {codec.RecDigest, 16},
-		{codec.RecShardRef, 16}, {codec.RecPrint, 8}, {0, 0}, {11, 0}, {255, 0},
+		{codec.RecShardRef, 16}, {codec.RecPrint, 8}, {codec.RecEcho, 16}, {codec.RecVerdict, 16},
+		{codec.RecRetry, 16}, {0, 0}, {14, 0}, {255, 0},
 	}
 	for _, tt := range tests {
 		if got := tt.typ.Size(); got != tt.want {

@@ -23,6 +23,7 @@ const (
 	MsgJoin         MsgType = 11 // the joiner's own Member record
 	MsgJoinReply    MsgType = 12 // Digest records describing the responder's shards
 	MsgLeave        MsgType = 13 // the leaver's Member record with state Left
+	MsgRetry        MsgType = 14 // a Retry record: send the named request again (with an Echo of its token, or later)
 )
 
 var msgNames = [...]string{
@@ -39,6 +40,7 @@ var msgNames = [...]string{
 	MsgJoin:         "join",
 	MsgJoinReply:    "join-reply",
 	MsgLeave:        "leave",
+	MsgRetry:        "retry",
 }
 
 // String returns the kind's name, or "msg(N)" for an unknown kind.
@@ -70,6 +72,9 @@ const (
 	RecDigest    RecType = 8  // [Digest]
 	RecShardRef  RecType = 9  // [ShardRef]
 	RecPrint     RecType = 10 // [Fingerprint]
+	RecEcho      RecType = 11 // [Echo]
+	RecVerdict   RecType = 12 // [Verdict]
+	RecRetry     RecType = 13 // [Retry]
 )
 
 // Record sizes in bytes, as this version writes them. A newer sender may
@@ -85,6 +90,9 @@ const (
 	DigestSize    = 16
 	ShardRefSize  = 16
 	PrintSize     = 8
+	EchoSize      = 16
+	VerdictSize   = 16
+	RetrySize     = 16
 )
 
 var recInfo = [...]struct {
@@ -101,6 +109,9 @@ var recInfo = [...]struct {
 	RecDigest:    {"digest", DigestSize},
 	RecShardRef:  {"shard-ref", ShardRefSize},
 	RecPrint:     {"fingerprint", PrintSize},
+	RecEcho:      {"echo", EchoSize},
+	RecVerdict:   {"verdict", VerdictSize},
+	RecRetry:     {"retry", RetrySize},
 }
 
 // String returns the record type's name, or "rec(N)" for an unknown type.
