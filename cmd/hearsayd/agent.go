@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,23 +20,22 @@ import (
 // (which replaces the attempt) until it succeeds or the agent stops.
 const joinAttempt = 10 * time.Second
 
-// eventBuffer is the capacity of the agent's event subscription: one event
-// per member learned on join, so a cluster of this size joins without drops.
-const eventBuffer = 4096
-
 // agent is one running member: the node, its event log, its join loop and
 // its HTTP server.
 type agent struct {
-	set   settings
-	log   *slog.Logger
-	node  *engine.Node
-	sub   *engine.Subscription
-	state *stateIndex
-	start time.Time
+	set     settings
+	log     *slog.Logger
+	warn    *warner // rate-limited warnings
+	node    *engine.Node
+	sub     *engine.Subscription // membership and state events
+	selfSub *engine.Subscription // EventSelfDead and EventSelfAlive
+	state   *stateIndex
+	keys    *keyring // the key bytes behind node.KeyIDs, for SIGHUP
+	start   time.Time
 
 	joined   atomic.Bool // Join succeeded, or there was no seed to join through
 	leaving  atomic.Bool // shutdown began
-	selfDead atomic.Bool // the cluster declared this node dead; it is rejoining
+	selfDead atomic.Bool // the cluster holds this node dead or left; it has not refuted yet
 
 	ln  net.Listener // nil without HTTP
 	srv *http.Server
@@ -47,14 +48,15 @@ type agent struct {
 // HTTP server and the join loop. On error nothing is left running.
 func startAgent(set settings, log *slog.Logger) (*agent, error) {
 	set.cfg.Logger = log
-	a := &agent{set: set, log: log, state: newStateIndex(), start: time.Now()}
+	a := &agent{set: set, log: log, warn: newWarner(log), state: newStateIndex(),
+		keys: newKeyring(set.cfg.Keys), start: time.Now()}
 	node, err := engine.NewNode(set.cfg)
 	if err != nil {
 		return nil, err
 	}
 	a.node = node
 	// Subscribe before joining, so that the state index sees every key.
-	a.sub = node.Subscribe(eventBuffer)
+	a.subscribe()
 	for _, k := range sortedKeys(set.state) {
 		if err := node.SetState([]byte(k), []byte(set.state[k])); err != nil {
 			node.Close()
@@ -75,7 +77,7 @@ func startAgent(set settings, log *slog.Logger) (*agent, error) {
 			ReadTimeout:       10 * time.Second,
 			WriteTimeout:      10 * time.Second,
 			IdleTimeout:       time.Minute,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			ErrorLog:          stdlog.New(errorLogWriter{a.warn}, "", 0),
 		}
 		a.wg.Add(1)
 		go func() {
@@ -87,7 +89,7 @@ func startAgent(set settings, log *slog.Logger) (*agent, error) {
 		log.Info("serving HTTP", "addr", set.http.String(), "paths", "/members /state /healthz /metrics /config")
 	}
 	a.wg.Add(1)
-	go a.logEvents()
+	go a.readEvents()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopJoin = cancel
 	a.wg.Add(1)
@@ -136,7 +138,7 @@ func (a *agent) joinLoop(ctx context.Context) {
 		case errors.Is(err, engine.ErrClosed), errors.Is(err, engine.ErrLeft), ctx.Err() != nil:
 			return
 		}
-		a.log.Warn("join not complete yet; retrying", "attempt", attempt, "err", err)
+		a.warn.warn("join not complete yet; retrying", "attempt", attempt, "err", err)
 		// Join returns early only on a bug or a closed node; never spin.
 		if wait := time.Second - time.Since(began); wait > 0 {
 			select {
@@ -148,55 +150,20 @@ func (a *agent) joinLoop(ctx context.Context) {
 	}
 }
 
-// logEvents logs membership events at Info (state changes at Debug) and
-// keeps the state index; it ends when the subscription's channel closes.
-func (a *agent) logEvents() {
-	defer a.wg.Done()
-	var dropped uint64
-	for e := range a.sub.Events() {
-		a.state.apply(&e)
-		switch e.Type {
-		case engine.EventState:
-			if a.log.Enabled(context.Background(), slog.LevelDebug) {
-				a.log.Debug("state", "member", e.Member.ID.String(), "key", string(e.Key),
-					"version", e.Version, "deleted", e.Deleted)
-			}
-		case engine.EventSelfDead:
-			a.selfDead.Store(true) // the engine logs it
-		case engine.EventSelfAlive:
-			a.selfDead.Store(false)
-		default:
-			attrs := []slog.Attr{
-				slog.String("event", e.Type.String()), slog.String("member", e.Member.ID.String()),
-				slog.String("addr", e.Member.Addr.String()), slog.String("state", e.Member.State.String()),
-				slog.Uint64("generation", e.Member.Generation), slog.Uint64("incarnation", uint64(e.Member.Incarnation)),
-			}
-			if e.Witness != 0 {
-				attrs = append(attrs, slog.String("witness", e.Witness.String()))
-			}
-			a.log.LogAttrs(context.Background(), slog.LevelInfo, "membership", attrs...)
-		}
-		if d := a.sub.Dropped(); d > dropped {
-			a.log.Warn("membership events dropped at a full buffer; /members is still exact, /state may miss keys until they change",
-				"dropped", d-dropped)
-			dropped = d
-			a.state.markIncomplete()
-		}
-	}
-}
-
 // status reports whether the agent is running as a cluster member (joined,
-// not leaving, not declared dead) and names its condition.
-func (a *agent) status() (ok bool, status string) {
+// not leaving, not held dead) and names its condition, with a sentence for
+// the operator when it is not ok.
+func (a *agent) status() (ok bool, status, reason string) {
 	switch {
 	case a.leaving.Load():
-		return false, "leaving"
+		return false, "leaving", "the node is leaving the cluster (shutting down)"
 	case !a.joined.Load():
-		return false, "joining"
+		return false, "joining", "the node has not joined yet: it is contacting its seeds"
 	case a.selfDead.Load():
-		return false, "rejoining"
+		return false, "rejoining", "the cluster holds this node dead or left; it refutes once " +
+			strconv.Itoa(a.node.Config().RejoinProbes) + " random members (RejoinProbes) answer its probes"
 	}
-	return true, "ok"
+	return true, "ok", ""
 }
 
 // shutdown leaves the cluster within the leave timeout (cut short when

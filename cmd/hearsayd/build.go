@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ type settings struct {
 	http         listenAddr // zero: no HTTP server
 	state        map[string]string
 	leaveTimeout time.Duration
+	keyFile      string // the key file SIGHUP re-reads; empty for an open cluster
 	idCreated    bool   // the ID file was created by this start
 	keyWarning   string // a problem with the key file worth a log line
 }
@@ -113,12 +115,25 @@ func (o options) build(ctx context.Context, lookup resolver) (settings, error) {
 	if o.Cluster != "" {
 		cfg.ClusterName = o.Cluster
 	}
-	if o.KeyFile != "" {
+	switch {
+	case o.KeyFile != "" && o.Open:
+		fail(errOpenWithKeys)
+	case o.KeyFile != "":
 		keys, warn, err := readKeyFile(o.KeyFile)
 		if err != nil {
 			fail(err)
 		}
-		cfg.Keys, s.keyWarning = keys, warn
+		cfg.Keys, s.keyWarning, s.keyFile = keys, warn, o.KeyFile
+	case o.Open:
+		cfg.Open = true
+	default:
+		fail(errNoKeys)
+	}
+	switch {
+	case o.MaxMembers < 0:
+		fail(fmt.Errorf("max-members: want 0 (the engine's default) or a positive bound, got %d", o.MaxMembers))
+	case o.MaxMembers > 0:
+		cfg.MaxMembers = o.MaxMembers
 	}
 	if s.http, err = parseHTTPAddr(o.HTTP); err != nil {
 		fail(err)
@@ -138,8 +153,9 @@ func (o options) build(ctx context.Context, lookup resolver) (settings, error) {
 		fail(err)
 	}
 	// The engine checks the rest (key sizes, address sanity) and reports
-	// every problem too.
-	if err := cfg.Validate(); err != nil {
+	// every problem too; whether keys or -open are given is checked above,
+	// in the agent's terms.
+	if err := withoutFields(cfg.Validate(), "Keys", "Open"); err != nil {
 		fail(err)
 	}
 	// The ID file is written only when everything else is valid, so that a
@@ -157,6 +173,36 @@ func (o options) build(ctx context.Context, lookup resolver) (settings, error) {
 	}
 	s.cfg = cfg
 	return s, errors.Join(errs...)
+}
+
+// Usage errors about keys, matched with errors.Is.
+var (
+	// errNoKeys: neither -key-file nor -open was given.
+	errNoKeys = errors.New("no keys: give -key-file FILE (recommended: every datagram is sealed and authenticated) " +
+		"or -open (no keys, for a trusted network only); in a config file, key_file or open; see hearsayd -h")
+	// errOpenWithKeys: both were given.
+	errOpenWithKeys = errors.New("-open and -key-file exclude each other: a cluster is either sealed with keys or open")
+)
+
+// withoutFields drops, from the joined errors Config.Validate returns,
+// every *engine.FieldError about one of fields.
+func withoutFields(err error, fields ...string) error {
+	if err == nil {
+		return nil
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var keep []error
+	for _, e := range errs {
+		var fe *engine.FieldError
+		if errors.As(e, &fe) && slices.Contains(fields, fe.Field) {
+			continue
+		}
+		keep = append(keep, e)
+	}
+	return errors.Join(keep...)
 }
 
 // parseBind parses the bind address: ip:port, [ipv6]:port, or :port for

@@ -1,32 +1,72 @@
 // Command hearsayd runs one Hearsay cluster member as a process: a node of
 // package engine with its configuration from flags or a JSON file, its
-// membership events in the log, and its view of the cluster on a local HTTP
-// port.
+// warnings (and, at debug level, its membership events) in the log, and its
+// view of the cluster on a local HTTP port.
 //
 // # Running
 //
-//	hearsayd -bind 10.0.0.1:7946 -seeds 10.0.0.2:7946,10.0.0.3:7946 \
-//	    -key-file /etc/hearsay/keys -id-file /var/lib/hearsay/id
+// A cluster is sealed with keys: every datagram is encrypted and
+// authenticated (AES-GCM) with the keys of the key file, which is the same
+// on every node. Make one key once and copy the file to every node:
+//
+//	head -c 32 /dev/urandom | base64 > /etc/hearsay/keys
+//	chmod 600 /etc/hearsay/keys
+//
+// Then start each node with it:
+//
+//	hearsayd -key-file /etc/hearsay/keys -id-file /var/lib/hearsay/id \
+//	    -bind 10.0.0.1:7946 -seeds 10.0.0.2:7946,10.0.0.3:7946
 //
 // The node starts, publishes the -state values, and joins through the seeds
 // in the background (retrying until a seed answers); a node whose only seed
 // is itself, or that has none, starts a new cluster. Seeds are re-contacted
 // periodically afterwards, so list a few stable members on every node.
 //
+// # Open clusters
+//
+// Without -key-file, hearsayd refuses to start (a usage error, exit 2)
+// unless -open asks for an open cluster; both together are an error too. An
+// open node neither seals nor authenticates anything: it believes every
+// datagram that reaches its port. So an open cluster cannot protect against
+//
+//   - forged datagrams: anyone who can send to the port can put any source
+//     address on a datagram, and so speak for any member: send heartbeats
+//     in the name of a crashed member so that its observers keep it alive,
+//     or claim that a healthy member is suspect or dead, which that member
+//     must then refute;
+//   - eavesdropping: member IDs, addresses and application state cross the
+//     network in clear text, readable by anyone on the path;
+//   - replays: a recorded datagram sent again later is taken as new, where
+//     a sealed cluster drops it by its authenticated per-sender counter.
+//
+// What it still does on its own: it never answers an address that has not
+// proven it receives there with more bytes than it was sent (no
+// amplification), a member supersedes whatever is claimed about it as soon
+// as it hears of it (no lasting poison), and a member known only from
+// gossip is not used as observer, helper or gossip target before it
+// answers a probe. Use -open only where nobody untrusted can send to or
+// listen on the port: a test rig, a private segment you control.
+//
 // # Settings
 //
 // Every setting is a flag; -config names a JSON file with the same settings
-// (key_file, id_file, log_level, log_format, dual_stack, leave_timeout with
-// underscores; seeds as a list; state as an object). Flags override the file,
-// the file overrides the defaults; unknown fields in the file are an error.
-// Relative paths in the file are relative to the file.
+// (key_file, open, max_members, id_file, log_level, log_format, dual_stack,
+// leave_timeout with underscores; seeds as a list; state as an object).
+// Flags override the file, the file overrides the defaults; unknown fields
+// in the file are an error. Relative paths in the file are relative to the
+// file.
 //
+//	-key-file file        AES keys, one per line, hex or base64; the first seals, all open (see Keys)
+//	-open                 run an open cluster, without keys (see Open clusters); excludes -key-file
 //	-bind addr:port       UDP address to listen on (default 0.0.0.0:7946; [::]:7946 for IPv6)
 //	-advertise host:port  address others reach this node at (NAT, containers)
 //	-seeds list           comma-separated host:port seeds; names are resolved once, at start
 //	-cluster name         cluster name (default "hearsay")
-//	-key-file file        AES keys, one per line, hex or base64; the first seals (see below)
 //	-preset name          protocol timing: lan (default), wan or local (engine.Default*Config)
+//	-max-members n        bound on the membership table (engine.Config.MaxMembers); 0 or unset:
+//	                      the engine's default. Records of new members beyond it are dropped and
+//	                      counted (hearsay_refused_members_total); set it above the largest
+//	                      cluster you expect, it bounds the memory a flood of forged members costs
 //	-id hex               member ID, 16 hex digits
 //	-id-file file         where the ID is kept across restarts (created on first start)
 //	-http addr            HTTP listen address: host:port (default 127.0.0.1:7947), unix:/path, or off
@@ -35,6 +75,7 @@
 //	-dual-stack           let an IPv6 bind address reach IPv4 members too
 //	-leave-timeout d      how long shutdown waits for the leave to spread (default 5s)
 //	-state key=value      application state to publish at start (repeatable)
+//	-version              print the module version, VCS revision and Go version, and exit 0
 //
 // Identity: a member is its ID. Without -id and -id-file every start is a
 // new member with a random ID. With -id-file the first start writes a random
@@ -42,13 +83,39 @@
 // generation (the wall-clock time in nanoseconds at start), so a restarted
 // process supersedes its previous self everywhere.
 //
-// Keys: a key line is 32, 48 or 64 hex digits (a 16, 24 or 32-byte key), or
+// # Keys
+//
+// A key line is 32, 48 or 64 hex digits (a 16, 24 or 32-byte key), or
 // base64; prefix it with "hex:" or "base64:" to say which. Blank lines and
-// lines starting with '#' are skipped. An empty key file is an error; no
-// key file leaves the cluster open, which the node logs. Rotate keys by
-// adding the new key second on every node, then moving it first everywhere,
-// then removing the old one (engine.Core.SetKeys describes the steps), with
-// a restart at each step.
+// lines starting with '#' are skipped. An empty key file is an error. The
+// first key seals every datagram; every key listed opens. The agent warns
+// when the file is readable by group or others.
+//
+// Keys rotate without a restart: SIGHUP makes the agent re-read the key
+// file and apply it to the running node (installing the keys it lacks,
+// making the file's first key primary, removing the keys the file no longer
+// lists), and log what changed by key ID (a hash, never the key). A
+// datagram sealed with a key the receiver does not hold is dropped, so the
+// nodes must move in step, in three rounds, each done on every node before
+// the next starts on any (engine.Node.UsePrimaryKey explains why this loses
+// nothing):
+//
+//  1. Add the new key as the second line of the file on every node, and
+//     SIGHUP every node: all accept the new key, all still seal with the
+//     old one.
+//  2. Move the new key to the first line on every node, and SIGHUP every
+//     node: each seals with the new key, which all accept since round 1.
+//  3. Remove the old key on every node, and SIGHUP every node: nobody seals
+//     with it any more.
+//
+// Check a round everywhere before the next: /config lists the node's key
+// IDs, primary first, and the log line of each reload says what changed.
+// A reload that installs a key and makes it primary at once, or removes
+// the primary it replaced, is applied but warned about: nodes that are a
+// round behind drop this node's datagrams until they catch up. A key file
+// that cannot be read or parsed changes nothing (the error is logged). An
+// open cluster cannot take keys while it runs: restart its nodes with
+// -key-file.
 //
 // # HTTP
 //
@@ -62,16 +129,28 @@
 //	          state_version, keys: {key: {value | value_base64, version}}}}}.
 //	          complete is false after events were dropped (then keys first
 //	          set during the gap are missing until they change again).
-//	/healthz  200 when the node runs and has joined; 503 while joining,
-//	          leaving, or rejoining after the cluster declared it dead. The
-//	          JSON body has status (ok, joining, leaving, rejoining), id,
-//	          addr, live_members, members, uptime.
-//	/metrics  every number of engine.NodeStats.Metrics in the Prometheus text
-//	          format, named hearsay_*, counters with _total (see metrics.go
-//	          for the mapping), plus hearsay_member_states, hearsay_healthy,
-//	          hearsay_info.
-//	/config   JSON of the configuration in effect, defaults applied; the
-//	          keys are counted, never shown.
+//	/healthz  200 when the node runs and has joined. 503 while joining,
+//	          while leaving, and while the cluster holds this node dead or
+//	          left and it has not refuted yet (status rejoining: it learned
+//	          of its death, engine.EventSelfDead, and refutes once it has
+//	          reached RejoinProbes members, engine.EventSelfAlive). The JSON
+//	          body has status (ok, joining, leaving, rejoining), reason (a
+//	          sentence, when not ok), id, addr, live_members, members, uptime.
+//	/metrics  the Prometheus text format (see metrics.go): every number of
+//	          engine.NodeStats.Metrics as hearsay_*, counters with _total and
+//	          named by direction (hearsay_received_bytes_total,
+//	          hearsay_sent_bytes_total, ...); hearsay_members{state="alive|
+//	          suspect|dead|left"}, hearsay_healthy (1 when /healthz answers
+//	          200), hearsay_info and hearsay_build_info{version, revision,
+//	          goversion}; the Go runtime's go_* families (goroutines, threads,
+//	          go_memstats_*, the go_gc_duration_seconds summary) and, on
+//	          Linux, process_* (CPU seconds, resident and virtual memory, open
+//	          and maximum file descriptors; process_start_time_seconds
+//	          everywhere), named as the Prometheus Go client names them.
+//	/config   JSON of every setting of engine.Config in effect, defaults
+//	          applied, in snake case (see http_config.go), plus preset,
+//	          key_file and leave_timeout. Keys appear as key_ids, the IDs of
+//	          the keys the node holds now, primary first; never as bytes.
 //
 // Generations are nanosecond timestamps (about 1.8e18): JSON tools that
 // read numbers as float64 (jq, JavaScript) round them; compare them as
@@ -79,15 +158,23 @@
 //
 // # Logs
 //
-// Logs go to standard error via log/slog. Membership events (join, alive,
-// suspect, dead, left, update) are logged at Info with the member's ID,
-// address, state, generation and incarnation, and the accusing witness for
-// suspect and dead; application-state changes at Debug.
+// Logs go to standard error via log/slog. Events about this node itself
+// are logged by the engine: at Warn when the cluster declared it dead, at
+// Info when it refuted. Membership events of other members (join, alive,
+// suspect, dead, left, update) and application-state changes are logged
+// at Debug only, with the member's ID, address, state, generation and
+// incarnation, and the accusing witness for suspect and dead: at 10,000
+// members a join alone is 10,000 events. (The engine logs a shorter line
+// of each at Debug too.) Warnings that repeat while a condition lasts (a
+// join that keeps retrying, events dropped at a full buffer, HTTP server
+// errors) are written at most once a minute each, with suppressed=N on
+// the next line counting those held back since the previous one.
 //
 // # Signals and exit codes
 //
-// SIGTERM or SIGINT: the node leaves the cluster (gossiping its Left record
-// until it has spread, at most -leave-timeout; a second signal stops
+// SIGHUP: the agent re-reads the key file (see Keys). SIGTERM or SIGINT:
+// the node leaves the cluster (gossiping its Left record until it has
+// spread, at most -leave-timeout; a second SIGTERM or SIGINT stops
 // waiting), closes, and the process exits 0. SIGKILL kills it at once; the
 // others then detect it as failed. Exit code 2 means bad flags or
 // configuration (nothing was started, no ID file was written), 1 that the

@@ -24,9 +24,9 @@ func (a *agent) handler() http.Handler {
 		w.Write([]byte("hearsayd " + a.node.ID().String() + "\n\n" +
 			"/members  every member this node knows (JSON)\n" +
 			"/state    every member's application state (JSON)\n" +
-			"/healthz  200 when running and joined, 503 otherwise (JSON)\n" +
-			"/metrics  the node's counters (Prometheus text format)\n" +
-			"/config   the configuration in effect (JSON, without keys)\n"))
+			"/healthz  200 when running and joined, 503 with a reason otherwise (JSON)\n" +
+			"/metrics  the node's counters, Go runtime and process metrics (Prometheus text format)\n" +
+			"/config   the configuration in effect (JSON; keys by ID only)\n"))
 	})
 	return mux
 }
@@ -119,7 +119,8 @@ func (a *agent) serveState(w http.ResponseWriter, r *http.Request) {
 
 // healthJSON is the body of /healthz.
 type healthJSON struct {
-	Status      string `json:"status"` // ok, joining, leaving or rejoining
+	Status      string `json:"status"`           // ok, joining, leaving or rejoining
+	Reason      string `json:"reason,omitempty"` // why it is not ok, for a person
 	ID          string `json:"id"`
 	Addr        string `json:"addr"`
 	LiveMembers int    `json:"live_members"`
@@ -128,7 +129,7 @@ type healthJSON struct {
 }
 
 func (a *agent) serveHealth(w http.ResponseWriter, r *http.Request) {
-	ok, status := a.status()
+	ok, status, reason := a.status()
 	live, total := a.node.NumMembers()
 	code := http.StatusOK
 	if !ok {
@@ -136,6 +137,7 @@ func (a *agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, code, healthJSON{
 		Status:      status,
+		Reason:      reason,
 		ID:          a.node.ID().String(),
 		Addr:        a.node.Addr().String(),
 		LiveMembers: live,
@@ -147,99 +149,10 @@ func (a *agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 func (a *agent) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	st := a.node.Stats()
-	writeMetrics(w, st.Metrics(nil), a.extraMetrics())
-}
-
-// configJSON is the body of /config: the configuration in effect, with
-// defaults applied; durations in time.Duration's text form. Keys are
-// never shown, only how many there are.
-type configJSON struct {
-	ID                 string   `json:"id"`
-	Generation         uint64   `json:"generation"`
-	Cluster            string   `json:"cluster"`
-	Preset             string   `json:"preset"`
-	Bind               string   `json:"bind"`
-	Advertise          string   `json:"advertise"`
-	DualStack          bool     `json:"dual_stack"`
-	Seeds              []string `json:"seeds"`
-	Keys               int      `json:"keys"`
-	HeartbeatInterval  string   `json:"heartbeat_interval"`
-	Observers          int      `json:"observers"`
-	Phi                phiJSON  `json:"phi"`
-	ProbeTimeout       string   `json:"probe_timeout"`
-	IndirectProbes     int      `json:"indirect_probes"`
-	IndirectTimeout    string   `json:"indirect_timeout"`
-	Suspicion          suspJSON `json:"suspicion"`
-	MaxLocalHealth     int      `json:"max_local_health"`
-	RejoinProbes       int      `json:"rejoin_probes"`
-	RejoinBackoffMax   string   `json:"rejoin_backoff_max"`
-	GossipInterval     string   `json:"gossip_interval"`
-	GossipFanout       int      `json:"gossip_fanout"`
-	RetransmitMult     float64  `json:"retransmit_mult"`
-	MaxDatagramSize    int      `json:"max_datagram_size"`
-	SyncInterval       string   `json:"sync_interval"`
-	SeedInterval       string   `json:"seed_interval"`
-	TombstoneRetention string   `json:"tombstone_retention"`
-	LeaveTimeout       string   `json:"leave_timeout"`
-}
-
-type phiJSON struct {
-	Threshold       float64 `json:"threshold"`
-	Window          int     `json:"window"`
-	MinStdDev       string  `json:"min_std_dev"`
-	AcceptablePause string  `json:"acceptable_pause"`
-	FirstInterval   string  `json:"first_interval"`
-	MaxInterval     string  `json:"max_interval"`
-}
-
-type suspJSON struct {
-	MinBase   string  `json:"min_base"`
-	MaxFactor float64 `json:"max_factor"`
-	Expected  int     `json:"expected"`
-}
-
-func (a *agent) serveConfig(w http.ResponseWriter, r *http.Request) {
-	c := a.node.Config()
-	seeds := make([]string, len(c.Seeds))
-	for i, s := range c.Seeds {
-		seeds[i] = s.String()
-	}
-	writeJSON(w, http.StatusOK, configJSON{
-		ID:                a.node.ID().String(),
-		Generation:        c.Generation,
-		Cluster:           c.ClusterName,
-		Preset:            a.set.preset,
-		Bind:              a.node.LocalAddr().String(),
-		Advertise:         a.node.Addr().String(),
-		DualStack:         c.DualStack,
-		Seeds:             seeds,
-		Keys:              len(c.Keys),
-		HeartbeatInterval: c.HeartbeatInterval.String(),
-		Observers:         c.Observers,
-		Phi: phiJSON{
-			Threshold:       c.Phi.Threshold,
-			Window:          c.Phi.Window,
-			MinStdDev:       c.Phi.MinStdDev.String(),
-			AcceptablePause: c.Phi.AcceptablePause.String(),
-			FirstInterval:   c.Phi.FirstInterval.String(),
-			MaxInterval:     c.Phi.MaxInterval.String(),
-		},
-		ProbeTimeout:       c.ProbeTimeout.String(),
-		IndirectProbes:     c.IndirectProbes,
-		IndirectTimeout:    c.IndirectTimeout.String(),
-		Suspicion:          suspJSON{MinBase: c.Suspicion.MinBase.String(), MaxFactor: c.Suspicion.MaxFactor, Expected: c.Suspicion.Expected},
-		MaxLocalHealth:     c.MaxLocalHealth,
-		RejoinProbes:       c.RejoinProbes,
-		RejoinBackoffMax:   c.RejoinBackoffMax.String(),
-		GossipInterval:     c.GossipInterval.String(),
-		GossipFanout:       c.GossipFanout,
-		RetransmitMult:     c.RetransmitMult,
-		MaxDatagramSize:    c.MaxDatagramSize,
-		SyncInterval:       c.SyncInterval.String(),
-		SeedInterval:       c.SeedInterval.String(),
-		TombstoneRetention: c.TombstoneRetention.String(),
-		LeaveTimeout:       a.set.leaveTimeout.String(),
-	})
+	extra := a.agentMetrics()
+	extra = append(extra, runtimeMetrics()...)
+	extra = append(extra, processMetrics()...)
+	writeMetrics(w, st.Metrics(nil), extra)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -2,25 +2,39 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/engine"
 )
 
 // testAgent starts an agent on loopback with the local preset and no HTTP
 // listener (tests call its handler directly), and stops it at the end.
+// args must say -key-file or -open.
 func testAgent(t *testing.T, args ...string) *agent {
+	t.Helper()
+	return testAgentLog(t, slog.New(slog.DiscardHandler), args...)
+}
+
+// testAgentLog is testAgent logging to log.
+func testAgentLog(t *testing.T, log *slog.Logger, args ...string) *agent {
 	t.Helper()
 	base := []string{"-bind", "127.0.0.1:0", "-preset", "local", "-http", "off", "-leave-timeout", "2s"}
 	o, err := parseArgs(append(base, args...), io.Discard)
@@ -31,7 +45,7 @@ func testAgent(t *testing.T, args ...string) *agent {
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	a, err := startAgent(set, slog.New(slog.DiscardHandler))
+	a, err := startAgent(set, log)
 	if err != nil {
 		t.Fatalf("startAgent: %v", err)
 	}
@@ -75,11 +89,29 @@ func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
 	return v
 }
 
-// TestHTTP runs two agents joined over loopback and checks every endpoint
-// on the second.
+// testKey returns a 32-byte key of b.
+func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+
+// writeKeys writes a key file (hex, mode 600) of keys to path.
+func writeKeys(t *testing.T, path string, keys ...[]byte) string {
+	t.Helper()
+	var s strings.Builder
+	s.WriteString("# test keys, primary first\n")
+	for _, k := range keys {
+		s.WriteString(hex.EncodeToString(k) + "\n")
+	}
+	if err := os.WriteFile(path, []byte(s.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestHTTP runs two agents of a sealed cluster joined over loopback and
+// checks every endpoint on the second.
 func TestHTTP(t *testing.T) {
-	a := testAgent(t, "-state", "role=seed", "-state", "bin=\xff\xfe")
-	b := testAgent(t, "-seeds", a.node.Addr().String(), "-cluster", "hearsay")
+	keys := writeKeys(t, filepath.Join(t.TempDir(), "keys"), testKey(1))
+	a := testAgent(t, "-key-file", keys, "-state", "role=seed", "-state", "bin=\xff\xfe")
+	b := testAgent(t, "-key-file", keys, "-seeds", a.node.Addr().String(), "-cluster", "hearsay", "-max-members", "5000")
 
 	waitUntil(t, 10*time.Second, "b healthy", func() (bool, string) {
 		rec := get(t, b, "/healthz")
@@ -139,18 +171,40 @@ func TestHTTP(t *testing.T) {
 
 	t.Run("healthz", func(t *testing.T) {
 		h := decode[healthJSON](t, get(t, b, "/healthz"))
-		if h.Status != "ok" || h.ID != b.node.ID().String() || h.LiveMembers != 2 {
-			t.Errorf("/healthz = %+v, want ok, b's id, 2 live members", h)
+		if h.Status != "ok" || h.Reason != "" || h.ID != b.node.ID().String() || h.LiveMembers != 2 {
+			t.Errorf("/healthz = %+v, want ok without a reason, b's id, 2 live members", h)
 		}
 	})
 
 	t.Run("config", func(t *testing.T) {
-		c := decode[configJSON](t, get(t, b, "/config"))
+		rec := get(t, b, "/config")
+		c := decode[map[string]any](t, rec)
 		local := engine.DefaultLocalConfig()
-		if c.Preset != "local" || c.HeartbeatInterval != local.HeartbeatInterval.String() ||
-			c.Suspicion.MinBase != local.Suspicion.MinBase.String() || c.Phi.MaxInterval == "0s" ||
-			len(c.Seeds) != 1 || c.Keys != 0 {
-			t.Errorf("/config = %+v", c)
+		phi, _ := c["phi"].(map[string]any)
+		susp, _ := c["suspicion"].(map[string]any)
+		for key, want := range map[string]any{
+			"preset":             "local",
+			"cluster":            "hearsay",
+			"heartbeat_interval": local.HeartbeatInterval.String(),
+			"refutation_window":  local.RefutationWindow.String(),
+			"max_members":        5000.0,
+			"shard_bits":         float64(local.ShardBits),
+			"open":               false,
+			"key_ids":            []any{codec.KeyIDOf(testKey(1)).String()},
+			"seeds":              []any{a.node.Addr().String()},
+			"advertise":          b.node.Addr().String(),
+			"leave_timeout":      "2s",
+		} {
+			if got := c[key]; !reflect.DeepEqual(got, want) {
+				t.Errorf("/config %s = %#v, want %#v", key, got, want)
+			}
+		}
+		if phi["max_interval"] == "0s" || phi["distribution"] != "normal" || susp["min_base"] != local.Suspicion.MinBase.String() {
+			t.Errorf("/config phi = %v, suspicion = %v", phi, susp)
+		}
+		if body := rec.Body.String(); strings.Contains(body, hex.EncodeToString(testKey(1))) ||
+			strings.Contains(body, base64.StdEncoding.EncodeToString(testKey(1))) {
+			t.Errorf("/config shows the key bytes:\n%s", body)
 		}
 	})
 
@@ -161,24 +215,37 @@ func TestHTTP(t *testing.T) {
 		}
 		samples := checkExposition(t, rec.Body.String())
 		for name, want := range map[string]float64{
-			`hearsay_live_members`:                 2,
-			`hearsay_member_states{state="alive"}`: 2,
-			`hearsay_member_states{state="dead"}`:  0,
-			`hearsay_healthy`:                      1,
-			`hearsay_subscriptions`:                1,
+			`hearsay_members{state="alive"}`:   2,
+			`hearsay_members{state="suspect"}`: 0,
+			`hearsay_members{state="dead"}`:    0,
+			`hearsay_members{state="left"}`:    0,
+			`hearsay_healthy`:                  1,
+			`hearsay_subscriptions`:            2, // membership events, self events
 		} {
 			if got, ok := samples[name]; !ok || got != want {
 				t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
 			}
 		}
-		for _, name := range []string{`hearsay_datagrams_in_total`, `hearsay_msgs_in_total{type="heartbeat"}`, `hearsay_drops_total{cause="auth"}`, `hearsay_transport_drops_total{cause="buffer_full"}`} {
+		for _, name := range []string{
+			`hearsay_received_datagrams_total`, `hearsay_received_bytes_total`, `hearsay_sent_bytes_total`,
+			`hearsay_sent_messages_total{type="join"}`, `hearsay_sent_message_bytes_total{type="join"}`,
+			`hearsay_received_messages_total{type="join_reply"}`,
+			`hearsay_transport_received_bytes_total`, `hearsay_transport_sent_bytes_total`,
+			`hearsay_drops_total{cause="auth"}`, `hearsay_transport_drops_total{cause="buffer_full"}`,
+		} {
+			if samples[name] == 0 && !strings.Contains(name, "drops") {
+				t.Errorf("%s = 0 (or missing) after a join", name)
+			}
 			if _, ok := samples[name]; !ok {
 				t.Errorf("%s missing", name)
 			}
 		}
-		if samples[`hearsay_datagrams_in_total`] == 0 {
-			t.Error("hearsay_datagrams_in_total = 0 after a join")
+		for _, name := range []string{`hearsay_live_members`, `hearsay_member_states{state="alive"}`, `hearsay_bytes_in_total`, `hearsay_datagrams_in_total`} {
+			if _, ok := samples[name]; ok {
+				t.Errorf("%s present; it was replaced", name)
+			}
 		}
+		checkStandardMetrics(t, samples)
 	})
 
 	t.Run("methods and paths", func(t *testing.T) {
@@ -203,39 +270,35 @@ func TestHTTP(t *testing.T) {
 
 func TestHealthStates(t *testing.T) {
 	// A node whose seed never answers stays "joining".
-	a := testAgent(t, "-seeds", "127.0.0.1:9") // discard port: nobody answers
+	a := testAgent(t, "-open", "-seeds", "127.0.0.1:9") // discard port: nobody answers
 	rec := get(t, a, "/healthz")
-	if h := decode[healthJSON](t, rec); rec.Code != http.StatusServiceUnavailable || h.Status != "joining" {
-		t.Errorf("/healthz while joining = %d %+v, want 503 joining", rec.Code, h)
+	if h := decode[healthJSON](t, rec); rec.Code != http.StatusServiceUnavailable || h.Status != "joining" || h.Reason == "" {
+		t.Errorf("/healthz while joining = %d %+v, want 503 joining with a reason", rec.Code, h)
 	}
 	// A node without seeds is a new cluster: healthy at once.
-	b := testAgent(t)
+	b := testAgent(t, "-open")
 	waitUntil(t, 5*time.Second, "seedless node healthy", func() (bool, string) {
 		rec := get(t, b, "/healthz")
 		return rec.Code == http.StatusOK, rec.Body.String()
 	})
 	b.leaving.Store(true)
 	rec = get(t, b, "/healthz")
-	if h := decode[healthJSON](t, rec); rec.Code != http.StatusServiceUnavailable || h.Status != "leaving" {
-		t.Errorf("/healthz while leaving = %d %+v, want 503 leaving", rec.Code, h)
-	}
-	b.leaving.Store(false)
-	b.selfDead.Store(true)
-	if h := decode[healthJSON](t, get(t, b, "/healthz")); h.Status != "rejoining" {
-		t.Errorf("/healthz after self-dead = %+v, want rejoining", h)
+	if h := decode[healthJSON](t, rec); rec.Code != http.StatusServiceUnavailable || h.Status != "leaving" || h.Reason == "" {
+		t.Errorf("/healthz while leaving = %d %+v, want 503 leaving with a reason", rec.Code, h)
 	}
 }
 
 var (
 	sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? (\S+)$`)
 	helpLine   = regexp.MustCompile(`^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) \S.*$`)
-	typeLine   = regexp.MustCompile(`^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$`)
+	typeLine   = regexp.MustCompile(`^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary)$`)
 )
 
 // checkExposition checks text against the Prometheus text format as
 // hearsayd writes it (each family: HELP, TYPE, then its samples; families
-// unique; counters named *_total; every value a number) and returns the
-// samples by name and labels.
+// unique; counters, and only counters, named *_total; a summary's samples
+// are its quantiles, _sum and _count; every value a number) and returns
+// the samples by name and labels.
 func checkExposition(t *testing.T, text string) map[string]float64 {
 	t.Helper()
 	samples := map[string]float64{}
@@ -270,8 +333,13 @@ func checkExposition(t *testing.T, text string) map[string]float64 {
 			if m == nil {
 				t.Fatalf("line %d: bad sample: %q", n, line)
 			}
-			if m[1] != family {
-				t.Fatalf("line %d: sample %s outside its family (current %q)", n, m[1], family)
+			inFamily := m[1] == family
+			if typ == "summary" {
+				inFamily = (m[1] == family && strings.Contains(m[2], `quantile="`)) ||
+					(m[2] == "" && (m[1] == family+"_sum" || m[1] == family+"_count"))
+			}
+			if !inFamily {
+				t.Fatalf("line %d: sample %s%s outside its family (current %q, %s)", n, m[1], m[2], family, typ)
 			}
 			v, err := strconv.ParseFloat(m[3], 64)
 			if err != nil {

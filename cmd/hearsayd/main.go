@@ -19,21 +19,25 @@ const (
 )
 
 func main() {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	os.Exit(run(os.Args[1:], os.Stderr, sigs, nil))
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, sigs, nil))
 }
 
 // run is the whole agent: it parses args, starts the member, waits for a
-// signal on sigs, then leaves and stops. ready, when set, is called with the
-// running agent (tests use it to find its addresses). It returns the exit
-// code.
-func run(args []string, stderr io.Writer, sigs <-chan os.Signal, ready func(*agent)) int {
+// signal on sigs, then leaves and stops. SIGHUP re-reads the key file
+// instead of stopping. ready, when set, is called with the running agent
+// (tests use it to find its addresses). -version prints to stdout,
+// everything else goes to stderr. It returns the exit code.
+func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal, ready func(*agent)) int {
 	opts, err := parseArgs(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return exitOK
-	}
-	if err != nil {
+	case errors.Is(err, errVersion):
+		fmt.Fprintln(stdout, readBuildInfo().String())
+		return exitOK
+	case err != nil:
 		fmt.Fprintf(stderr, "hearsayd: %v\n", err)
 		return exitUsage
 	}
@@ -47,9 +51,6 @@ func run(args []string, stderr io.Writer, sigs <-chan os.Signal, ready func(*age
 		fmt.Fprintf(stderr, "hearsayd: invalid configuration:\n%v\n", err)
 		return exitUsage
 	}
-	if set.keyWarning != "" {
-		log.Warn(set.keyWarning)
-	}
 	if set.idCreated {
 		log.Info("created the ID file; restarts keep this ID", "file", opts.IDFile, "id", set.cfg.ID.String())
 	}
@@ -58,21 +59,44 @@ func run(args []string, stderr io.Writer, sigs <-chan os.Signal, ready func(*age
 		log.Error("cannot start", "err", err)
 		return exitRuntime
 	}
+	if set.keyWarning != "" {
+		a.warn.warn(set.keyWarning)
+	}
 	if ready != nil {
 		ready(a)
 	}
-	sig := <-sigs
+	sig := a.awaitStop(sigs)
 	log.Info("signal received: leaving the cluster", "signal", sig.String(), "timeout", set.leaveTimeout)
 	second, done := make(chan struct{}), make(chan struct{})
 	go func() {
-		select {
-		case <-sigs:
-			close(second)
-		case <-done:
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGHUP {
+					continue // no reload while leaving
+				}
+				close(second)
+			case <-done:
+			}
+			return
 		}
 	}()
 	a.shutdown(second)
 	close(done)
 	log.Info("stopped")
 	return exitOK
+}
+
+// awaitStop waits for a signal that stops the agent and returns it;
+// SIGHUP re-reads the key file and goes on waiting.
+func (a *agent) awaitStop(sigs <-chan os.Signal) os.Signal {
+	for {
+		sig := <-sigs
+		if sig != syscall.SIGHUP {
+			return sig
+		}
+		if _, err := a.reloadKeys(); err != nil {
+			a.log.Error("SIGHUP: key file not applied", "err", err, "keys", keyIDList(a.node.KeyIDs()))
+		}
+	}
 }

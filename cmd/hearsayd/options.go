@@ -33,6 +33,8 @@ type options struct {
 	Seeds        []string
 	Cluster      string
 	KeyFile      string
+	Open         bool // run without keys; exclusive with KeyFile
+	MaxMembers   int  // engine.Config.MaxMembers; 0: the engine's default
 	Preset       string
 	ID           string
 	IDFile       string
@@ -64,6 +66,8 @@ type fileConfig struct {
 	Seeds        []string          `json:"seeds"`
 	Cluster      *string           `json:"cluster"`
 	KeyFile      *string           `json:"key_file"`
+	Open         *bool             `json:"open"`
+	MaxMembers   *int              `json:"max_members"`
 	Preset       *string           `json:"preset"`
 	ID           *string           `json:"id"`
 	IDFile       *string           `json:"id_file"`
@@ -80,10 +84,15 @@ type fileConfig struct {
 type flagValues struct {
 	config, bind, advertise, seeds, cluster, keyFile, preset string
 	id, idFile, http, logLevel, logFormat                    string
-	dualStack                                                bool
+	dualStack, open, version                                 bool
+	maxMembers                                               int
 	leaveTimeout                                             time.Duration
 	state                                                    map[string]string
 }
+
+// errVersion is returned by parseArgs for -version: print the version and
+// exit 0.
+var errVersion = errors.New("version requested")
 
 func newFlagSet(out io.Writer, v *flagValues) *flag.FlagSet {
 	d := defaultOptions()
@@ -94,15 +103,18 @@ func newFlagSet(out io.Writer, v *flagValues) *flag.FlagSet {
 	fs.StringVar(&v.advertise, "advertise", "", "`address:port` other members reach this node at (default: the bind address, or one of this host's when that is unspecified)")
 	fs.StringVar(&v.seeds, "seeds", "", "comma-separated seed `host:port` list to join through (this node's own address is skipped)")
 	fs.StringVar(&v.cluster, "cluster", "", "cluster `name`; datagrams of other clusters are dropped (default \"hearsay\")")
-	fs.StringVar(&v.keyFile, "key-file", "", "`file` of AES keys sealing every datagram, one per line in hex or base64; the first seals, all open")
+	fs.StringVar(&v.keyFile, "key-file", "", "`file` of AES keys sealing every datagram, one per line in hex or base64; the first seals, all open; SIGHUP re-reads it (required unless -open)")
+	fs.BoolVar(&v.open, "open", false, "run an open cluster, without keys: datagrams are neither sealed nor authenticated, so forged, overheard and replayed datagrams are not refused; for trusted networks only; excludes -key-file")
+	fs.IntVar(&v.maxMembers, "max-members", 0, "bound the membership table to `n` members; records of new members beyond it are dropped and counted (0: the engine's default)")
 	fs.StringVar(&v.preset, "preset", d.Preset, "protocol timing `preset`: lan, wan or local")
 	fs.StringVar(&v.id, "id", "", "member `ID` (16 hex digits); default: read from -id-file, or random")
 	fs.StringVar(&v.idFile, "id-file", "", "`file` holding the member ID, created on first start, so that restarts keep the ID")
 	fs.StringVar(&v.http, "http", d.HTTP, "HTTP listen `address` (host:port, unix:/path, or off)")
-	fs.StringVar(&v.logLevel, "log-level", d.LogLevel, "log `level`: debug, info, warn or error")
+	fs.StringVar(&v.logLevel, "log-level", d.LogLevel, "log `level`: debug (adds every membership event), info, warn or error")
 	fs.StringVar(&v.logFormat, "log-format", d.LogFormat, "log `format`: text or json")
 	fs.BoolVar(&v.dualStack, "dual-stack", false, "let an IPv6 bind address accept IPv4 too")
 	fs.DurationVar(&v.leaveTimeout, "leave-timeout", d.LeaveTimeout, "how long a graceful shutdown waits for the leave to spread")
+	fs.BoolVar(&v.version, "version", false, "print the version and VCS revision and exit")
 	fs.Func("state", "application state `key=value` to publish at start (repeatable)", func(s string) error {
 		k, val, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
@@ -114,20 +126,47 @@ func newFlagSet(out io.Writer, v *flagValues) *flag.FlagSet {
 		v.state[k] = val
 		return nil
 	})
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: hearsayd [flags]\n\nRuns one Hearsay cluster member and serves its view over HTTP. Flags:\n\n")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usageHeader); fs.PrintDefaults() }
 	return fs
 }
 
+// usageHeader leads the -h text: keys first, as the package documentation.
+const usageHeader = `Usage: hearsayd -key-file FILE [flags]
+       hearsayd -open [flags]    (trusted networks only)
+
+Runs one Hearsay cluster member and serves its view over HTTP.
+
+Every datagram is sealed and authenticated with the cluster's keys, read from
+-key-file (one key per line; make one with: head -c 32 /dev/urandom | base64).
+For example:
+
+  hearsayd -key-file /etc/hearsay/keys -id-file /var/lib/hearsay/id \
+      -bind 10.0.0.1:7946 -seeds 10.0.0.2:7946,10.0.0.3:7946
+
+Rotate keys without a restart: edit the key file on every node and send
+SIGHUP, in three rounds (add the new key second; move it first; remove the
+old one), each round on every node before the next.
+
+-open runs without keys instead. An open cluster cannot refuse datagrams
+forged with a spoofed source address (a heartbeat keeping a crashed member
+alive, false claims about members), cannot hide its traffic from anyone on
+the path, and cannot detect replayed datagrams. Use it only on a network
+where nobody untrusted can send to or listen on the port.
+
+Flags:
+
+`
+
 // parseArgs reads the command line and the config file it names. It
-// returns flag.ErrHelp for -h.
+// returns flag.ErrHelp for -h and errVersion for -version.
 func parseArgs(args []string, out io.Writer) (options, error) {
 	var v flagValues
 	fs := newFlagSet(out, &v)
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
+	}
+	if v.version {
+		return options{}, errVersion
 	}
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected arguments %q: every setting is a flag", fs.Args())
@@ -151,6 +190,10 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 			o.Cluster = v.cluster
 		case "key-file":
 			o.KeyFile = v.keyFile
+		case "open":
+			o.Open = v.open
+		case "max-members":
+			o.MaxMembers = v.maxMembers
 		case "preset":
 			o.Preset = v.preset
 		case "id":
@@ -174,7 +217,7 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 			for k, val := range v.state {
 				o.State[k] = val
 			}
-		case "config":
+		case "config", "version":
 		default:
 			errs = append(errs, fmt.Errorf("flag -%s is not applied (a bug)", f.Name))
 		}
@@ -218,6 +261,12 @@ func (o *options) loadFile(path string) error {
 	set(&o.Cluster, f.Cluster)
 	if f.KeyFile != nil {
 		o.KeyFile = rel(*f.KeyFile)
+	}
+	if f.Open != nil {
+		o.Open = *f.Open
+	}
+	if f.MaxMembers != nil {
+		o.MaxMembers = *f.MaxMembers
 	}
 	set(&o.Preset, f.Preset)
 	set(&o.ID, f.ID)

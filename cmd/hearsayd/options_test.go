@@ -32,10 +32,31 @@ func TestParseArgsHelp(t *testing.T) {
 	if _, err := parseArgs([]string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("parseArgs(-h) = %v, want flag.ErrHelp", err)
 	}
-	for _, f := range []string{"-bind", "-advertise", "-seeds", "-cluster", "-key-file", "-preset", "-id", "-id-file", "-http", "-log-level", "-config"} {
+	for _, f := range []string{"-bind", "-advertise", "-seeds", "-cluster", "-key-file", "-open", "-max-members", "-preset", "-id", "-id-file", "-http", "-log-level", "-config", "-version", "SIGHUP"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("usage does not mention %s", f)
 		}
+	}
+	// Keys lead: the first line and the first example use -key-file, and
+	// -open comes with what it cannot protect against.
+	text := out.String()
+	if first, _, _ := strings.Cut(text, "\n"); !strings.Contains(first, "-key-file") {
+		t.Errorf("usage's first line %q does not lead with -key-file", first)
+	}
+	_, example, _ := strings.Cut(text, "For example:\n\n")
+	if !strings.HasPrefix(example, "  hearsayd -key-file") {
+		t.Errorf("usage's first example does not use -key-file:\n%s", example)
+	}
+	for _, risk := range []string{"forged", "spoofed", "replayed"} {
+		if !strings.Contains(text, risk) {
+			t.Errorf("usage does not say what -open cannot protect against (%q)", risk)
+		}
+	}
+}
+
+func TestParseArgsVersion(t *testing.T) {
+	if _, err := parseArgs([]string{"-version"}, io.Discard); !errors.Is(err, errVersion) {
+		t.Errorf("parseArgs(-version) = %v, want errVersion", err)
 	}
 }
 
@@ -71,6 +92,8 @@ func TestParseArgsFileThenFlags(t *testing.T) {
 		"seeds": ["10.0.0.2:7000", "10.0.0.3:7000"],
 		"cluster": "prod",
 		"key_file": "keys",
+		"open": false,
+		"max_members": 20000,
 		"preset": "wan",
 		"id_file": "/var/lib/hearsay/id",
 		"http": "unix:/run/hearsay.sock",
@@ -80,7 +103,7 @@ func TestParseArgsFileThenFlags(t *testing.T) {
 		"leave_timeout": "2s",
 		"state": {"role": "db", "zone": "a"}
 	}`, 0o600)
-	o, err := parseArgs([]string{"-config", cfg, "-bind", "10.0.0.9:7001", "-seeds", " 10.0.0.4:7000 ,,10.0.0.5:7000", "-state", "zone=b", "-log-level", "warn"}, io.Discard)
+	o, err := parseArgs([]string{"-config", cfg, "-bind", "10.0.0.9:7001", "-seeds", " 10.0.0.4:7000 ,,10.0.0.5:7000", "-state", "zone=b", "-log-level", "warn", "-max-members", "30000"}, io.Discard)
 	if err != nil {
 		t.Fatalf("parseArgs = %v", err)
 	}
@@ -91,6 +114,7 @@ func TestParseArgsFileThenFlags(t *testing.T) {
 		Seeds:        []string{"10.0.0.4:7000", "10.0.0.5:7000"}, // flag replaces the list
 		Cluster:      "prod",
 		KeyFile:      filepath.Join(dir, "keys"), // relative to the file
+		MaxMembers:   30000,                      // flag over file
 		Preset:       "wan",
 		IDFile:       "/var/lib/hearsay/id",
 		HTTP:         "unix:/run/hearsay.sock",
@@ -112,6 +136,8 @@ func TestParseArgsFileErrors(t *testing.T) {
 		"trailing": `{"bind": "10.0.0.1:7000"} {}`,
 		"duration": `{"leave_timeout": "5"}`,
 		"type":     `{"seeds": "10.0.0.1:7000"}`,
+		"open":     `{"open": "yes"}`,
+		"members":  `{"max_members": "many"}`,
 	} {
 		p := writeFile(t, dir, name+".json", content, 0o600)
 		if _, err := parseArgs([]string{"-config", p}, io.Discard); err == nil {
@@ -191,6 +217,7 @@ func TestBuild(t *testing.T) {
 
 func TestBuildIPv6(t *testing.T) {
 	o := defaultOptions()
+	o.Open = true
 	o.Bind = "[fd77::1]:7946"
 	o.Seeds = []string{"[fd77::2]:7946"}
 	s, err := o.build(context.Background(), fakeResolver(nil))
@@ -244,18 +271,59 @@ func TestBuildReportsEverything(t *testing.T) {
 	o.HTTP = "7947"
 	o.LogLevel = "loud"
 	o.LeaveTimeout = 0
+	o.MaxMembers = -1
 	o.State = map[string]string{strings.Repeat("k", 300): "v"}
 	_, err := o.build(context.Background(), fakeResolver(nil))
 	if err == nil {
 		t.Fatal("build = nil error, want every problem")
 	}
-	for _, want := range []string{"bind:", "advertise:", "seeds: want host:port", "missing.example", "key file", "preset", "http:", "log level", "leave-timeout", "state: key"} {
+	for _, want := range []string{"bind:", "advertise:", "seeds: want host:port", "missing.example", "key file", "preset", "http:", "log level", "leave-timeout", "state: key", "max-members"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("build error does not mention %q:\n%v", want, err)
 		}
 	}
 	if _, err := os.Stat(o.IDFile); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("an invalid configuration created the ID file (stat: %v)", err)
+	}
+}
+
+// TestBuildKeysOrOpen checks that a cluster is sealed or explicitly open:
+// keys, -open, neither, both.
+func TestBuildKeysOrOpen(t *testing.T) {
+	dir := t.TempDir()
+	keys := writeKeys(t, filepath.Join(dir, "keys"), testKey(1), testKey(2))
+	build := func(keyFile string, open bool, maxMembers int) (settings, error) {
+		o := defaultOptions()
+		o.Bind = "127.0.0.1:0"
+		o.KeyFile, o.Open, o.MaxMembers = keyFile, open, maxMembers
+		return o.build(context.Background(), fakeResolver(nil))
+	}
+	s, err := build(keys, false, 0)
+	if err != nil || len(s.cfg.Keys) != 2 || s.cfg.Open || s.keyFile != keys {
+		t.Errorf("build(-key-file) = %d keys, open %v, key file %q, %v; want 2 keys, sealed", len(s.cfg.Keys), s.cfg.Open, s.keyFile, err)
+	}
+	if s.cfg.MaxMembers != engine.DefaultLANConfig().MaxMembers {
+		t.Errorf("build(-max-members 0): MaxMembers = %d, want the preset's %d", s.cfg.MaxMembers, engine.DefaultLANConfig().MaxMembers)
+	}
+	s, err = build("", true, 100)
+	if err != nil || len(s.cfg.Keys) != 0 || !s.cfg.Open || s.cfg.MaxMembers != 100 {
+		t.Errorf("build(-open -max-members 100) = %d keys, open %v, MaxMembers %d, %v", len(s.cfg.Keys), s.cfg.Open, s.cfg.MaxMembers, err)
+	}
+	_, err = build("", false, 0)
+	if !errors.Is(err, errNoKeys) {
+		t.Errorf("build(no keys, not open) = %v, want errNoKeys", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "config.Keys") {
+		t.Errorf("build(no keys, not open) = %v: the engine's error repeats the agent's", err)
+	}
+	_, err = build(keys, true, 0)
+	if !errors.Is(err, errOpenWithKeys) || strings.Contains(err.Error(), "config.Open") {
+		t.Errorf("build(-open -key-file) = %v, want errOpenWithKeys alone", err)
+	}
+	// A missing key file is reported as such, not as "no keys" too.
+	_, err = build(filepath.Join(dir, "missing"), false, 0)
+	if err == nil || errors.Is(err, errNoKeys) || strings.Contains(err.Error(), "config.Keys") {
+		t.Errorf("build(missing key file) = %v, want the file's error alone", err)
 	}
 }
 

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/hearsay-io/hearsay/engine"
+)
+
+// Event subscriptions. Membership and state events come in bursts (one per
+// member learned on join); the two events about this node itself come on
+// a subscription of their own, so that a burst can never crowd them out:
+// a lost EventSelfAlive would leave /healthz failing for good.
+const (
+	// eventBuffer is the capacity of the membership subscription: one
+	// event per member learned on join, so a cluster of this size joins
+	// without drops.
+	eventBuffer = 4096
+	// selfEventBuffer is the capacity of the self subscription; the node
+	// emits at most one EventSelfDead per death and one EventSelfAlive per
+	// refutation.
+	selfEventBuffer = 16
+)
+
+// memberEventTypes are the events of the membership subscription: every
+// type but the two about this node.
+var memberEventTypes = []engine.EventType{
+	engine.EventJoin, engine.EventAlive, engine.EventSuspect, engine.EventDead,
+	engine.EventLeft, engine.EventUpdate, engine.EventState,
+}
+
+// subscribe opens the agent's two subscriptions.
+func (a *agent) subscribe() {
+	a.sub = a.node.Subscribe(eventBuffer, memberEventTypes...)
+	a.selfSub = a.node.Subscribe(selfEventBuffer, engine.EventSelfDead, engine.EventSelfAlive)
+}
+
+// readEvents hands every event of both subscriptions to handleEvent, in
+// order within each, and reports events the membership subscription
+// dropped. It ends when both channels close (Node.Close).
+func (a *agent) readEvents() {
+	defer a.wg.Done()
+	members, self := a.sub.Events(), a.selfSub.Events()
+	var reported uint64 // membership events dropped, as last logged
+	for members != nil || self != nil {
+		select {
+		case e, ok := <-members:
+			if !ok {
+				members = nil
+				continue
+			}
+			a.handleEvent(&e)
+			if d := a.sub.Dropped(); d > reported {
+				a.state.markIncomplete()
+				if a.warn.warn("membership events dropped at a full buffer; /members is still exact, /state may miss keys until they change",
+					"dropped", d-reported) {
+					reported = d
+				}
+			}
+		case e, ok := <-self:
+			if !ok {
+				self = nil
+				continue
+			}
+			a.handleEvent(&e)
+		}
+	}
+}
+
+// handleEvent applies one event to the agent: the state index, the
+// self-dead flag /healthz reports, and the log. Membership events are
+// logged at Debug: at 10,000 members a join alone is 10,000 of them.
+// Events about this node itself are logged by the engine, at Warn
+// (declared dead) and Info (alive again).
+func (a *agent) handleEvent(e *engine.Event) {
+	a.state.apply(e)
+	ctx := context.Background()
+	switch e.Type {
+	case engine.EventSelfDead:
+		a.selfDead.Store(true)
+	case engine.EventSelfAlive:
+		a.selfDead.Store(false)
+	case engine.EventState:
+		if a.log.Enabled(ctx, slog.LevelDebug) {
+			a.log.LogAttrs(ctx, slog.LevelDebug, "state",
+				slog.String("member", e.Member.ID.String()), slog.String("key", string(e.Key)),
+				slog.Uint64("version", e.Version), slog.Bool("deleted", e.Deleted))
+		}
+	default:
+		if !a.log.Enabled(ctx, slog.LevelDebug) {
+			return
+		}
+		attrs := []slog.Attr{
+			slog.String("event", e.Type.String()), slog.String("member", e.Member.ID.String()),
+			slog.String("addr", e.Member.Addr.String()), slog.String("state", e.Member.State.String()),
+			slog.Uint64("generation", e.Member.Generation), slog.Uint64("incarnation", uint64(e.Member.Incarnation)),
+		}
+		if e.Witness != 0 {
+			attrs = append(attrs, slog.String("witness", e.Witness.String()))
+		}
+		a.log.LogAttrs(ctx, slog.LevelDebug, "membership", attrs...)
+	}
+}
