@@ -1,8 +1,12 @@
 package bench_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,5 +190,154 @@ func TestUDPClusterFaultsAndRestart(t *testing.T) {
 	}
 	if !poll(t, c, 15*time.Second, 50*time.Millisecond, left) {
 		t.Fatal("node 4 did not leave within 15s")
+	}
+}
+
+// udpCore is the core suite as TestRunUDPCoreSuite runs it on real sockets:
+// each scenario at a small N with phases short enough for `make test`
+// under -race (quick, for -short, shorter still), and the figures each must
+// report measured.
+var udpCore = []struct {
+	name    string
+	run     func(ctx context.Context, o bench.Options, quick bool) (*bench.Result, error)
+	figures []string // must be present and measured (not Missing)
+}{
+	{"bootstrap", func(ctx context.Context, o bench.Options, quick bool) (*bench.Result, error) {
+		o.Duration = 15 * time.Second // the wait limit; the run ends when all see all
+		return bench.RunBootstrap(ctx, bench.BootstrapConfig{Options: o, Spread: pick(quick, time.Second, 3*time.Second)})
+	}, []string{"all see all, after the last start", "per-node complete view after the last start p99", "nodes without a complete view", "deaths declared"}},
+	{"dissemination", func(ctx context.Context, o bench.Options, quick bool) (*bench.Result, error) {
+		o.Duration = pick(quick, 1500*time.Millisecond, 2*time.Second)
+		return bench.RunDissemination(ctx, bench.DisseminationConfig{Options: o, Updates: 3, Warmup: time.Second})
+	}, []string{"half know p50", "all know p50", "all know max", "rounds to all p50", "updates not reaching all"}},
+	{"crash", func(ctx context.Context, o bench.Options, quick bool) (*bench.Result, error) {
+		o.Duration = pick(quick, 4*time.Second, 6*time.Second) // after the last crash
+		return bench.RunCrash(ctx, bench.CrashConfig{Options: o, Crashes: 2, Spacing: time.Second, Warmup: pick(quick, 2*time.Second, 3*time.Second)})
+	}, []string{"first suspicion p50", "first death p50", "all live nodes know p50", "all live nodes know max", "crashes not known by all", "false deaths"}},
+	{"false-positives", func(ctx context.Context, o bench.Options, quick bool) (*bench.Result, error) {
+		o.Duration = pick(quick, 2*time.Second, 5*time.Second)
+		return bench.RunFalsePositives(ctx, bench.FalsePositiveConfig{Options: o}) // at its default 10% loss
+	}, []string{"node-hours", "false deaths", "direct probes per node per second", "datagrams sent per node per second"}},
+	{"steady", func(ctx context.Context, o bench.Options, quick bool) (*bench.Result, error) {
+		o.Duration = pick(quick, time.Second, 3*time.Second)
+		return bench.RunSteady(ctx, bench.SteadyConfig{Options: o, Warmup: time.Second})
+	}, []string{"datagrams sent per node per period", "bytes sent per node per second", "bytes received per node per second", "CPU per node per second"}},
+}
+
+// pick returns short when quick and full otherwise.
+func pick(quick bool, short, full time.Duration) time.Duration {
+	if quick {
+		return short
+	}
+	return full
+}
+
+// TestRunUDPCoreSuite runs every scenario of the core suite on real sockets
+// (12 nodes on loopback, the local preset, no added loss but the
+// false-positive scenario's own) and fails when a scenario stops early,
+// when any of its outcome checks fails, or when a figure it must report is
+// absent or could not be measured (Missing in results.json). It takes
+// about 30 s of real time under -race, nearly all of it the scenarios'
+// fixed phases; with -short it runs 8 nodes with shorter phases, in about
+// 18 s. A context deadline bounds it: a stalled scenario
+// stops with its error set, which fails it.
+//
+// The checks run on the real clock of a possibly loaded machine; the
+// phases leave room for that (a crash has 6 s to be known everywhere,
+// where the local preset takes about 1 s), so that a failure means what
+// it says. cmd/gossipbench's test of the same name checks the command
+// line's plumbing; the outcomes are asserted here.
+func TestRunUDPCoreSuite(t *testing.T) {
+	quick := testing.Short()
+	core, err := bench.Select(bench.SuiteCore, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names, have []string
+	for _, s := range core {
+		names = append(names, s.Name)
+	}
+	for _, sc := range udpCore {
+		have = append(have, sc.name)
+	}
+	if !slices.Equal(names, have) {
+		t.Fatalf("the core suite is %q; this test runs %q: keep them the same", names, have)
+	}
+
+	o := bench.Options{N: 12, Seed: 5, Preset: bench.Local, Driver: bench.UDPDriver{}}
+	if quick {
+		o.N = 8
+	}
+	// Each scenario plans at most 10 s of cluster time (bootstrap waits up
+	// to 15 s but ends once all see all).
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	for _, sc := range udpCore {
+		t.Run(sc.name, func(t *testing.T) {
+			r, err := sc.run(ctx, o, quick)
+			if r == nil {
+				t.Fatalf("%s: no result: %v", sc.name, err)
+			}
+			if err != nil {
+				t.Errorf("%s stopped early: %v", sc.name, err)
+			}
+			checkUDPResult(t, r, sc.name, sc.figures)
+			if t.Failed() {
+				var b strings.Builder
+				bench.WriteText(&b, r)
+				t.Log(b.String())
+			} else {
+				t.Logf("%s: %d checks pass, %d figures measured in %.1f s", sc.name, len(r.Checks), len(r.Figures), float64(r.Wall))
+			}
+		})
+	}
+}
+
+// checkUDPResult fails t unless r is a finished run of the scenario name
+// on the udp driver whose every check passed and whose figures were all
+// measured, including the named ones. It reads the figures from the
+// report's JSON form, as gossipbench writes results.json, where a value
+// that could not be measured (NaN, a time never reached) is Missing.
+func checkUDPResult(t *testing.T, r *bench.Result, name string, figures []string) {
+	t.Helper()
+	if r.Scenario != name || r.Mode != "udp" {
+		t.Errorf("result of scenario %q in mode %q, want %q in udp", r.Scenario, r.Mode, name)
+	}
+	if r.Err != "" {
+		t.Errorf("%s: the run stopped early: %s", name, r.Err)
+	}
+	if len(r.Checks) == 0 {
+		t.Errorf("%s made no outcome checks", name)
+	}
+	for _, c := range r.Checks {
+		if !c.OK {
+			t.Errorf("%s: check failed: %s: %s", name, c.Name, c.Detail)
+		}
+	}
+	if !r.ChecksOK() {
+		t.Errorf("%s: Result.ChecksOK() = false", name)
+	}
+
+	var js bytes.Buffer
+	if err := (&bench.Report{Mode: "udp", Results: []*bench.Result{r}}).WriteJSON(&js); err != nil {
+		t.Fatalf("%s: WriteJSON: %v", name, err)
+	}
+	var back bench.Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || len(back.Results) != 1 {
+		t.Fatalf("%s: the report's JSON does not decode to one result: %v", name, err)
+	}
+	got := back.Results[0]
+	if len(got.Figures) == 0 {
+		t.Errorf("%s reported no figures", name)
+	}
+	for _, f := range got.Figures {
+		if f.Missing {
+			t.Errorf("%s: figure %q is Missing: it could not be measured", name, f.Name)
+		}
+	}
+	for _, want := range figures {
+		if _, ok := got.Figure(want); !ok {
+			t.Errorf("%s: figure %q absent", name, want)
+		}
 	}
 }

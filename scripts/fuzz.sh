@@ -4,6 +4,14 @@
 # A finding fails the run; go test writes the crasher under the package's
 # testdata/fuzz/ directory, where it stays as a regression test.
 #
+# FUZZMINIMIZETIME (default 0) is go test's -fuzzminimizetime: how long
+# the fuzzer may spend minimizing each input it keeps or fails on, a
+# duration or a count of calls such as 500x. Left at Go's default (60s an
+# input), minimizing new corpus entries takes much of a short FUZZTIME;
+# at 0 nothing is minimized and the whole FUZZTIME goes to fuzzing, so a
+# crasher is written as found. To shrink one, rerun its target with, say,
+# FUZZMINIMIZETIME=30s.
+#
 # Go 1.26's fuzz coordinator can report a bare "context deadline exceeded"
 # when -fuzztime runs out while a worker is mid-call (go.dev/issue/75804,
 # fixed in Go 1.27): the run fails although no input failed and nothing is
@@ -12,6 +20,7 @@
 # fails at once.
 set -euo pipefail
 fuzztime=${FUZZTIME:-30s}
+minimizetime=${FUZZMINIMIZETIME:-0}
 retries=${FUZZRETRIES:-2}
 patterns=("$@")
 [ ${#patterns[@]} -eq 0 ] && patterns=(./...)
@@ -29,7 +38,7 @@ fuzz_one() {
 	dir=$(go list -f '{{.Dir}}' "$pkg")
 	while :; do
 		before=$(corpus "$dir" "$name")
-		if go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$pkg" 2>&1 | tee "$out"; then
+		if go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime="$minimizetime" "$pkg" 2>&1 | tee "$out"; then
 			return 0
 		fi
 		if [ "$(corpus "$dir" "$name")" != "$before" ]; then
@@ -59,7 +68,7 @@ while IFS= read -r line; do
 	ok*)
 		pkg=$(awk '{print $2}' <<<"$line")
 		for n in "${names[@]}"; do
-			echo "== fuzz $pkg $n for $fuzztime"
+			echo "== fuzz $pkg $n for $fuzztime (-fuzzminimizetime=$minimizetime)"
 			fuzz_one "$pkg" "$n"
 			total=$((total + 1))
 		done

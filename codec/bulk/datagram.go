@@ -13,9 +13,10 @@ import "github.com/hearsay-io/hearsay/codec"
 // plain, and with [codec.ErrTooLarge] if the compressed body does not fit
 // the 16-bit length field. The result may be larger than the input
 // (incompressible bodies) and may still be over the caller's datagram size
-// limit: the caller checks both. It allocates nothing when cap(dst)-len(dst)
-// >= codec.HeaderSize + MaxCompressedLen(body length). dst's free capacity
-// must not overlap datagram.
+// limit: the caller checks both. With cap(dst)-len(dst) >=
+// codec.HeaderSize + MaxCompressedLen(body length) it allocates only what
+// [Compress] allocates for the body: nothing while the encoder's pool is
+// warm. dst's free capacity must not overlap datagram.
 func CompressDatagram(dst, datagram []byte) ([]byte, error) {
 	h, body, err := codec.Parse(datagram)
 	if err != nil {

@@ -36,10 +36,11 @@
 // (Times are medians on a shared, loaded 2-core machine and only
 // indicative; the ratios are exact.) zstd sends about 20% fewer bytes, so
 // a full-state transfer takes about 180 datagrams instead of 230; S2
-// costs several times less CPU per datagram on both ends, is stateless
-// (no encoder or decoder objects, no window buffers, safe for concurrent
-// use), and its block header gives the decompressed size up front, which
-// makes the size cap a one-line check. Since the kernel's cost per
+// costs several times less CPU per datagram on both ends, needs no
+// encoder or decoder objects (no window buffers; the encoder borrows its
+// hash table from a pool, see [Compress]; safe for concurrent use), and
+// its block header gives the decompressed size up front, which makes the
+// size cap a one-line check. Since the kernel's cost per
 // datagram is about 3 µs, S2's saving in compression time outweighs the
 // extra datagrams, and it keeps a seed node cheap when many nodes join at
 // once. EncodeBetter gained 2% in ratio at 2 to 10 times the time.
@@ -51,9 +52,13 @@
 // hostile block can make it allocate at most that maximum, and nothing
 // when dst has the capacity. Corrupt input is [ErrCorrupt]; it never
 // panics. Both errors wrap codec sentinels ([codec.ErrTooLarge],
-// [codec.ErrMalformed]). Compress and Decompress allocate nothing when dst
-// has the capacity ([MaxCompressedLen] for compression) and are safe for
-// concurrent use.
+// [codec.ErrMalformed]). Decompress allocates nothing when dst has the
+// capacity, garbage collections or not. Compress allocates no output when
+// dst has [MaxCompressedLen] of free capacity, and nothing at all while
+// the S2 encoder's pooled hash tables are warm; the first compression of
+// a size class after garbage collection has emptied the pool allocates
+// its table (1 to 64 KiB) and the pool's bookkeeping, as [Compress]
+// details. Both are safe for concurrent use.
 //
 // S2 blocks carry no checksum: corruption that still decodes to the
 // declared size goes undetected here. Sealing ([codec.Seal]) is what

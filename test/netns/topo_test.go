@@ -71,10 +71,12 @@ type hostNet struct {
 
 func (tp *topo) bridge(k int) string { return tp.prefix + "b" + strconv.Itoa(k) }
 
-// newTopo builds the network for n hosts. When the machine cannot (no
-// privilege, no veth or bridge support), it skips the test with the
-// reason; the teardown is registered first, so a half-built network is
-// removed too.
+// newTopo builds the network for n hosts. The caller runs as root with the
+// ip command on its PATH, so a network that cannot be built (no namespace
+// support or privilege in a container, no veth or bridge support) is a
+// failure, not a skip: newTopo fails the test with the ip command's error.
+// The teardown is registered first, so a half-built network is removed
+// too.
 func newTopo(t *testing.T, n int) *topo {
 	t.Helper()
 	tp := &topo{prefix: fmt.Sprintf("hs-%d-", os.Getpid())}
@@ -95,7 +97,7 @@ func newTopo(t *testing.T, n int) *topo {
 	})
 	start := time.Now()
 	if _, err := ipRun("netns", "add", tp.sw); err != nil {
-		t.Skipf("SKIP: cannot create a network namespace on this machine, so the multi-host tests cannot run: %v", err)
+		t.Fatalf("setting up the namespace network: cannot create a network namespace as root (euid %d): %v", os.Geteuid(), err)
 	}
 	steps := [][]string{
 		{"-n", tp.sw, "link", "add", tp.bridge(0), "type", "bridge", "mcast_snooping", "0"},
@@ -117,7 +119,7 @@ func newTopo(t *testing.T, n int) *topo {
 	}
 	for _, s := range steps {
 		if _, err := ipRun(s...); err != nil {
-			t.Skipf("SKIP: cannot build the namespace network on this machine (veth and bridge support needed): %v", err)
+			t.Fatalf("setting up the namespace network (veth and bridge support needed): %v", err)
 		}
 	}
 	t.Logf("network: %d host namespaces %s0..%d and switch namespace %s, built in %v",
