@@ -153,3 +153,9 @@ func (e *appEntry) wire(w *codec.StateEntry, owner ID, gen uint64) {
 		Value:      e.Value(),
 	}
 }
+
+// sameAs reports whether the wire entry w carries e's value and deletion
+// flag.
+func (e *appEntry) sameAs(w *codec.StateEntry) bool {
+	return e.deleted == w.Deleted && string(e.Value()) == string(w.Value)
+}

@@ -135,8 +135,10 @@ type Config struct {
 	// (256 shards: about 40 members per shard at 10,000 members).
 	ShardBits int
 
-	// MaxMembers bounds the membership table; records of new members beyond
-	// it are dropped and counted. Default 1,000,000.
+	// MaxMembers bounds the membership table, tombstones included; records
+	// of new members beyond it are dropped and counted. At about 110 bytes
+	// a member, the default bounds what a flood of forged members could
+	// make a node hold at 11 MB. Default 100,000.
 	MaxMembers int
 	// MaxPendingUpdates bounds the dissemination queue; when full, the most
 	// transmitted updates are dropped (anti-entropy repairs them). Default
@@ -154,6 +156,26 @@ type Config struct {
 	// node whose view differs everywhere (after a partition heals) is
 	// repaired by one exchange.
 	MaxTransfers int
+
+	// MaxReplyBytes bounds, in bytes per second, what this node sends in
+	// answer to requests from peers whose address is validated
+	// (anti-entropy digests and shard data, join answers): all peers
+	// together get at most MaxReplyBytes per second, with a burst of one
+	// second's worth, and each one at most an eighth of it per second,
+	// with a burst of a quarter. Answers to addresses that are not
+	// validated are never larger than the request, whatever this is.
+	// Default 4 MiB: a seed can hand out several 10,000-member tables a
+	// second.
+	MaxReplyBytes int
+
+	// MaxClockSkew is how far ahead of this node's wall clock a member's
+	// generation may be. Generations default to the wall-clock time at
+	// start, in nanoseconds, so a generation much further ahead cannot be
+	// honest: records carrying one are refused and counted
+	// (Stats.RefusedImplausible). Keep clocks within it of each other
+	// (NTP does); a node whose clock runs further ahead is refused by
+	// everyone. Default 1h.
+	MaxClockSkew time.Duration
 
 	// Keys seal every datagram with AES-GCM when set: Keys[0] seals, all of
 	// them open. 16, 24 or 32 bytes each. One of Keys and Open is required.
@@ -208,11 +230,13 @@ func DefaultLANConfig() Config {
 		SeedInterval:       30 * time.Second,
 		TombstoneRetention: 5 * time.Minute,
 		ShardBits:          8,
-		MaxMembers:         1_000_000,
+		MaxMembers:         100_000,
 		MaxPendingUpdates:  8192,
 		MaxStateKeys:       32,
 		MaxStateBytes:      2048,
 		MaxTransfers:       256,
+		MaxReplyBytes:      4 << 20,
+		MaxClockSkew:       time.Hour,
 	}
 }
 
@@ -311,6 +335,8 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxStateKeys, d.MaxStateKeys)
 	setInt(&c.MaxStateBytes, d.MaxStateBytes)
 	setInt(&c.MaxTransfers, d.MaxTransfers)
+	setInt(&c.MaxReplyBytes, d.MaxReplyBytes)
+	setDur(&c.MaxClockSkew, d.MaxClockSkew)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -409,6 +435,10 @@ func (c Config) Validate() error {
 	if c.MaxTransfers < 1 {
 		bad("MaxTransfers", "must be positive, got %d", c.MaxTransfers)
 	}
+	if c.MaxReplyBytes < 4*c.MaxDatagramSize {
+		bad("MaxReplyBytes", "must be at least 4×MaxDatagramSize (%d), got %d", 4*c.MaxDatagramSize, c.MaxReplyBytes)
+	}
+	pos("MaxClockSkew", c.MaxClockSkew)
 	if err := c.Phi.Validate(); err != nil {
 		bad("Phi", "%v", err)
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -39,6 +40,11 @@ type Env struct {
 	// OnEvent, when set, is called synchronously for every membership and
 	// state event, before the core call that caused it returns.
 	OnEvent func(Event)
+	// Wall is the driver's wall clock, in Unix nanoseconds, at Now. The
+	// core advances it with Now and refuses generations further ahead of
+	// it than Config.MaxClockSkew. Zero means no wall clock: the core's
+	// own generation stands in for it.
+	Wall uint64
 }
 
 // ErrLeft is returned by calls on a core that has left the cluster.
@@ -73,7 +79,6 @@ type Core struct {
 	refutedAt   [maxRefutations]Time // ring of the latest refutation times
 	refutations int                  // refutations ever; indexes refutedAt
 	seq         uint32
-	probeNo     uint32
 	beats       uint64
 	health      detector.Health
 	now         Time
@@ -98,6 +103,15 @@ type Core struct {
 	leave   leaveState
 	rejoin  rejoinState
 	sync    syncState
+
+	val     validator
+	reply   replyState
+	adm     admission
+	windows map[ID]*replayWin // per-sender replay windows (sealed clusters)
+
+	renewAt   Time   // when a renewal that had to wait runs; 0: none
+	renewTo   uint64 // the least generation the next renewal takes
+	lastRenew Time
 
 	stats Stats
 }
@@ -144,6 +158,10 @@ func NewCore(cfg Config, env Env) (*Core, error) {
 	if c.out == nil {
 		c.out = new(Outbox)
 	}
+	var tokenKey [16]byte
+	binary.LittleEndian.PutUint64(tokenKey[0:], c.rng.Uint64())
+	binary.LittleEndian.PutUint64(tokenKey[8:], c.rng.Uint64())
+	c.val = newValidator(tokenKey)
 	if len(cfg.Keys) > 0 {
 		kr, err := codec.NewKeyring(cfg.Keys[0], cfg.Keys[1:]...)
 		if err != nil {
@@ -246,6 +264,8 @@ func (c *Core) updateDeadline() {
 		if c.sync.dirty {
 			min(c.sync.next)
 		}
+		min(c.renewAt)
+		min(c.nextPending())
 		min(c.sync.reconnect)
 		if c.sync.open > 0 {
 			min(c.sync.wants[c.sync.head].deadline) // the earliest
@@ -277,6 +297,7 @@ func (c *Core) Tick(now Time) {
 	}
 	c.expireProbes(now)
 	c.expireRelays(now)
+	c.expirePending(now)
 	c.expireSuspicions(now)
 	if now >= c.nextCheck() {
 		c.checkSubjects(now)
@@ -302,6 +323,7 @@ func (c *Core) Tick(now Time) {
 		c.contactSeed(now)
 		c.nextSeed = now.Add(c.cfg.SeedInterval)
 	}
+	c.renewTick(now)
 	c.syncTick(now)
 	c.joinTick(now)
 	c.rejoinTick(now)
@@ -322,6 +344,7 @@ func (c *Core) Receive(now Time, from netip.AddrPort, b []byte) {
 }
 
 func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
+	wire := len(b)
 	hv, err := codec.NewHeaderView(b)
 	if err != nil {
 		c.drop(err)
@@ -330,6 +353,19 @@ func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 	if hv.Cluster() != c.cluster {
 		c.stats.DropCluster++
 		return
+	}
+	if hv.Flags()&codec.FlagCompressed != 0 {
+		// Only shard data carries bulk state, and only a peer asked for it
+		// may send it: anything else is refused before the work of
+		// decompressing it.
+		switch {
+		case hv.Type() != codec.MsgShardData:
+			c.stats.DropCompressed++
+			return
+		case !c.wantsFrom(from):
+			c.stats.DropUnsolicited++
+			return
+		}
 	}
 	if hv.Flags()&codec.FlagSealed != 0 {
 		if c.keys == nil {
@@ -364,21 +400,33 @@ func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 		c.stats.DropSelf++
 		return
 	}
+	if h.Incarnation > maxIncarnation || !c.plausibleGen(h.Generation) {
+		c.stats.RefusedImplausible++
+		return
+	}
+	if c.keys != nil && !c.fresh(now, &h) {
+		return // a replay, or too old to tell: dropped before any work
+	}
 	if c.leave.done {
 		return
 	}
 	// Validate every section before acting on any, so that a malformed
 	// datagram changes nothing.
-	if !c.validate(int(h.Sections), body) {
+	echoed, ok := c.validate(from, int(h.Sections), body)
+	if !ok {
 		return
 	}
 	c.stats.countIn(h.Type)
+	c.startReply(from, wire, echoed)
+	c.reply.trusted = c.trustedSource(h.Type, from, ID(h.Sender))
+	c.reply.solicited = c.reply.trusted && (h.Type == codec.MsgShardData || h.Type == codec.MsgJoinReply)
 	c.fromSender(now, from, &h)
 	// Facts first (records, heartbeats), then requests: a reply built for a
 	// request then carries the consequences of the facts, such as a
 	// refutation of a suspicion that arrived in the same datagram.
 	c.applyFacts(now, from, &h, body)
 	c.handleRequests(now, from, &h, body)
+	c.endReply(now)
 	if h.Type == codec.MsgShardData && c.joining != nil && c.joining.replied && !c.joining.done {
 		// Keep the join's window full as transfers complete, rather than
 		// refilling it only at the next tick.
@@ -404,8 +452,10 @@ func (c *Core) drop(err error) {
 	}
 }
 
-// validate walks every section and parses every known record.
-func (c *Core) validate(sections int, body []byte) bool {
+// validate walks every section and parses every known record. It also
+// reports whether the datagram carries a valid Echo of this node's token
+// for from.
+func (c *Core) validate(from netip.AddrPort, sections int, body []byte) (echoed, ok bool) {
 	c.rd.Reset(sections, body)
 	for c.rd.Next() {
 		t := c.rd.Type()
@@ -415,15 +465,19 @@ func (c *Core) validate(sections int, body []byte) bool {
 		for i := 0; i < c.rd.Count(); i++ {
 			if err := parseCheck(t, c.rd.Record(i)); err != nil {
 				c.drop(err)
-				return false
+				return false, false
 			}
+		}
+		if t == codec.RecEcho && !echoed {
+			e, _, _ := codec.ParseEcho(c.rd.Record(0))
+			echoed = c.checkEcho(from, &e)
 		}
 	}
 	if err := c.rd.Err(); err != nil {
 		c.drop(err)
-		return false
+		return false, false
 	}
-	return true
+	return echoed, true
 }
 
 func parseCheck(t codec.RecType, b []byte) error {
@@ -449,21 +503,35 @@ func parseCheck(t codec.RecType, b []byte) error {
 		_, _, err = codec.ParseShardRef(b)
 	case codec.RecPrint:
 		_, _, err = codec.ParseFingerprint(b)
+	case codec.RecEcho:
+		_, _, err = codec.ParseEcho(b)
+	case codec.RecVerdict:
+		_, _, err = codec.ParseVerdict(b)
+	case codec.RecRetry:
+		_, _, err = codec.ParseRetry(b)
 	}
 	return err
 }
 
 // begin starts a datagram of type t.
-func (c *Core) begin(t codec.MsgType) {
-	limit := c.cfg.MaxDatagramSize
+func (c *Core) begin(t codec.MsgType) { c.beginLimit(t, c.cfg.MaxDatagramSize) }
+
+// beginTo starts a datagram of type t to to, no larger than what the reply
+// budget still allows to send there.
+func (c *Core) beginTo(t codec.MsgType, to netip.AddrPort) {
+	c.beginLimit(t, min(c.cfg.MaxDatagramSize, c.replyRoom(to)))
+}
+
+// beginLimit starts a datagram of type t of at most limit bytes on the wire.
+func (c *Core) beginLimit(t codec.MsgType, limit int) {
 	var buf []byte
 	if c.keys != nil {
 		limit -= codec.SealOverhead
 		buf = c.sealBuf[:0]
 	} else {
-		buf = c.out.buffer(limit)
+		buf = c.out.buffer(max(limit, 0))
 	}
-	c.seq++
+	c.nextSeq()
 	c.bld.Reset(buf, limit, codec.Header{
 		Type:        t,
 		Cluster:     c.cluster,
@@ -484,7 +552,7 @@ const bulkFactor = 2
 // up to bulkFactor times the datagram size.
 func (c *Core) beginBulk(t codec.MsgType) {
 	limit := min(bulkFactor*c.cfg.MaxDatagramSize, codec.HeaderSize+codec.MaxBodySize)
-	c.seq++
+	c.nextSeq()
 	c.bld.Reset(c.out.scratchBuffer(limit), limit, codec.Header{
 		Type:        t,
 		Cluster:     c.cluster,
@@ -533,19 +601,39 @@ func (c *Core) sendBulk(to netip.AddrPort, t codec.MsgType) bool {
 
 // send finishes the datagram begun last and queues it to addr.
 func (c *Core) send(to netip.AddrPort, t codec.MsgType) {
-	c.queue(to, t, c.bld.Finish())
+	b := c.bld.Finish()
+	if b == nil {
+		// The reply budget did not leave room for even the header.
+		c.stats.RefusedReplies++
+		return
+	}
+	c.queue(to, t, b)
 }
 
 // queue seals b if the cluster has keys and queues it to addr. Unsealed, b
 // must have been built in the outbox's current buffer.
 func (c *Core) queue(to netip.AddrPort, t codec.MsgType, b []byte) {
+	pad := 0
+	if t == codec.MsgPingReq {
+		pad = c.pingReqPad()
+	}
 	if c.keys != nil {
-		sealed, err := codec.Seal(c.out.buffer(len(b)+codec.SealOverhead), b, c.keys)
+		sealed, err := codec.Seal(c.out.buffer(max(len(b)+codec.SealOverhead, pad)), b, c.keys)
 		if err != nil {
 			c.stats.SealErrors++
 			return
 		}
 		b = sealed
+	}
+	if len(b) < pad {
+		// Bytes after the body are ignored by receivers; they pay for the
+		// answers this datagram asks for (see pingReqPad).
+		n := len(b)
+		b = b[:pad]
+		clear(b[n:])
+	}
+	if !c.charge(to, len(b)) {
+		return
 	}
 	c.out.commit(to, b)
 	c.stats.DatagramsOut++

@@ -21,6 +21,7 @@ func (c *Core) decompress(b []byte) (codec.Header, []byte, error) {
 		return h, nil, err // wraps codec.ErrTooLarge or codec.ErrMalformed
 	}
 	c.zipBuf = out[:0]
+	c.stats.BytesDecompressed += uint64(len(out))
 	return h, out, nil
 }
 
@@ -36,7 +37,15 @@ func (c *Core) applyFacts(now Time, from netip.AddrPort, h *codec.Header, body [
 		}
 		gossip = false // bulk transfers repair; they do not start rumours
 	case codec.MsgJoinReply:
+		if !c.expected(from) {
+			c.stats.DropUnsolicited++
+			return
+		}
 		gossip = false
+	case codec.MsgJoin:
+		if !c.reply.validated {
+			return // answered with a Retry; nothing is taken from a stranger
+		}
 	}
 	c.rd.Reset(int(h.Sections), body)
 	for c.rd.Next() {
@@ -45,6 +54,9 @@ func (c *Core) applyFacts(now Time, from netip.AddrPort, h *codec.Header, body [
 		case codec.RecMember:
 			for i := 0; i < n; i++ {
 				m, _, _ := codec.ParseMember(c.rd.Record(i))
+				if h.Type == codec.MsgJoin && m.ID != h.Sender {
+					continue // a joiner speaks for itself only
+				}
 				c.mergeMember(now, &m, gossip)
 			}
 		case codec.RecState:
@@ -66,6 +78,11 @@ func (c *Core) applyFacts(now Time, from netip.AddrPort, h *codec.Header, body [
 			for i := 0; i < n; i++ {
 				x, _, _ := codec.ParseNack(c.rd.Record(i))
 				c.onNack(&x)
+			}
+		case codec.RecVerdict:
+			for i := 0; i < n; i++ {
+				v, _, _ := codec.ParseVerdict(c.rd.Record(i))
+				c.onVerdict(now, ID(h.Sender), &v)
 			}
 		case codec.RecShardRef:
 			if h.Type == codec.MsgShardData {
@@ -89,7 +106,21 @@ func (c *Core) handleRequests(now Time, from netip.AddrPort, h *codec.Header, bo
 		c.onDigests(now, from, h, body)
 		return
 	case codec.MsgShardRequest:
+		if !c.reply.validated {
+			c.sendRetry(from, codec.MsgShardRequest, 0)
+			return
+		}
 		c.onShardRequest(now, from, h, body)
+		return
+	case codec.MsgRetry:
+		c.rd.Reset(int(h.Sections), body)
+		for c.rd.Next() {
+			if c.rd.Type() == codec.RecRetry && c.rd.Count() > 0 {
+				r, _, _ := codec.ParseRetry(c.rd.Record(0))
+				c.onRetry(now, from, &r)
+				return
+			}
+		}
 		return
 	}
 	// The protocol sends one ping or one ping-req per datagram. Serving

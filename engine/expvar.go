@@ -27,7 +27,7 @@ type Metric struct {
 //	bytes_in, bytes_out              Stats.BytesIn, BytesOut
 //	msgs_in.<type>, msgs_out.<type>  Stats.In, Out by message type: heartbeat, ping, ack,
 //	                                 ping_req, nack, gossip, sync, sync_reply, shard_request,
-//	                                 shard_data, join, join_reply, leave
+//	                                 shard_data, join, join_reply, leave, retry
 //	msg_bytes_out.<type>             Stats.OutBytes by message type
 //	drops.truncated                  Stats.DropTruncated
 //	drops.malformed                  Stats.DropMalformed
@@ -43,10 +43,27 @@ type Metric struct {
 //	drops.unsolicited                Stats.DropUnsolicited
 //	drops.busy                       Stats.DropBusy
 //	drops.wrong_target               Stats.DropWrongTarget
+//	drops.compressed                 Stats.DropCompressed
+//	drops.replay                     Stats.DropReplay
 //	seal_errors                      Stats.SealErrors
 //	refused.members, refused.state   Stats.RefusedMembers, RefusedState
 //	id_conflicts                     Stats.IDConflicts
 //	refused.requests                 Stats.RefusedRequests
+//	refused.implausible              Stats.RefusedImplausible
+//	forged_state, renewals           Stats.ForgedState, Renewals
+//	replies.refused                  Stats.RefusedReplies
+//	replies.refused_bytes            Stats.RefusedReplyBytes
+//	replies.retries_sent             Stats.RetriesSent
+//	replies.busy_sent                Stats.BusySent
+//	replies.retries_followed         Stats.RetriesFollowed
+//	refused.duplicate_refs           Stats.DuplicateRefs
+//	replay_windows_evicted           Stats.ReplayWindowsEvicted
+//	bytes_decompressed               Stats.BytesDecompressed
+//	admission.pending                Stats.Pending
+//	admission.refused                Stats.RefusedPending
+//	admission.pings                  Stats.AdmissionPings
+//	admission.admitted               Stats.Admitted
+//	admission.expired                Stats.PendingExpired
 //	updates_sent, updates_received   Stats.UpdatesSent, UpdatesReceived
 //	queue.dropped, queue.depth (g)   Stats.QueueDropped, QueueDepth
 //	heartbeats                       Stats.Heartbeats
@@ -156,11 +173,29 @@ var metricDefs = []metricDef{
 	metricCounter("drops.unsolicited", func(s *NodeStats) uint64 { return s.DropUnsolicited }),
 	metricCounter("drops.busy", func(s *NodeStats) uint64 { return s.DropBusy }),
 	metricCounter("drops.wrong_target", func(s *NodeStats) uint64 { return s.DropWrongTarget }),
+	metricCounter("drops.compressed", func(s *NodeStats) uint64 { return s.DropCompressed }),
+	metricCounter("drops.replay", func(s *NodeStats) uint64 { return s.DropReplay }),
 	metricCounter("seal_errors", func(s *NodeStats) uint64 { return s.SealErrors }),
 	metricCounter("refused.members", func(s *NodeStats) uint64 { return s.RefusedMembers }),
 	metricCounter("refused.state", func(s *NodeStats) uint64 { return s.RefusedState }),
 	metricCounter("id_conflicts", func(s *NodeStats) uint64 { return s.IDConflicts }),
 	metricCounter("refused.requests", func(s *NodeStats) uint64 { return s.RefusedRequests }),
+	metricCounter("refused.implausible", func(s *NodeStats) uint64 { return s.RefusedImplausible }),
+	metricCounter("forged_state", func(s *NodeStats) uint64 { return s.ForgedState }),
+	metricCounter("renewals", func(s *NodeStats) uint64 { return s.Renewals }),
+	metricCounter("replies.refused", func(s *NodeStats) uint64 { return s.RefusedReplies }),
+	metricCounter("replies.refused_bytes", func(s *NodeStats) uint64 { return s.RefusedReplyBytes }),
+	metricCounter("replies.retries_sent", func(s *NodeStats) uint64 { return s.RetriesSent }),
+	metricCounter("replies.busy_sent", func(s *NodeStats) uint64 { return s.BusySent }),
+	metricCounter("replies.retries_followed", func(s *NodeStats) uint64 { return s.RetriesFollowed }),
+	metricCounter("refused.duplicate_refs", func(s *NodeStats) uint64 { return s.DuplicateRefs }),
+	metricCounter("replay_windows_evicted", func(s *NodeStats) uint64 { return s.ReplayWindowsEvicted }),
+	metricCounter("bytes_decompressed", func(s *NodeStats) uint64 { return s.BytesDecompressed }),
+	metricCounter("admission.pending", func(s *NodeStats) uint64 { return s.Pending }),
+	metricCounter("admission.refused", func(s *NodeStats) uint64 { return s.RefusedPending }),
+	metricCounter("admission.pings", func(s *NodeStats) uint64 { return s.AdmissionPings }),
+	metricCounter("admission.admitted", func(s *NodeStats) uint64 { return s.Admitted }),
+	metricCounter("admission.expired", func(s *NodeStats) uint64 { return s.PendingExpired }),
 	metricCounter("updates_sent", func(s *NodeStats) uint64 { return s.UpdatesSent }),
 	metricCounter("updates_received", func(s *NodeStats) uint64 { return s.UpdatesReceived }),
 	metricCounter("queue.dropped", func(s *NodeStats) uint64 { return s.QueueDropped }),

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -37,8 +38,21 @@ import (
 // (zero in a run the cluster keeps up with, making each check exact), and
 // for accepted datagrams Δ In >= sent(accepted) - kernelDrops. Per node,
 // it checks that every datagram the core read is counted exactly once:
-// DatagramsIn = Σ drop counters + Σ In, and that the core read everything
-// the socket delivered.
+// DatagramsIn = Σ drop counters + Σ In, where the one counter that also
+// counts parts of accepted datagrams, DropUnsolicited, contributes what the
+// others leave (see outcome.count), and that the core read everything the
+// socket delivered.
+//
+// In a sealed cluster every datagram the attacker captured and replays is
+// counted as a replay (or as claiming the receiver's ID, when sent to its
+// sender), none accepted; the insider's forged datagrams are sealed afresh
+// at each send, so that they reach the parser and the bounds.
+//
+// The flood also measures reflection: every datagram leaves from a socket
+// of the attacker's own, one per declared message type, none of which
+// ever proves its address, and everything the cluster sends to a socket
+// answers what that socket sent. For each type, the bytes sent back per
+// byte sent must not exceed 1.
 
 // floodSpec sizes a flood.
 type floodSpec struct {
@@ -70,54 +84,65 @@ func (h *floodLog) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-// sumStats adds up the nodes' counters the flood reads.
+// sumStats adds up the nodes' counters: every uint64 counter of Stats and
+// of Transport, by reflection so that each counter the engine adds is
+// summed too; the gauges Members and QueueDepth are the largest node's.
 func sumStats(nodes []*engine.Node) (sum engine.NodeStats, per []engine.NodeStats) {
+	var members, depth uint64
 	for _, nd := range nodes {
 		s := nd.Stats()
 		per = append(per, s)
-		sum.DatagramsIn += s.DatagramsIn
-		sum.DatagramsOut += s.DatagramsOut
-		sum.DropTruncated += s.DropTruncated
-		sum.DropForeign += s.DropForeign
-		sum.DropMalformed += s.DropMalformed
-		sum.DropCluster += s.DropCluster
-		sum.DropSealed += s.DropSealed
-		sum.DropUnsealed += s.DropUnsealed
-		sum.DropUnknownKey += s.DropUnknownKey
-		sum.DropAuth += s.DropAuth
-		sum.DropTooLarge += s.DropTooLarge
-		sum.DropSelf += s.DropSelf
-		sum.DropUnsolicited += s.DropUnsolicited
-		sum.DropBusy += s.DropBusy
-		sum.DropWrongTarget += s.DropWrongTarget
-		sum.RefusedMembers += s.RefusedMembers
-		sum.RefusedState += s.RefusedState
-		sum.QueueDropped += s.QueueDropped
-		sum.Suspicions += s.Suspicions
-		sum.Refutations += s.Refutations
-		sum.Probes += s.Probes
-		sum.Deaths += s.Deaths
-		for t, v := range s.In {
-			sum.In[t] += v
-		}
-		sum.Transport.DatagramsIn += s.Transport.DatagramsIn
-		sum.Transport.DatagramsOut += s.Transport.DatagramsOut
-		sum.Transport.DropTooLarge += s.Transport.DropTooLarge
-		sum.Transport.DropBufferFull += s.Transport.DropBufferFull
-		sum.Members = max(sum.Members, s.Members)
-		sum.QueueDepth = max(sum.QueueDepth, s.QueueDepth)
+		addCounters(reflect.ValueOf(&sum.Stats).Elem(), reflect.ValueOf(s.Stats))
+		addCounters(reflect.ValueOf(&sum.Transport).Elem(), reflect.ValueOf(s.Transport))
+		members, depth = max(members, s.Members), max(depth, s.QueueDepth)
 	}
+	sum.Members, sum.QueueDepth = members, depth
 	return sum, per
 }
 
-// exclusive returns the sum of the counters that split the datagrams a
-// core read: one drop cause each, or accepted by message type.
-func exclusive(s *engine.NodeStats) uint64 {
-	var n uint64
-	for o := range outNetTooLarge {
-		n += o.count(s)
+// delta returns the counters of after less those of before.
+func delta(after, before engine.NodeStats) engine.NodeStats {
+	var d engine.NodeStats
+	addCounters(reflect.ValueOf(&d.Stats).Elem(), reflect.ValueOf(after.Stats))
+	addCounters(reflect.ValueOf(&d.Transport).Elem(), reflect.ValueOf(after.Transport))
+	for _, v := range []reflect.Value{reflect.ValueOf(&before.Stats).Elem(), reflect.ValueOf(&before.Transport).Elem()} {
+		negate(v)
 	}
-	return n + outAccepted.count(s)
+	addCounters(reflect.ValueOf(&d.Stats).Elem(), reflect.ValueOf(before.Stats))
+	addCounters(reflect.ValueOf(&d.Transport).Elem(), reflect.ValueOf(before.Transport))
+	return d
+}
+
+// negate replaces the uint64 fields and uint64 array fields of the struct
+// v by their two's complement, so that adding them subtracts.
+func negate(v reflect.Value) {
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch {
+		case f.Kind() == reflect.Uint64:
+			f.SetUint(-f.Uint())
+		case f.Kind() == reflect.Array && f.Type().Elem().Kind() == reflect.Uint64:
+			for j := range f.Len() {
+				f.Index(j).SetUint(-f.Index(j).Uint())
+			}
+		}
+	}
+}
+
+// addCounters adds the uint64 fields, and uint64 array fields, of the
+// struct src to those of dst.
+func addCounters(dst, src reflect.Value) {
+	for i := range dst.NumField() {
+		f, g := dst.Field(i), src.Field(i)
+		switch {
+		case f.Kind() == reflect.Uint64:
+			f.SetUint(f.Uint() + g.Uint())
+		case f.Kind() == reflect.Array && f.Type().Elem().Kind() == reflect.Uint64:
+			for j := range f.Len() {
+				f.Index(j).SetUint(f.Index(j).Uint() + g.Index(j).Uint())
+			}
+		}
+	}
 }
 
 // deathCounter counts dead and suspect events about the cluster's real
@@ -246,8 +271,12 @@ func runFlood(t *testing.T, spec floodSpec) {
 	deaths := countDeaths(nodes)
 
 	a := newAttacker(t, nodes, cfg, 42)
+	a.listenFlood(t)
 	a.impersonate(t, spec.beats, bound(cfg, 15))
 	a.prepare()
+	if spec.keyed {
+		a.prime(t, nodes, bound(cfg, 20))
+	}
 
 	// The idle cluster's CPU, over a measurement window, to subtract from
 	// the flood's.
@@ -267,7 +296,11 @@ func runFlood(t *testing.T, spec floodSpec) {
 
 	cpu0, _ := processCPU()
 	start := time.Now()
-	attackerBefore := a.conn.Stats()
+	var sockOut0 uint64
+	for _, s := range a.socks {
+		sockOut0 += s.Stats().DatagramsOut
+	}
+	reflect0 := a.reflected()
 	senderCPU, sendWall, err := a.flood(spec.datagrams, spec.rate)
 	if err != nil {
 		t.Fatalf("flood: %v", err)
@@ -305,10 +338,12 @@ func runFlood(t *testing.T, spec floodSpec) {
 	<-sampled
 
 	// Every datagram a core read is counted once: by one drop cause or as
-	// accepted by message type.
+	// accepted by message type; those no counter of their own counts are
+	// unsolicited shard data, which DropUnsolicited must cover.
 	for i, s := range per {
-		if got := exclusive(&s); got != s.DatagramsIn {
-			t.Errorf("node %d: read %d datagrams, counted %d by drop cause and message type", i, s.DatagramsIn, got)
+		if got := exclusive(&s); got > s.DatagramsIn || s.DatagramsIn-got > s.DropUnsolicited {
+			t.Errorf("node %d: read %d datagrams, counted %d by drop cause and message type; DropUnsolicited %d must cover the rest",
+				i, s.DatagramsIn, got, s.DropUnsolicited)
 		}
 	}
 	// Every hostile datagram is counted under the cause predicted for it;
@@ -371,14 +406,27 @@ func runFlood(t *testing.T, spec floodSpec) {
 	deaths.mu.Unlock()
 
 	// Figures.
-	var sent uint64
+	var sent, sockOut, sockRefused, sockTooLarge uint64
 	for c := range numClasses {
 		sent += a.sentClass[c]
 	}
-	as := a.conn.Stats()
-	if out := as.DatagramsOut - attackerBefore.DatagramsOut; out != sent || as.DropOther != 0 || as.DropTooLarge != 0 {
-		t.Errorf("the sender's socket sent %d datagrams (%d refused, %d too large), want %d", out, as.DropOther, as.DropTooLarge, sent)
+	for _, s := range a.socks {
+		as := s.Stats()
+		sockOut, sockRefused, sockTooLarge = sockOut+as.DatagramsOut, sockRefused+as.DropOther, sockTooLarge+as.DropTooLarge
 	}
+	if out := sockOut - sockOut0; out != sent || sockRefused != 0 || sockTooLarge != 0 {
+		t.Errorf("the sender's sockets sent %d datagrams (%d refused, %d too large), want %d", out, sockRefused, sockTooLarge, sent)
+	}
+
+	// Reflection: once the answers to the last datagrams have arrived.
+	var refl reflection
+	eventually(2*time.Second, func() (bool, string) {
+		prev := refl
+		<-time.After(50 * time.Millisecond) // answers still on their way show as a change
+		refl = a.reflected().since(reflect0)
+		return refl == prev, ""
+	})
+	checkReflection(t, refl, spec.keyed)
 	var classes []string
 	for c := range numClasses {
 		classes = append(classes, fmt.Sprintf("%s %d", classNames[c], a.sentClass[c]))
@@ -386,16 +434,17 @@ func runFlood(t *testing.T, spec floodSpec) {
 	t.Logf("cluster: %d nodes over loopback UDP, %s timing, keys %v, MaxMembers %d", spec.nodes, timing, spec.keyed, cfg.MaxMembers)
 	t.Logf("sent %d hostile datagrams in %v (%.0f a second): %s", sent, sendWall.Round(time.Millisecond),
 		float64(sent)/sendWall.Seconds(), strings.Join(classes, ", "))
-	t.Logf("all counted %v after the flood began; kernel receive-buffer drops %d; the cluster sent the attacker %d datagrams",
+	t.Logf("all counted %v after the flood began; kernel receive-buffer drops %d; the cluster sent the impersonated member %d datagrams",
 		wall.Round(time.Millisecond), kernel, a.received.Load())
-	t.Logf("drops by cause, all nodes: truncated %d, foreign %d, malformed %d, cluster %d, sealed %d, unsealed %d, unknown key %d, auth %d, too large %d (socket %d), self %d",
-		after.DropTruncated-before.DropTruncated, after.DropForeign-before.DropForeign, after.DropMalformed-before.DropMalformed,
-		after.DropCluster-before.DropCluster, after.DropSealed-before.DropSealed, after.DropUnsealed-before.DropUnsealed,
-		after.DropUnknownKey-before.DropUnknownKey, after.DropAuth-before.DropAuth, after.DropTooLarge-before.DropTooLarge,
-		after.Transport.DropTooLarge-before.Transport.DropTooLarge, after.DropSelf-before.DropSelf)
-	t.Logf("refused at bounds: members %d, state %d, pending updates %d, transfers and relays %d; unsolicited shard data %d, pings for another %d",
-		after.RefusedMembers-before.RefusedMembers, after.RefusedState-before.RefusedState, after.QueueDropped-before.QueueDropped,
-		after.DropBusy-before.DropBusy, after.DropUnsolicited-before.DropUnsolicited, after.DropWrongTarget-before.DropWrongTarget)
+	dd := delta(after, before)
+	t.Logf("drops by cause, all nodes: truncated %d, foreign %d, malformed %d, unknown type %d, cluster %d, sealed %d, unsealed %d, unknown key %d, auth %d, compressed %d, replay %d, too large %d (socket %d), self %d, implausible %d",
+		dd.DropTruncated, dd.DropForeign, dd.DropMalformed, dd.DropUnknownType, dd.DropCluster, dd.DropSealed, dd.DropUnsealed,
+		dd.DropUnknownKey, dd.DropAuth, dd.DropCompressed, dd.DropReplay, dd.DropTooLarge, dd.Transport.DropTooLarge, dd.DropSelf,
+		dd.RefusedImplausible)
+	t.Logf("refused at bounds: members %d, held for admission %d (refused %d), state %d, pending updates %d, transfers and relays %d; unsolicited %d, pings for another %d",
+		dd.RefusedMembers, dd.Pending, dd.RefusedPending, dd.RefusedState, dd.QueueDropped, dd.DropBusy, dd.DropUnsolicited, dd.DropWrongTarget)
+	t.Logf("address validation: Retries with a token %d, busy %d; answers refused by the reply budget %d (%d bytes); replay windows evicted %d",
+		dd.RetriesSent, dd.BusySent, dd.RefusedReplies, dd.RefusedReplyBytes, dd.ReplayWindowsEvicted)
 	if cpuOK {
 		total := cpu1 - cpu0
 		idle := time.Duration(idleRate * float64(wall))

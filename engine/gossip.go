@@ -13,13 +13,26 @@ func (c *Core) gossip(now Time) {
 		if r == nil {
 			break
 		}
-		if r.id == c.id || containsPeer(targets[:n], r.id) {
+		if r.id == c.id || containsPeer(targets[:n], r.id) || c.failedRecently(r) || c.verifying(r.id) {
+			continue
+		}
+		if !c.verified(r) {
+			// Never answered us at this address: its updates go in a
+			// ping, whose ack proves the address (and pulls its updates).
+			if c.q.len() == 0 {
+				return
+			}
+			c.startProbe(now, r, probeVerify)
+			n++
 			continue
 		}
 		targets[n] = peer{r.id, r.addr()}
 		n++
 	}
 	for _, t := range targets[:n] {
+		if t.id == 0 {
+			continue
+		}
 		if c.q.len() == 0 {
 			return
 		}

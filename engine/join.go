@@ -58,12 +58,8 @@ func (c *Core) JoinAnswered() bool { return c.joining == nil || c.joining.replie
 
 func (c *Core) sendJoins(now Time) {
 	j := c.joining
-	var m codec.Member
-	c.selfRecord().wire(&m, 0)
 	for _, s := range j.seeds {
-		c.begin(codec.MsgJoin)
-		c.bld.AddMember(&m)
-		c.send(s, codec.MsgJoin)
+		c.sendJoin(s)
 	}
 	j.next = now.Add(j.backoff)
 	if j.backoff *= 2; j.backoff > c.cfg.SyncInterval {
@@ -71,13 +67,47 @@ func (c *Core) sendJoins(now Time) {
 	}
 }
 
+// sendJoin sends a Join to one seed, echoing its token if we hold one.
+func (c *Core) sendJoin(to netip.AddrPort) {
+	var m codec.Member
+	c.selfRecord().wire(&m, 0)
+	c.expect(to, codec.MsgJoin)
+	c.begin(codec.MsgJoin)
+	c.addEcho(to)
+	c.bld.AddMember(&m)
+	c.send(to, codec.MsgJoin)
+}
+
+// retryJoin sends the Join to a seed that answered with a Retry: at once
+// with the token, or after the wait the seed asked for.
+func (c *Core) retryJoin(now Time, seed netip.AddrPort, wait time.Duration) {
+	j := c.joining
+	if j == nil || j.replied || c.leave.active {
+		return
+	}
+	c.stats.RetriesFollowed++
+	if wait == 0 {
+		c.sendJoin(seed)
+		return
+	}
+	if at := now.Add(wait); at > j.next {
+		j.next = at
+	}
+}
+
 // onJoin answers a joiner (whose record applyFacts already merged and
 // queued for gossip) with our digests and a few live members to fetch from.
+// A joiner whose address is not validated gets a Retry instead, which is
+// no larger than its Join and tells it nothing about the cluster.
 func (c *Core) onJoin(now Time, from netip.AddrPort, h *codec.Header) {
 	if c.leave.active {
 		return
 	}
-	c.begin(codec.MsgJoinReply)
+	if !c.reply.validated {
+		c.sendRetry(from, codec.MsgJoin, 0)
+		return
+	}
+	c.beginTo(codec.MsgJoinReply, from)
 	c.bld.AddDigest(codec.Digest{Count: uint32(c.tab.live), Sum: c.tab.root})
 	// The groups' digests count records, tombstones included (digests
 	// cover live records only): the joiner fetches every group that holds

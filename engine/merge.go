@@ -6,15 +6,17 @@ import (
 	"github.com/hearsay-io/hearsay/codec"
 )
 
-// fromSender uses what every datagram's header proves: the sender was alive
-// at its generation and incarnation when it sent.
+// fromSender uses what a datagram's header proves when it comes from the
+// sender's own address: the sender was alive at its generation and
+// incarnation when it sent. A header from elsewhere proves nothing about
+// the sender (its ID is only a claim).
 func (c *Core) fromSender(now Time, from netip.AddrPort, h *codec.Header) {
 	id := ID(h.Sender)
 	r := c.lookup(id)
-	if r == nil || h.Generation != r.gen || r.state == StateLeft {
+	if r == nil || from != r.addr() || h.Generation > r.gen {
 		return
 	}
-	if h.Incarnation > r.inc {
+	if h.Generation == r.gen && h.Incarnation > r.inc && r.state != StateLeft {
 		// Only the member raises its incarnation, and only to refute: this
 		// is a refutation we had not heard yet.
 		rec := *r
@@ -24,25 +26,13 @@ func (c *Core) fromSender(now Time, from netip.AddrPort, h *codec.Header) {
 		c.q.addMember(id, 0)
 		return
 	}
-	if r.state == StateDead {
-		c.tellDead(now, from, r)
+	if r.state != StateAlive || h.Generation < r.gen {
+		// It talks to us while we hold it suspect, dead or left, or at a
+		// later generation than its own: tell it, so that it can
+		// supersede what we hold, once the datagram's own answers are
+		// sent (they come first in the reply budget).
+		c.reply.verdict = id
 	}
-}
-
-// tellDead tells a member that we believe dead, and that is talking to us,
-// what we believe, so that it can refute. It is rate-limited per member.
-func (c *Core) tellDead(now Time, to netip.AddrPort, r *record) {
-	k := int(uint64(r.id) % uint64(len(c.sync.told)))
-	if t := &c.sync.told[k]; t.id == r.id && now < t.at.Add(c.cfg.HeartbeatInterval) {
-		return
-	} else {
-		t.id, t.at = r.id, now
-	}
-	var m codec.Member
-	c.wire(r, &m, c.id)
-	c.begin(codec.MsgGossip)
-	c.bld.AddMember(&m)
-	c.send(to, codec.MsgGossip)
 }
 
 // mergeMember applies a member record received from the network. gossip
@@ -50,7 +40,7 @@ func (c *Core) tellDead(now Time, to netip.AddrPort, r *record) {
 func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 	id := ID(m.ID)
 	st := State(m.State)
-	if id == 0 || !st.valid() {
+	if id == 0 || !st.valid() || !c.plausibleMember(m) {
 		return
 	}
 	if id == c.id {
@@ -60,6 +50,14 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 	witness := ID(m.Witness)
 	r := c.lookup(id)
 	if r == nil {
+		if c.reply.active && !c.reply.trusted {
+			// A member we never heard of, from a source we do not
+			// trust: it waits apart until it answers at its address.
+			if st.Live() && m.Addr.IsValid() && m.Addr.Port() != 0 {
+				c.hold(now, m)
+			}
+			return
+		}
 		if !st.Live() {
 			// A tombstone for a member we never knew (or already reaped):
 			// kept for what is left of its retention, so that old records
@@ -72,6 +70,10 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 			return
 		}
 		if !m.Addr.IsValid() || m.Addr.Port() == 0 {
+			return
+		}
+		if c.reply.active && !c.introduce() {
+			c.hold(now, m) // over the source's budget of new members
 			return
 		}
 		rec := newRecord(id, m.Addr, m.Generation, m.Incarnation, st)
@@ -173,11 +175,18 @@ func eventFor(s State) EventType {
 }
 
 // aboutSelf handles a record about this node: refute suspicion, start the
-// rejoin check when declared dead, and notice ID conflicts.
+// rejoin check when declared dead, and supersede whatever else is claimed
+// (see authority.go).
 func (c *Core) aboutSelf(now Time, m *codec.Member) {
 	switch {
+	case c.leave.active:
+		return // our Left travels
 	case m.Generation > c.gen:
+		// A later generation of our ID: forged, replayed, or another
+		// process started with our ID. We are the authority on our
+		// record: supersede it.
 		c.stats.IDConflicts++
+		c.renewAbove(now, m.Generation)
 		return
 	case m.Generation < c.gen:
 		// Someone still talks about our previous life; make sure our
@@ -186,15 +195,16 @@ func (c *Core) aboutSelf(now Time, m *codec.Member) {
 			c.q.addMember(c.id, 0)
 		}
 		return
-	case c.leave.active:
-		return
 	}
 	st := State(m.State)
 	if m.Incarnation < c.inc || (m.Incarnation == c.inc && st == StateAlive) {
 		return
 	}
 	switch st {
-	case StateDead, StateLeft:
+	case StateLeft:
+		// Left is final within a generation, and we did not leave.
+		c.renewAbove(now, c.gen)
+	case StateDead:
 		c.beginRejoin(now, m.Incarnation)
 	default:
 		// Suspected (or told of an incarnation we never had): refute at
@@ -233,8 +243,13 @@ func (c *Core) mayRefute(now Time) bool {
 }
 
 // refute raises the incarnation above inc and announces that this node is
-// alive, directly to the accuser and to its observers, and by gossip.
+// alive, directly to the accuser and to its observers, and by gossip. An
+// incarnation that cannot be raised further is superseded by renewing.
 func (c *Core) refute(now Time, inc uint32, accuser ID) {
+	if inc >= maxIncarnation {
+		c.renewAbove(now, c.gen)
+		return
+	}
 	c.inc = inc + 1
 	c.refutedAt[c.refutations%maxRefutations] = now
 	// Being suspected is evidence against our own links too (Lifeguard).
@@ -247,29 +262,21 @@ func (c *Core) refute(now Time, inc uint32, accuser ID) {
 	c.q.addMember(c.id, 0)
 	c.stats.Refutations++
 	c.refreshTopology()
-	self := c.selfRecord()
-	var m codec.Member
-	self.wire(&m, 0)
-	sendTo := func(to netip.AddrPort) {
-		c.begin(codec.MsgGossip)
-		c.bld.AddMember(&m)
-		c.piggyback()
-		c.send(to, codec.MsgGossip)
-	}
-	if a := c.lookup(accuser); a != nil && accuser != c.id {
-		sendTo(a.addr())
-	}
-	for _, o := range c.observers {
-		if o.id != accuser {
-			sendTo(o.addr)
-		}
-	}
+	c.announce(now, accuser)
 }
 
 // mergeState applies an application-state entry received from the network.
 func (c *Core) mergeState(now Time, w *codec.StateEntry, gossip bool) {
 	owner := ID(w.Owner)
-	if owner == c.id || owner == 0 {
+	if owner == 0 {
+		return
+	}
+	if w.Version > maxStateVersion || !c.plausibleGen(w.Generation) {
+		c.stats.RefusedImplausible++
+		return
+	}
+	if owner == c.id {
+		c.stateAboutSelf(now, w)
 		return
 	}
 	r := c.lookup(owner)

@@ -19,6 +19,10 @@ type monitor struct {
 	// A heartbeat that does not raise it is a duplicate, a late arrival or
 	// a replay and says nothing about whether the subject still runs.
 	beat uint64
+	// fresh: the subject just became ours; it is pinged at once, so that
+	// a subject that died with its previous observers is not waited for.
+	fresh bool
+	rttAt Time // when the subject is next pinged for a round-trip sample
 }
 
 // refreshTopology recomputes observers and subjects after the live set
@@ -94,7 +98,9 @@ func (c *Core) newMonitor(id ID) *monitor {
 	// now, so that a subject that never sends is probed after the detector's
 	// bootstrap interval rather than never.
 	m.phi.Heartbeat(c.now)
-	m.due = m.phi.SuspectAt()
+	m.fresh = true
+	m.due = c.now
+	m.rttAt = c.now.Add(c.cfg.HeartbeatInterval*rttEvery/2 + c.jitter(c.cfg.HeartbeatInterval*rttEvery))
 	return m
 }
 
@@ -120,6 +126,17 @@ func (c *Core) heartbeat(now Time) {
 		c.bld.AddHeartbeat(hb)
 		c.piggyback()
 		c.send(o.addr, codec.MsgHeartbeat)
+	}
+	// Now and then, ping each subject: its ack keeps it verified (a
+	// helper we can ask) and measures its round trip.
+	for _, m := range c.monitors {
+		if now < m.rttAt || c.probing(m.id) || c.verifying(m.id) {
+			continue
+		}
+		m.rttAt = now.Add(c.cfg.HeartbeatInterval * rttEvery)
+		if r := c.lookup(m.id); r != nil && r.live() {
+			c.startProbe(now, r, probeVerify)
+		}
 	}
 }
 
@@ -181,6 +198,14 @@ func (c *Core) checkSubjects(now Time) {
 		r := c.lookup(m.id)
 		if r == nil || !r.live() {
 			m.due = now.Add(c.cfg.HeartbeatInterval)
+			continue
+		}
+		if m.fresh {
+			// A new subject: ping it now rather than wait for its
+			// detector, which has no history yet.
+			m.fresh = false
+			c.startProbe(now, r, probeMonitor)
+			m.due = detector.MaxTime
 			continue
 		}
 		if s := c.susp[m.id]; s != nil && s.mine {

@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/engine"
-	"github.com/hearsay-io/hearsay/netio"
 )
 
 // refusalLog records the refusal lines of a node's log with the count
@@ -47,11 +48,21 @@ func (h *refusalLog) snapshot() []string {
 }
 
 // TestRefusalLogs drives one node into each of its bounds with forged
-// datagrams (new members past MaxMembers, which also overflow the update
-// queue; state past MaxStateKeys and of unknown owners; shard requests
-// past MaxTransfers; a compression bomb) and checks that it logs one Warn
-// line per bound, reporting the refusals counted so far, then none for a
-// second wave within the minute.
+// datagrams and checks that it logs one Warn line per bound, reporting the
+// refusals counted so far, then none for a second wave within the minute.
+//
+// The attacker first joins as a member at its own address, echoing the
+// token of the Retry its first Join gets: a member writing from the
+// address the node holds for it may name new members, and the token
+// validates the address's requests. A wave then sends new members past
+// MaxMembers, which also overflow the update queue; state past MaxStateKeys
+// and of unknown owners; a shard request for more shards than
+// MaxTransfers; a compressed datagram of a type that carries no bulk state
+// (dropped before decompression, counted in DropCompressed, a per-datagram
+// drop that has no log line); and a Sync whose digest names a shard no
+// table has, so that the node asks the attacker for that shard, and answers
+// the request with a compression bomb: only shard data a node asked for
+// reaches the decompression bound.
 func TestRefusalLogs(t *testing.T) {
 	logs := &refusalLog{}
 	cfg := testConfig()
@@ -61,65 +72,85 @@ func TestRefusalLogs(t *testing.T) {
 	cfg.MaxTransfers = 1
 	nd := startNodes(t, 1, cfg)[0]
 	a := newAttacker(t, []*engine.Node{nd}, cfg, 7)
-	wave := func() {
-		msgs := []netio.Message{
-			{Addr: nd.Addr(), Buf: a.membersDatagram(a.cluster, a.limit)},
-			{Addr: nd.Addr(), Buf: a.membersDatagram(a.cluster, a.limit)},
-			{Addr: nd.Addr(), Buf: a.stateDatagram()},
-			{Addr: nd.Addr(), Buf: a.requestDatagram(0)}, // 64 shard refs
-			{Addr: nd.Addr(), Buf: a.garbageDatagram(6).b},
-		}
-		if _, err := a.conn.WriteBatch(msgs); err != nil {
-			t.Fatal(err)
-		}
-	}
-	counters := func(s engine.NodeStats) []uint64 {
-		return []uint64{s.RefusedMembers, s.RefusedState, s.QueueDropped, s.DropBusy, s.DropTooLarge}
-	}
-	messages := []string{"refusing new members", "refusing application-state", "dropping pending updates",
-		"refusing shard transfers", "dropping compressed datagrams"}
+	to := nd.Addr()
+	a.answer.Store(true) // the member stays alive: it answers the node's pings
+	echo := a.join(t, []netip.AddrPort{to}, bound(cfg, 20))[0]
 
-	wave()
+	const perWave = 7
+	wave := func(k int) {
+		t.Helper()
+		in, requests := nd.Stats().DatagramsIn, a.got[codec.MsgShardRequest].Load()
+		a.send(t, to,
+			a.seal(a.membersDatagram(a.self, a.cluster, a.limit)),
+			a.seal(a.membersDatagram(a.self, a.cluster, a.limit)),
+			a.seal(a.stateDatagram()),
+			a.seal(a.shardRequest(echo, 64)),
+			a.seal(a.bomb(codec.MsgGossip, a.fakeID())),
+			a.seal(a.syncShard(echo, k)))
+		waitFor(t, bound(cfg, 20), fmt.Sprintf("wave %d: the node asks the attacker for shard %d", k, k), func() (bool, string) {
+			n := a.got[codec.MsgShardRequest].Load() - requests
+			return n > 0, fmt.Sprintf("%d shard requests", n)
+		})
+		a.send(t, to, a.seal(a.bomb(codec.MsgShardData, a.self)))
+		waitFor(t, bound(cfg, 20), fmt.Sprintf("wave %d: the node counts it", k), func() (bool, string) {
+			n := nd.Stats().DatagramsIn - in
+			return n >= perWave, fmt.Sprintf("%d datagrams of %d read", n, perWave)
+		})
+	}
+	bounds := []struct {
+		message string
+		count   func(*engine.NodeStats) uint64
+	}{
+		{"refusing new members", func(s *engine.NodeStats) uint64 { return s.RefusedMembers }},
+		{"refusing application-state", func(s *engine.NodeStats) uint64 { return s.RefusedState }},
+		{"dropping pending updates", func(s *engine.NodeStats) uint64 { return s.QueueDropped }},
+		{"refusing shard transfers", func(s *engine.NodeStats) uint64 { return s.DropBusy }},
+		{"dropping compressed datagrams", func(s *engine.NodeStats) uint64 { return s.DropTooLarge }},
+	}
+
+	wave(1)
+	s := nd.Stats()
 	var first []uint64
-	waitFor(t, bound(cfg, 20), "the node counts the first wave", func() (bool, string) {
-		s := nd.Stats()
-		first = counters(s)
-		return s.DatagramsIn >= 5, fmt.Sprintf("%d datagrams read", s.DatagramsIn)
-	})
+	for _, b := range bounds {
+		first = append(first, b.count(&s))
+	}
 	lines := logs.snapshot()
 	for k, c := range first {
 		if c == 0 {
-			t.Errorf("%s: the wave was not refused (counter 0)", messages[k])
+			t.Errorf("%s: the wave was not refused (counter 0)", bounds[k].message)
 			continue
 		}
 		var got []string
 		for _, l := range lines {
-			if strings.HasPrefix(l, messages[k]) {
+			if strings.HasPrefix(l, bounds[k].message) {
 				got = append(got, l)
 			}
 		}
 		// The line comes with the first refusals: the step that handled the
 		// first datagrams of the wave; the rest wait for the next line.
 		if len(got) != 1 {
-			t.Errorf("%s: log lines %q, want one", messages[k], got)
+			t.Errorf("%s: log lines %q, want one", bounds[k].message, got)
 			continue
 		}
 		_, n, _ := strings.Cut(got[0], " refused=")
 		if r, err := strconv.ParseUint(n, 10, 64); err != nil || r == 0 || r > c {
-			t.Errorf("%s: line %q, want refused in [1, %d]", messages[k], got[0], c)
+			t.Errorf("%s: line %q, want refused in [1, %d]", bounds[k].message, got[0], c)
 		}
 	}
-	if len(lines) != len(messages) {
-		t.Errorf("%d refusal lines, want %d: %q", len(lines), len(messages), lines)
+	// The compressed gossip is dropped, and counted, before any work, with
+	// no line: a bad datagram is never logged, only bounds are.
+	if s.DropCompressed != 1 {
+		t.Errorf("DropCompressed = %d after the first wave, want 1", s.DropCompressed)
+	}
+	if len(lines) != len(bounds) {
+		t.Errorf("%d refusal lines, want %d: %q", len(lines), len(bounds), lines)
 	}
 
-	wave()
-	waitFor(t, bound(cfg, 20), "the node counts the second wave", func() (bool, string) {
-		s := nd.Stats()
-		return s.DatagramsIn >= 10, fmt.Sprintf("%d datagrams read", s.DatagramsIn)
-	})
+	wave(2)
 	if got := logs.snapshot(); len(got) != len(lines) {
 		t.Errorf("a second wave within the minute logged %q, want nothing", got[len(lines):])
 	}
-	t.Logf("first wave refused (members, state, updates, transfers, decompressed) %v; lines:\n%s", first, strings.Join(lines, "\n"))
+	s2 := nd.Stats()
+	t.Logf("first wave refused (members, state, updates, transfers, decompressed) %v, compressed %d; after the second, compressed %d, decompressed %d; Retries with a token %d, busy %d; lines:\n%s",
+		first, s.DropCompressed, s2.DropCompressed, s2.DropTooLarge, s2.RetriesSent, s2.BusySent, strings.Join(lines, "\n"))
 }

@@ -11,6 +11,7 @@ const (
 	probeMonitor uint8 = iota + 1 // a subject's detector crossed its threshold
 	probeRejoin                   // this node, declared dead, proves it can reach others
 	probeCheck                    // a last look at a suspect we only heard of
+	probeVerify                   // a gossip target or subject answers at its address, and a round-trip sample
 )
 
 // probe is an outstanding ping from this node.
@@ -24,6 +25,7 @@ type probe struct {
 	indirect bool
 	helpers  int
 	nacks    int
+	sent     Time
 	deadline Time
 }
 
@@ -47,15 +49,15 @@ func (c *Core) probing(id ID) bool {
 
 // startProbe pings r directly.
 func (c *Core) startProbe(now Time, r *record, purpose uint8) uint32 {
-	c.probeNo++
 	p := probe{
 		target:   r.id,
 		addr:     r.addr(),
 		gen:      r.gen,
 		inc:      r.inc,
-		seq:      c.probeNo,
+		seq:      c.newSeq(),
 		purpose:  purpose,
-		deadline: now.Add(c.health.Scale(c.cfg.ProbeTimeout)),
+		sent:     now,
+		deadline: now.Add(c.probeTimeout(r)),
 	}
 	c.probes = append(c.probes, p)
 	var about *record
@@ -65,6 +67,16 @@ func (c *Core) startProbe(now Time, r *record, purpose uint8) uint32 {
 	c.ping(p.addr, p.seq, p.target, about)
 	c.stats.Probes++
 	return p.seq
+}
+
+// verifying reports whether a verification ping to id is outstanding.
+func (c *Core) verifying(id ID) bool {
+	for i := range c.probes {
+		if c.probes[i].target == id && c.probes[i].purpose == probeVerify {
+			return true
+		}
+	}
+	return false
 }
 
 // ping sends a ping, with the given record first when set (to remind a
@@ -87,7 +99,7 @@ func (c *Core) onPing(now Time, from netip.AddrPort, p *codec.Ping) {
 		c.stats.DropWrongTarget++
 		return
 	}
-	c.begin(codec.MsgAck)
+	c.beginTo(codec.MsgAck, from)
 	c.bld.AddAck(codec.Ack{Seq: p.Seq, Target: uint64(c.id)})
 	c.piggyback()
 	c.send(from, codec.MsgAck)
@@ -120,6 +132,11 @@ func (c *Core) onAck(now Time, a *codec.Ack) {
 
 func (c *Core) probeAnswered(now Time, p *probe) {
 	c.health.Success()
+	sent := p.sent
+	if p.indirect {
+		sent = 0 // the round trip went through a helper: not a sample
+	}
+	c.probeAnsweredBy(now, p.target, p.addr, sent)
 	switch p.purpose {
 	case probeRejoin:
 		c.rejoinAnswered(now, p.seq)
@@ -147,26 +164,66 @@ func (c *Core) onNack(n *codec.Nack) {
 func (c *Core) onPingReq(now Time, from netip.AddrPort, pr *codec.PingReq) {
 	if ID(pr.Target) == c.id {
 		// We are the target: answer the requester directly.
-		c.begin(codec.MsgAck)
+		c.beginTo(codec.MsgAck, from)
 		c.bld.AddAck(codec.Ack{Seq: pr.Seq, Target: uint64(c.id)})
 		c.piggyback()
 		c.send(from, codec.MsgAck)
 		return
 	}
-	if len(c.relays) >= c.cfg.MaxTransfers || !pr.Addr.IsValid() {
+	// Relay only to a live member at the address we hold for it, so that a
+	// ping-req cannot aim our pings at an address of its choosing.
+	t := c.lookup(ID(pr.Target))
+	if t == nil || !t.live() || t.addr() != pr.Addr {
+		c.stats.DropWrongTarget++
+		return
+	}
+	if len(c.relays) >= c.cfg.MaxTransfers {
 		c.stats.DropBusy++
 		return
 	}
-	c.probeNo++
+	// The ping we send and the ack or nack we return are the answer to
+	// this datagram: both must fit its budget (a prober pads its
+	// ping-reqs to pay for them; see pingReqPad).
+	if !c.charge(from, 2*c.probeSize()) {
+		return
+	}
+	seq := c.newSeq()
 	c.relays = append(c.relays, relay{
-		seq:       c.probeNo,
+		seq:       seq,
 		target:    ID(pr.Target),
 		origin:    from,
 		originSeq: pr.Seq,
 		// Answer before the requester gives up, so that a nack arrives in time.
 		deadline: now.Add(c.cfg.IndirectTimeout * 4 / 5),
 	})
-	c.ping(pr.Addr, c.probeNo, ID(pr.Target), nil)
+	c.begin(codec.MsgPing)
+	c.bld.AddPing(codec.Ping{Seq: seq, Target: pr.Target})
+	c.send(pr.Addr, codec.MsgPing)
+}
+
+// probeSize is the size on the wire of a datagram holding one Ping, Ack or
+// Nack and nothing else.
+func (c *Core) probeSize() int {
+	n := codec.HeaderSize + codec.SectionHeaderSize + codec.PingSize
+	if c.keys != nil {
+		n += codec.SealOverhead
+	}
+	return n
+}
+
+// pingReqPad is the least size of a ping-req datagram on the wire: enough
+// for a helper to send the ping and the ack or nack it costs within the
+// datagram's own reply budget.
+func (c *Core) pingReqPad() int { return 2 * c.probeSize() }
+
+// newSeq returns a random, non-zero probe sequence number: acks echo it,
+// so one that cannot be guessed cannot be forged from off the path.
+func (c *Core) newSeq() uint32 {
+	for {
+		if s := c.rng.Uint32(); s != 0 {
+			return s
+		}
+	}
 }
 
 // expireRelays sends a nack for every relay whose target did not answer.
@@ -201,6 +258,14 @@ func (c *Core) expireProbes(now Time) {
 			continue
 		case probeCheck:
 			c.removeProbe(i) // the suspicion timer decides
+			continue
+		case probeVerify:
+			// Not answered at its address: not a gossip target for a while.
+			// Whether it is alive is its observers' call.
+			if r := c.lookup(p.target); r != nil && r.addr() == p.addr {
+				c.trustEntry(p.target, r.gen, p.addr).failed = now
+			}
+			c.removeProbe(i)
 			continue
 		}
 		if !p.indirect {
@@ -240,25 +305,39 @@ func (c *Core) probeDecided(now Time, id ID) {
 // indirect asks IndirectProbes random members to ping p's target. It returns
 // false when no helper is available.
 func (c *Core) indirect(now Time, p *probe) bool {
+	// Helpers are members that answered our own probes at their address:
+	// first random ones, then our subjects (which we probe regularly).
 	var helpers [16]peer
 	n := 0
+	usable := func(r *record) bool {
+		return r != nil && r.live() && r.id != c.id && r.id != p.target && c.verified(r) && !containsPeer(helpers[:n], r.id)
+	}
 	for try := 0; n < c.cfg.IndirectProbes && try < 4*c.cfg.IndirectProbes; try++ {
-		r := c.tab.randomLive(c.rng, nil)
-		if r == nil {
+		if r := c.tab.randomLive(c.rng, nil); usable(r) {
+			helpers[n] = peer{r.id, r.addr()}
+			n++
+		}
+	}
+	for _, m := range c.monitors {
+		if n >= c.cfg.IndirectProbes {
 			break
 		}
-		if r.id == c.id || r.id == p.target || containsPeer(helpers[:n], r.id) {
-			continue
+		if r := c.lookup(m.id); usable(r) {
+			helpers[n] = peer{r.id, r.addr()}
+			n++
 		}
-		helpers[n] = peer{r.id, r.addr()}
-		n++
 	}
 	if n == 0 {
 		return false
 	}
 	p.indirect = true
 	p.helpers = n
-	p.deadline = now.Add(c.health.Scale(c.cfg.IndirectTimeout))
+	// A helper's round trip is two of ours.
+	timeout := c.cfg.IndirectTimeout
+	if r := c.lookup(p.target); r != nil {
+		timeout = max(timeout, 2*c.probeTimeout(r))
+	}
+	p.deadline = now.Add(c.health.Scale(timeout))
 	req := codec.PingReq{Seq: p.seq, Target: uint64(p.target), Addr: p.addr}
 	for _, h := range helpers[:n] {
 		c.begin(codec.MsgPingReq)

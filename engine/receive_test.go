@@ -34,9 +34,15 @@ func newReceiver(t *testing.T) *receiver {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The sender is a member the core knows at its address, so that what
+	// it tells is taken first-hand (see engine/admission.go).
+	c.Seed(r.now, []engine.Member{senderMember})
 	r.core = c
 	return r
 }
+
+// senderMember is the sender as the receiver knows it.
+var senderMember = engine.Member{ID: senderID, Addr: senderAddr, Generation: 1, State: engine.StateAlive}
 
 // send delivers a datagram of type typ from the sender, with the records
 // add writes.
@@ -55,7 +61,7 @@ func (r *receiver) send(t *testing.T, typ codec.MsgType, add func(b *codec.Build
 func TestUnknownTypeIgnored(t *testing.T) {
 	r := newReceiver(t)
 	before := r.core.Stats()
-	r.send(t, codec.MsgType(14), func(b *codec.Builder) {
+	r.send(t, codec.MsgType(200), func(b *codec.Builder) {
 		b.AddMember(&codec.Member{ID: 0x77, Generation: 1, State: codec.StateAlive,
 			Addr: netip.MustParseAddrPort("10.0.0.7:7946")})
 		b.AddPing(codec.Ping{Seq: 1, Target: 0x1})
@@ -100,6 +106,23 @@ func TestOnePingAnsweredPerDatagram(t *testing.T) {
 	}
 	if got := r.core.Stats().RefusedRequests; got != pings-1 {
 		t.Errorf("RefusedRequests = %d, want %d", got, pings-1)
+	}
+}
+
+// sendValidated delivers a request from the sender like send, and, if the
+// core answers with a Retry carrying a token, delivers it again with an
+// Echo of the token.
+func (r *receiver) sendValidated(t *testing.T, typ codec.MsgType, add func(b *codec.Builder)) {
+	t.Helper()
+	r.send(t, typ, add)
+	var e codec.Echo
+	r.sentRecords(codec.RecRetry, func(to netip.AddrPort, rec []byte) {
+		if x, _, err := codec.ParseRetry(rec); err == nil && to == senderAddr && x.Token != 0 {
+			e = codec.Echo{Token: x.Token, Epoch: x.Epoch}
+		}
+	})
+	if e.Token != 0 {
+		r.send(t, typ, func(b *codec.Builder) { b.AddEcho(e); add(b) })
 	}
 }
 

@@ -32,6 +32,8 @@ type Stats struct {
 	DropUnsolicited uint64 // shard data that was not requested
 	DropBusy        uint64 // requests refused because MaxTransfers was reached
 	DropWrongTarget uint64 // pings meant for another member at this address
+	DropCompressed  uint64 // compressed, but of a type that carries no bulk state
+	DropReplay      uint64 // sealed datagrams seen before, or older than the sender's replay window or generation
 	SealErrors      uint64
 
 	// Records refused, by cause.
@@ -39,6 +41,28 @@ type Stats struct {
 	RefusedState    uint64 // state over a member's key or byte bound, or of an unknown owner
 	IDConflicts     uint64 // records claiming this node's ID with a newer generation
 	RefusedRequests uint64 // ping and ping-req records beyond the first of each in a datagram
+	// RefusedImplausible counts records and datagrams with a counter at
+	// its maximum or a generation too far ahead of this node's clock.
+	RefusedImplausible uint64
+	ForgedState        uint64 // application-state entries about this node that it did not write, superseded
+	Renewals           uint64 // new generations this node started to supersede claims about itself
+
+	// Answers limited by address validation and reply budgets.
+	RefusedReplies       uint64 // datagrams not sent because the reply budget was spent
+	RefusedReplyBytes    uint64 // their bytes
+	RetriesSent          uint64 // Retry answers with a token, to unvalidated addresses
+	BusySent             uint64 // Retry answers asking a validated peer to wait
+	RetriesFollowed      uint64 // requests sent again after a Retry
+	DuplicateRefs        uint64 // repeated digest or shard references in one request, served once
+	ReplayWindowsEvicted uint64 // replay windows of non-members forgotten to bound memory
+	BytesDecompressed    uint64 // bytes of bodies after decompression
+
+	// Admission of members heard of from untrusted sources.
+	Pending        uint64 // members held until they answer at their address
+	RefusedPending uint64 // members not held: the list was full, or another claim to the address was pending
+	AdmissionPings uint64 // pings sent to pending members
+	Admitted       uint64 // pending members that answered and entered the table
+	PendingExpired uint64 // pending members that did not answer in time
 
 	UpdatesSent     uint64 // records piggybacked or gossiped
 	UpdatesReceived uint64 // records received that changed the view

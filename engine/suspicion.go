@@ -154,8 +154,7 @@ func (c *Core) remind(now Time, m *monitor, r *record) {
 		return
 	}
 	m.quietUntil = now.Add(c.cfg.ProbeTimeout)
-	c.probeNo++
-	c.ping(r.addr(), c.probeNo, r.id, r)
+	c.ping(r.addr(), c.newSeq(), r.id, r)
 }
 
 // observersOf returns the live members that follow r on the monitoring ring.

@@ -3,6 +3,7 @@ package engine
 import (
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/hearsay-io/hearsay/codec"
 )
@@ -35,9 +36,11 @@ type syncState struct {
 	told      [64]toldDead
 	digests   []codec.Digest
 	shards    []int32
-	prints    []uint64         // fingerprints of the shard request being served
-	send      []bool           // which records of a shard the answer carries
-	empty     []codec.ShardRef // answers with no records, sent together
+	seen      []uint32                 // digest and shard references already handled in one request
+	wantPeers map[netip.AddrPort]int32 // open requests per peer
+	prints    []uint64                 // fingerprints of the shard request being served
+	send      []bool                   // which records of a shard the answer carries
+	empty     []codec.ShardRef         // answers with no records, sent together
 }
 
 // want is a shard this node asked a peer for; only solicited shard data is
@@ -76,6 +79,17 @@ func (c *Core) startSync(now Time) {
 	}
 }
 
+// SyncWith starts an anti-entropy exchange with the node at addr now, as
+// the periodic one does with a random member. Drivers and tests use it to
+// reconcile on demand.
+func (c *Core) SyncWith(now Time, addr netip.AddrPort) {
+	if now > c.now {
+		c.now = now
+	}
+	c.syncWith(now, addr)
+	c.updateDeadline()
+}
+
 // syncWith sends our root digest to addr. A member whose record carries no
 // address (a tombstone learned without one, say) cannot be reached: it is
 // skipped.
@@ -83,7 +97,9 @@ func (c *Core) syncWith(now Time, to netip.AddrPort) {
 	if !to.IsValid() {
 		return
 	}
+	c.expect(to, codec.MsgSync)
 	c.begin(codec.MsgSync)
+	c.addEcho(to)
 	c.bld.AddDigest(codec.Digest{Level: 0, Index: 0, Count: uint32(c.tab.live), Sum: c.tab.root})
 	c.send(to, codec.MsgSync)
 	c.stats.SyncsStarted++
@@ -155,6 +171,11 @@ func (c *Core) contactSeed(now Time) {
 // onDigests compares received digests with ours: it answers differing inner
 // nodes with their children and asks for differing shards.
 func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []byte) {
+	if h.Type != codec.MsgSync && !c.expected(from) {
+		// A reply to an exchange we did not start with this address.
+		c.stats.DropUnsolicited++
+		return
+	}
 	if h.Type == codec.MsgJoinReply && c.joining != nil && !c.joining.replied {
 		c.joinReplied(now, from, body, int(h.Sections))
 		return
@@ -162,7 +183,8 @@ func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []
 	levels := c.tab.levels()
 	children := c.sync.digests[:0]
 	shards := c.sync.shards[:0]
-	equal, sawRoot := true, false
+	seen := c.sync.seen[:0]
+	equal, sawRoot, deeper := true, false, false
 	c.rd.Reset(int(h.Sections), body)
 	for c.rd.Next() {
 		if c.rd.Type() != codec.RecDigest {
@@ -173,6 +195,15 @@ func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []
 			level := int(d.Level)
 			if level > levels || int(d.Index) >= 1<<(4*level) {
 				continue
+			}
+			if key := uint32(level)<<24 | uint32(d.Index); slices.Contains(seen, key) {
+				c.stats.DuplicateRefs++
+				continue
+			} else {
+				seen = append(seen, key)
+			}
+			if level > 0 {
+				deeper = true
 			}
 			if level == 0 {
 				sawRoot = true
@@ -193,11 +224,20 @@ func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []
 			}
 		}
 	}
-	c.sync.digests, c.sync.shards = children, shards
+	c.sync.digests, c.sync.shards, c.sync.seen = children, shards, seen
+	if h.Type == codec.MsgSync && !c.reply.validated && (deeper || !equal) {
+		// Walking the trees answers with more than the request: only for
+		// an address that proved itself. Our view may differ all the same.
+		c.sendRetry(from, codec.MsgSync, 0)
+		if !equal {
+			c.markDirty(now)
+		}
+		return
+	}
 	switch {
 	case h.Type == codec.MsgSync && equal && sawRoot:
 		// In sync: one datagram back says so.
-		c.begin(codec.MsgSyncReply)
+		c.beginTo(codec.MsgSyncReply, from)
 		c.bld.AddDigest(codec.Digest{Count: uint32(c.tab.live), Sum: c.tab.root})
 		c.send(from, codec.MsgSyncReply)
 	case len(children) > 0:
@@ -211,19 +251,26 @@ func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []
 		c.requestShards(now, from, shards, false)
 	}
 	switch {
-	case !equal && !c.sync.dirty:
-		// Views differ: reconcile again soon, with someone else, until an
-		// exchange finds nothing.
-		c.sync.dirty = true
-		c.sync.next = now.Add(c.cfg.HeartbeatInterval)
+	case !equal:
+		c.markDirty(now)
 	case equal && sawRoot:
 		c.sync.dirty = false
 	}
 }
 
+// markDirty notes that our view differs from a peer's: reconcile again
+// soon, with someone else, until an exchange finds nothing.
+func (c *Core) markDirty(now Time) {
+	if !c.sync.dirty {
+		c.sync.dirty = true
+		c.sync.next = now.Add(c.cfg.HeartbeatInterval)
+	}
+}
+
 func (c *Core) sendDigests(to netip.AddrPort, t codec.MsgType, ds []codec.Digest) {
 	for len(ds) > 0 {
-		c.begin(t)
+		c.beginTo(t, to)
+		c.addEcho(to)
 		n := 0
 		for n < len(ds) && c.bld.AddDigest(ds[n]) {
 			n++
@@ -254,6 +301,10 @@ func (c *Core) addWant(w want) {
 	c.sync.wantAt[wantKey{w.peer, w.shard}] = int32(len(c.sync.wants))
 	c.sync.wants = append(c.sync.wants, w)
 	c.sync.open++
+	if c.sync.wantPeers == nil {
+		c.sync.wantPeers = make(map[netip.AddrPort]int32)
+	}
+	c.sync.wantPeers[w.peer]++
 }
 
 // removeWant closes the open request at index i. Closed entries are dropped
@@ -262,6 +313,9 @@ func (c *Core) removeWant(i int) {
 	y := &c.sync
 	w := &y.wants[i]
 	delete(y.wantAt, wantKey{w.peer, w.shard})
+	if y.wantPeers[w.peer]--; y.wantPeers[w.peer] <= 0 {
+		delete(y.wantPeers, w.peer)
+	}
 	w.done = true
 	y.open--
 	for y.head < len(y.wants) && y.wants[y.head].done {
@@ -284,6 +338,45 @@ func (c *Core) removeWant(i int) {
 	}
 }
 
+// wantsFrom reports whether a shard request to peer is open.
+func (c *Core) wantsFrom(peer netip.AddrPort) bool { return c.sync.wantPeers[peer] > 0 }
+
+// retryWants handles a Retry of our shard requests to peer: they are closed
+// and sent again at once with the token, or, when peer was busy, the shards
+// a join still needs go back to its list (another member may serve them)
+// and the others wait for the next exchange.
+func (c *Core) retryWants(now Time, peer netip.AddrPort, wait time.Duration) {
+	var shards, joins [joinWindow]int32
+	ns, nj := 0, 0
+	for i := c.sync.head; i < len(c.sync.wants) && ns+nj < len(shards); i++ {
+		w := &c.sync.wants[i]
+		if w.done || w.peer != peer {
+			continue
+		}
+		if w.join {
+			joins[nj] = w.shard
+			nj++
+		} else {
+			shards[ns] = w.shard
+			ns++
+		}
+	}
+	for _, s := range append(shards[:ns:ns], joins[:nj]...) {
+		if i := c.findWant(peer, s); i >= 0 {
+			c.removeWant(i)
+		}
+	}
+	c.stats.RetriesFollowed++
+	if wait > 0 {
+		if c.joining != nil && !c.joining.done {
+			c.joining.pending = append(c.joining.pending, joins[:nj]...)
+		}
+		return
+	}
+	c.requestShards(now, peer, shards[:ns], false)
+	c.requestShards(now, peer, joins[:nj], true)
+}
+
 // maxWants bounds open shard requests.
 func (c *Core) maxWants() int { return 4 * c.cfg.MaxTransfers }
 
@@ -294,7 +387,9 @@ func (c *Core) maxWants() int { return 4 * c.cfg.MaxTransfers }
 // for whole.
 func (c *Core) requestShards(now Time, peer netip.AddrPort, shards []int32, join bool) int {
 	sent, added := 0, 0
+	c.expect(peer, codec.MsgShardRequest)
 	c.begin(codec.MsgShardRequest)
+	c.addEcho(peer)
 	for _, s := range shards {
 		if c.findWant(peer, s) >= 0 {
 			continue
@@ -313,6 +408,7 @@ func (c *Core) requestShards(now Time, peer netip.AddrPort, shards []int32, join
 			c.send(peer, codec.MsgShardRequest)
 			sent, added = sent+added, 0
 			c.begin(codec.MsgShardRequest)
+			c.addEcho(peer)
 		}
 		// The count is of our member records only: the server needs to
 		// know whether we hold any, not how much a transfer would carry.
@@ -348,9 +444,10 @@ func (c *Core) maxPrints() int {
 func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, body []byte) {
 	levels := c.tab.levels()
 	theirs := c.sync.shards[:0]
+	seen := c.sync.seen[:0]
 	c.sync.empty = c.sync.empty[:0]
 	var ref codec.ShardRef
-	pending := false
+	pending, busy := false, false
 	serve := func() {
 		if !pending {
 			return
@@ -359,8 +456,14 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 		if int(ref.Shard) >= 1<<(4*levels) {
 			return
 		}
-		if c.sync.served >= c.cfg.MaxTransfers {
+		if slices.Contains(seen, ref.Shard) {
+			c.stats.DuplicateRefs++
+			return
+		}
+		seen = append(seen, ref.Shard)
+		if c.sync.served >= c.cfg.MaxTransfers || c.reply.left < c.cfg.MaxDatagramSize {
 			c.stats.DropBusy++
+			busy = true
 			return
 		}
 		c.sync.served++
@@ -389,7 +492,17 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 		}
 	}
 	serve()
+	c.sync.seen = seen
 	c.sendEmptyShards(from)
+	if busy {
+		// Say when to ask again, rather than leave the requester to time
+		// out: when the transfer window turns, or the reply budget refills.
+		wait := c.sync.window.Add(c.cfg.HeartbeatInterval).Sub(now)
+		if c.sync.served < c.cfg.MaxTransfers {
+			wait = c.replyRefill(from)
+		}
+		c.sendRetry(from, codec.MsgShardRequest, wait)
+	}
 	c.sync.shards = theirs
 	if len(theirs) > 0 && !c.leave.active {
 		c.requestShards(now, from, theirs, false)
@@ -437,7 +550,7 @@ func (c *Core) serveShard(to netip.AddrPort, ref *codec.ShardRef) bool {
 func (c *Core) sendEmptyShards(to netip.AddrPort) {
 	refs := c.sync.empty
 	for len(refs) > 0 {
-		c.begin(codec.MsgShardData)
+		c.beginTo(codec.MsgShardData, to)
 		n := 0
 		for n < len(refs) && c.bld.AddShardRef(refs[n]) {
 			n++

@@ -39,6 +39,7 @@ func newPair(t testing.TB, cfg engine.Config) *pair {
 		if err != nil {
 			t.Fatal(err)
 		}
+		core.Seed(p.now, []engine.Member{senderMember})
 		p.core[i] = core
 	}
 	return p
@@ -59,22 +60,20 @@ func (p *pair) tell(typ codec.MsgType, add func(b *codec.Builder), to ...int) {
 }
 
 // exchange has core 1 start an anti-entropy exchange with core 0 (a Sync
-// with its root digest) and delivers the datagrams between the two until
+// with its root digest; core 0 first asks it to prove its address with a
+// Retry) and delivers the datagrams between the two until
 // neither sends any more.
 func (p *pair) exchange() {
 	p.t.Helper()
 	b := p.core[1]
-	live, _ := b.NumMembers()
-	var bld codec.Builder
-	bld.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
-		Type:       codec.MsgSync,
-		Cluster:    codec.ClusterID(engine.DefaultLANConfig().ClusterName),
-		Sender:     uint64(b.ID()),
-		Generation: b.Generation(),
-	})
-	bld.AddDigest(codec.Digest{Count: uint32(live), Sum: b.Digest()})
-	queue := [][]byte{bld.Finish()}
-	to := []int{0}
+	b.Outbox().Reset()
+	p.now = p.now.Add(time.Millisecond)
+	b.SyncWith(p.now, p.addr[0])
+	var queue [][]byte
+	var to []int
+	for _, m := range b.Outbox().Messages() {
+		queue, to = append(queue, append([]byte(nil), m.Buf...)), append(to, 0)
+	}
 	for step := 0; len(queue) > 0; step++ {
 		if step > 10000 {
 			p.t.Fatal("the exchange did not end after 10,000 datagrams")
@@ -96,6 +95,40 @@ func (p *pair) exchange() {
 	}
 }
 
+// token returns the Echo core i expects from core 1-i's address: it sends
+// core i a request with none, which core i answers with a Retry.
+func (p *pair) token(i int) codec.Echo {
+	p.t.Helper()
+	var bld codec.Builder
+	bld.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
+		Type:       codec.MsgShardRequest,
+		Cluster:    codec.ClusterID(engine.DefaultLANConfig().ClusterName),
+		Sender:     uint64(p.core[1-i].ID()),
+		Generation: p.core[1-i].Generation(),
+	})
+	bld.AddShardRef(codec.ShardRef{Shard: 0})
+	c := p.core[i]
+	c.Outbox().Reset()
+	p.now = p.now.Add(time.Millisecond)
+	c.Receive(p.now, p.addr[1-i], bld.Finish())
+	for _, m := range c.Outbox().Messages() {
+		h, body, err := codec.Parse(m.Buf)
+		if err != nil || h.Type != codec.MsgRetry {
+			continue
+		}
+		var rd codec.Reader
+		rd.Reset(int(h.Sections), body)
+		for rd.Next() {
+			if rd.Type() == codec.RecRetry {
+				r, _, _ := codec.ParseRetry(rd.Record(0))
+				return codec.Echo{Token: r.Token, Epoch: r.Epoch}
+			}
+		}
+	}
+	p.t.Fatal("no Retry with a token in answer to a request without one")
+	return codec.Echo{}
+}
+
 // count adds the records of a shard answer core i sent.
 func (p *pair) count(i int, d []byte) {
 	p.t.Helper()
@@ -114,16 +147,17 @@ func (p *pair) count(i int, d []byte) {
 	}
 }
 
-// seedMembers tells both cores the same members 0x100 to 0x100+n-1, each
-// with a state entry at version 1.
+// seedMembers gives both cores the same members 0x100 to 0x100+n-1, each
+// with a state entry at version 1 (told by the third member).
 func (p *pair) seedMembers(n int) {
 	p.t.Helper()
-	for k := 0; k < n; k += 24 {
-		p.tell(codec.MsgGossip, func(b *codec.Builder) {
-			for j := k; j < min(k+24, n); j++ {
-				b.AddMember(deltaMember(j))
-			}
-		}, 0, 1)
+	ms := make([]engine.Member, n)
+	for j := range ms {
+		m := deltaMember(j)
+		ms[j] = engine.Member{ID: engine.ID(m.ID), Addr: m.Addr, Generation: m.Generation, State: engine.StateAlive}
+	}
+	for _, c := range p.core {
+		c.Seed(p.now, ms)
 	}
 	for k := 0; k < n; k += 10 {
 		p.tell(codec.MsgGossip, func(b *codec.Builder) {
@@ -213,6 +247,7 @@ func TestShardRequestWithoutFingerprints(t *testing.T) {
 		}
 	}, 0)
 	a := p.core[0]
+	echo := p.token(0)
 	total := 0
 	for s := 0; s < 16; s++ {
 		var bld codec.Builder
@@ -222,6 +257,7 @@ func TestShardRequestWithoutFingerprints(t *testing.T) {
 			Sender:     uint64(p.core[1].ID()),
 			Generation: 1,
 		})
+		bld.AddEcho(echo)
 		bld.AddShardRef(codec.ShardRef{Shard: uint32(s)})
 		a.Outbox().Reset()
 		p.now = p.now.Add(time.Millisecond)
@@ -231,8 +267,8 @@ func TestShardRequestWithoutFingerprints(t *testing.T) {
 		}
 		total = p.answered[0]
 	}
-	// Every member (the 48 and core 0 itself), once.
-	if want := members + 1; total != want {
+	// Every member (the 48, the third member and core 0 itself), once.
+	if want := members + 2; total != want {
 		t.Errorf("answers to whole-shard requests carried %d records, want %d", total, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay/engine"
 )
 
 // TestSyncFollowUpUntilEqual checks that a node that found its view
@@ -22,6 +23,7 @@ func TestSyncFollowUpUntilEqual(t *testing.T) {
 	})
 	// syncs ticks for d in steps of 100 ms and counts the exchanges the
 	// node starts.
+	var last netip.AddrPort // where the last exchange went
 	syncs := func(d time.Duration) int {
 		n := 0
 		for end := r.now.Add(d); r.now < end; {
@@ -31,6 +33,7 @@ func TestSyncFollowUpUntilEqual(t *testing.T) {
 			for _, m := range r.core.Outbox().Messages() {
 				if h, err := codec.ParseHeader(m.Buf); err == nil && h.Type == codec.MsgSync {
 					n++
+					last = m.Addr
 				}
 			}
 		}
@@ -46,11 +49,19 @@ func TestSyncFollowUpUntilEqual(t *testing.T) {
 		t.Errorf("%d exchanges started in 4.5 s after views were found to differ, with no answers; want at least 4 (one per second)", got)
 	}
 
-	// An exchange finds the views equal: the follow-ups stop.
+	// An exchange finds the views equal: the follow-ups stop. The answer
+	// comes from the member the last exchange went to (a reply from
+	// anywhere else is not taken).
 	live, _ := r.core.NumMembers()
-	r.send(t, codec.MsgSyncReply, func(b *codec.Builder) {
-		b.AddDigest(codec.Digest{Count: uint32(live), Sum: r.core.Digest()})
+	peer := uint64(0x10 + int(last.Addr().As4()[3]) - 1)
+	var b codec.Builder
+	b.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
+		Type: codec.MsgSyncReply, Cluster: codec.ClusterID(engine.DefaultLANConfig().ClusterName),
+		Sender: peer, Generation: 1, Seq: 1,
 	})
+	b.AddDigest(codec.Digest{Count: uint32(live), Sum: r.core.Digest()})
+	r.now = r.now.Add(time.Millisecond)
+	r.core.Receive(r.now, last, b.Finish())
 	if got := syncs(3 * time.Second); got > 1 {
 		t.Errorf("%d exchanges started in 3 s after one found the views equal; want at most the periodic one", got)
 	}

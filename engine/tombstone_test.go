@@ -7,6 +7,7 @@ import (
 
 	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay/ring"
 )
 
 // TestTombstoneOfUnknownMember checks what a node does with the tombstone
@@ -66,30 +67,57 @@ func TestTombstoneOfUnknownMember(t *testing.T) {
 // TestTombstoneWearOnTheWire checks that a node tells a tombstone's wear
 // as it grows, so that tombstones cannot outlive their retention by
 // travelling from node to node: a node that believes the sender dead tells
-// it so, and the record it sends carries at least the wear it was given,
-// plus the time it held it.
+// it so (a Verdict), and the tombstone it serves in a shard transfer
+// carries at least the wear it was given, plus the time it held it.
 func TestTombstoneWearOnTheWire(t *testing.T) {
 	r := newReceiver(t)
 	retention := engine.DefaultLANConfig().TombstoneRetention
+	// The sender tells of a member the receiver never held, dead, with a
+	// tombstone worn 100/255.
+	const dead = 0xdead
+	deadAddr := netip.MustParseAddrPort("10.0.0.9:7946")
 	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
-		b.AddMember(&codec.Member{ID: senderID, Generation: 1, State: codec.StateDead, Addr: senderAddr, Flags: 100})
+		b.AddMember(&codec.Member{ID: dead, Generation: 1, State: codec.StateDead, Addr: deadAddr, Flags: 100})
 	})
-	// A quarter of the retention later, the "dead" sender talks: the
+	// A quarter of the retention later, the "dead" member talks: the
 	// receiver tells it what it believes.
 	r.now = r.now.Add(retention / 4)
 	r.core.Tick(r.now)
-	r.send(t, codec.MsgGossip, func(b *codec.Builder) {})
+	var b codec.Builder
+	b.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
+		Type: codec.MsgGossip, Cluster: codec.ClusterID(engine.DefaultLANConfig().ClusterName),
+		Sender: dead, Generation: 1, Seq: 1,
+	})
+	b.AddHeartbeat(codec.Heartbeat{Counter: 1})
+	r.core.Outbox().Reset()
+	r.now = r.now.Add(time.Millisecond)
+	r.core.Receive(r.now, deadAddr, b.Finish())
+	told := false
+	r.sentRecords(codec.RecVerdict, func(to netip.AddrPort, rec []byte) {
+		if v, _, err := codec.ParseVerdict(rec); err == nil && to == deadAddr && v.State == codec.StateDead && v.Generation == 1 {
+			told = true
+		}
+	})
+	if !told {
+		t.Error("the receiver did not tell the member it believes it dead")
+	}
+	// The sender asks for the shard that holds the tombstone (proving its
+	// address first if the receiver asks it to).
+	shard := uint32(ring.Position(dead) >> (64 - engine.DefaultLANConfig().ShardBits))
+	r.sendValidated(t, codec.MsgShardRequest, func(b *codec.Builder) {
+		b.AddShardRef(codec.ShardRef{Shard: shard})
+	})
 	var got *codec.Member
 	r.sentRecords(codec.RecMember, func(to netip.AddrPort, rec []byte) {
-		if m, _, err := codec.ParseMember(rec); err == nil && to == senderAddr && m.ID == senderID {
+		if m, _, err := codec.ParseMember(rec); err == nil && to == senderAddr && m.ID == dead {
 			got = &m
 		}
 	})
 	if got == nil {
-		t.Fatal("the receiver did not tell the sender it believes it dead")
+		t.Fatal("the shard answer did not carry the tombstone")
 	}
 	// 100/255 + 1/4 of the retention, rounded up: 164.
 	if want := uint8(100 + (255+3)/4); got.State != codec.StateDead || got.Flags < want-1 || got.Flags > want+1 {
-		t.Errorf("told %v with wear %d, want dead with wear %d±1", got.State, got.Flags, want)
+		t.Errorf("served %v with wear %d, want dead with wear %d±1", got.State, got.Flags, want)
 	}
 }

@@ -129,9 +129,11 @@ func TestSuspectRefutes(t *testing.T) {
 	subj := 7
 	// Freeze the node (a long GC pause or a stalled VM) long enough to be
 	// suspected, not long enough for the suspicion to run out. Its links
-	// stay healthy, so it must refute as soon as it runs again.
+	// stay healthy, so it must refute as soon as it runs again. 3 s: the
+	// detector crosses 1.3 to 2.3 s after the last heartbeat, depending on
+	// where in its period the pause begins, and the probes take 0.6 s more.
 	s.Pause(subj)
-	s.RunFor(2 * time.Second)
+	s.RunFor(3 * time.Second)
 	s.Resume(subj)
 	s.RunFor(10 * time.Second)
 	if rec.susp[subj] == 0 {

@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"math"
+
+	"github.com/hearsay-io/hearsay/codec"
+)
+
+// Replay protection for sealed clusters. Every datagram's header carries
+// the sender's generation and a sequence number that rises by one per
+// datagram the sender builds; both are authenticated (they are part of the
+// AEAD's additional data). A receiver keeps, per sender, the highest
+// sequence number seen in the sender's current generation and a bitmap of
+// the replayWindow numbers below it (RFC 6479's sliding window, as
+// WireGuard keeps per peer). A datagram whose number was seen, or is older
+// than the window, or whose generation is older than the sender's current
+// one, is dropped before any work and counted (Stats.DropReplay), and is
+// never answered.
+//
+// Memory is bounded: windows are kept for at most MaxMembers senders plus
+// maxStrangerWindows that are not in the table. When the map is full, the
+// window of a sender the table does not hold is forgotten first; a member's
+// window is kept while it is in the table, tombstones included, so replays
+// of a member's datagrams are refused for as long as anything is known of
+// it.
+
+// replayWindow is how many sequence numbers below the highest one seen are
+// remembered per sender: datagrams reordered further than this are dropped.
+const replayWindow = 128
+
+// maxStrangerWindows bounds the windows kept for senders not in the table
+// (joiners, before they are members).
+const maxStrangerWindows = 1024
+
+// seqRenewAt is the sequence number at which a node starts a new generation,
+// so that its sequence numbers never wrap.
+const seqRenewAt = math.MaxUint32 - 1<<20
+
+type replayWin struct {
+	gen  uint64
+	top  uint32
+	bits [replayWindow / 64]uint64 // bit i: top-i was seen
+}
+
+// fresh reports whether the sealed datagram with header h is new from its
+// sender, and records it. It counts what it refuses.
+func (c *Core) fresh(now Time, h *codec.Header) bool {
+	id := ID(h.Sender)
+	if c.windows == nil {
+		c.windows = make(map[ID]*replayWin)
+	}
+	w, ok := c.windows[id]
+	if !ok {
+		if len(c.windows) >= c.cfg.MaxMembers+maxStrangerWindows && !c.forgetStranger() {
+			c.stats.DropReplay++
+			return false
+		}
+		// A sender this node has no window for: its generation must not be
+		// older than what the table holds of it.
+		if r := c.lookup(id); r != nil && h.Generation < r.gen {
+			c.stats.DropReplay++
+			return false
+		}
+		w = &replayWin{gen: h.Generation, top: h.Seq}
+		w.bits[0] = 1
+		c.windows[id] = w
+		return true
+	}
+	switch {
+	case h.Generation < w.gen:
+		c.stats.DropReplay++
+		return false
+	case h.Generation > w.gen:
+		*w = replayWin{gen: h.Generation, top: h.Seq}
+		w.bits[0] = 1
+		return true
+	}
+	if h.Seq > w.top {
+		w.shift(h.Seq - w.top)
+		w.top = h.Seq
+		w.bits[0] |= 1
+		return true
+	}
+	d := w.top - h.Seq
+	if d >= replayWindow {
+		c.stats.DropReplay++
+		return false
+	}
+	word, bit := d/64, d%64
+	if w.bits[word]&(1<<bit) != 0 {
+		c.stats.DropReplay++
+		return false
+	}
+	w.bits[word] |= 1 << bit
+	return true
+}
+
+// shift moves the window up by n sequence numbers.
+func (w *replayWin) shift(n uint32) {
+	if n >= replayWindow {
+		w.bits = [replayWindow / 64]uint64{}
+		return
+	}
+	words, bits := int(n/64), n%64
+	for i := len(w.bits) - 1; i >= 0; i-- {
+		var v uint64
+		if j := i - words; j >= 0 {
+			v = w.bits[j] << bits
+			if bits > 0 && j-1 >= 0 {
+				v |= w.bits[j-1] >> (64 - bits)
+			}
+		}
+		w.bits[i] = v
+	}
+}
+
+// forgetStranger drops the window of one sender the table does not hold.
+// It reports false when every window belongs to a member.
+func (c *Core) forgetStranger() bool {
+	for id := range c.windows {
+		if c.lookup(id) == nil {
+			delete(c.windows, id)
+			c.stats.ReplayWindowsEvicted++
+			return true
+		}
+	}
+	return false
+}
+
+// nextSeq advances the datagram sequence number. It never wraps: past
+// seqRenewAt the node schedules a new generation (see renew), and at the
+// maximum it stays there (receivers then refuse the datagrams as replays)
+// until the renewal runs.
+func (c *Core) nextSeq() {
+	if c.seq >= seqRenewAt && c.renewAt == 0 {
+		c.renewAt = c.now
+	}
+	if c.seq < math.MaxUint32 {
+		c.seq++
+	}
+}
