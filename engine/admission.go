@@ -33,7 +33,7 @@ import (
 const (
 	maxPending   = 256
 	newPerSource = 256 // new members a second a trusted source may introduce
-	verifyRate   = 16 // admission pings a heartbeat interval
+	verifyRate   = 16  // admission pings a heartbeat interval
 	maxTrust     = 256
 	failedTTL    = 30 * time.Second
 	rttEvery     = 16 // periods between round-trip probes of a subject

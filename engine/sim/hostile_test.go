@@ -91,7 +91,7 @@ func TestSingleDatagramAttacks(t *testing.T) {
 		name string
 		// records writes the forged records, given the victim's ID,
 		// generation and incarnation; k numbers the datagram.
-		records func(b *codec.Builder, id, gen uint64, inc uint32, k int)
+		records   func(b *codec.Builder, id, gen uint64, inc uint32, k int)
 		datagrams int
 	}
 	member := func(st codec.MemberState, genDelta uint64, inc uint32) func(b *codec.Builder, id, gen uint64, _ uint32, _ int) {
