@@ -52,6 +52,7 @@ type trust struct {
 	used     Time
 	srtt     time.Duration // smoothed round-trip time (RFC 6298)
 	rttvar   time.Duration
+	vidx     int // 1 + its index in admission.vlist when verified, else 0
 }
 
 // pendingMember is a member heard of from an untrusted source.
@@ -64,6 +65,7 @@ type pendingMember struct {
 
 type admission struct {
 	trust   map[ID]*trust
+	vlist   []ID // the verified members, for choosing among them
 	spare   []*trust
 	pending []pendingMember
 	sent    int  // admission pings sent this interval
@@ -108,14 +110,53 @@ func (c *Core) trustEntry(id ID, gen uint64, addr netip.AddrPort) *trust {
 		c.adm.trust[id] = t
 	}
 	if t.gen != gen || t.addr != addr {
+		c.unverify(id, t)
 		*t = trust{gen: gen, addr: addr}
 	}
 	t.used = c.now
 	return t
 }
 
+// markVerified notes that id answered at t.addr now.
+func (c *Core) markVerified(id ID, t *trust, now Time) {
+	t.verified, t.failed = now, 0
+	if t.vidx == 0 {
+		c.adm.vlist = append(c.adm.vlist, id)
+		t.vidx = len(c.adm.vlist)
+	}
+}
+
+// unverify takes id out of the verified list.
+func (c *Core) unverify(id ID, t *trust) {
+	if t.vidx == 0 {
+		return
+	}
+	i, last := t.vidx-1, len(c.adm.vlist)-1
+	if i != last {
+		moved := c.adm.vlist[last]
+		c.adm.vlist[i] = moved
+		c.adm.trust[moved].vidx = i + 1
+	}
+	c.adm.vlist = c.adm.vlist[:last]
+	t.vidx = 0
+	t.verified = 0
+}
+
+// randomVerified returns a uniformly chosen live member that answered our
+// probe at its current address, or nil after a bounded number of tries.
+func (c *Core) randomVerified() *record {
+	for try := 0; try < 8 && len(c.adm.vlist) > 0; try++ {
+		id := c.adm.vlist[c.rng.IntN(len(c.adm.vlist))]
+		if r := c.lookup(id); r != nil && r.live() && c.verified(r) {
+			return r
+		}
+	}
+	return nil
+}
+
 // evictTrust forgets the least recently used entry that is not a current
-// monitor's subject.
+// monitor's subject (the lowest ID among equals, so that the choice does
+// not depend on map order).
 func (c *Core) evictTrust() {
 	var victim ID
 	at := Time(-1)
@@ -123,11 +164,12 @@ func (c *Core) evictTrust() {
 		if c.monitorOf(id) != nil {
 			continue
 		}
-		if at < 0 || t.used < at {
+		if at < 0 || t.used < at || t.used == at && id < victim {
 			victim, at = id, t.used
 		}
 	}
 	if t := c.adm.trust[victim]; t != nil {
+		c.unverify(victim, t)
 		c.adm.spare = append(c.adm.spare, t)
 		delete(c.adm.trust, victim)
 	}
@@ -141,7 +183,7 @@ func (c *Core) probeAnsweredBy(now Time, target ID, addr netip.AddrPort, sent Ti
 		return
 	}
 	t := c.trustEntry(target, r.gen, addr)
-	t.verified, t.failed = now, 0
+	c.markVerified(target, t, now)
 	if sent == 0 || now < sent {
 		return
 	}
@@ -286,8 +328,7 @@ func (c *Core) admitAck(now Time, a *codec.Ack) bool {
 			c.q.addMember(rec.id, 0)
 			c.stats.UpdatesReceived++
 			c.stats.Admitted++
-			t := c.trustEntry(rec.id, rec.gen, m.Addr)
-			t.verified = now
+			c.markVerified(rec.id, c.trustEntry(rec.id, rec.gen, m.Addr), now)
 		}
 		return true
 	}

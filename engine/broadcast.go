@@ -60,15 +60,16 @@ func (b *bucket) pop() (slot, bool) {
 func (b *bucket) empty() bool { return b.head >= len(b.q) }
 
 type queue struct {
-	items   []item
-	free    []int32
-	members map[ID]int32
-	states  map[uint64]int32
-	buckets []bucket
-	n       int // live items
-	max     int
-	dropped uint64 // items dropped because the queue was full
-	taken   []taken
+	items     []item
+	free      []int32
+	members   map[ID]int32
+	states    map[uint64]int32
+	buckets   []bucket
+	n         int // live items
+	max       int
+	dropped   uint64 // items dropped because the queue was full
+	taken     []taken
+	uncounted bool // the datagram being filled does not count as a transmission
 }
 
 func newQueue(max int) *queue {
@@ -225,6 +226,9 @@ func (q *queue) finish(limit int) {
 		case outcomeDropped:
 			continue
 		case outcomeSent:
+			if q.uncounted {
+				break // requeued unchanged
+			}
 			it := &q.items[t.idx]
 			it.sent++
 			if int(it.sent) >= limit {

@@ -641,6 +641,17 @@ func (c *Core) queue(to netip.AddrPort, t codec.MsgType, b []byte) {
 	c.stats.countOut(t, len(b))
 }
 
+// piggybackFree fills the datagram being built with pending updates like
+// piggyback, without counting them as transmissions: an ack's updates go
+// back to a member that chose us, not to a random one, so they are a pull
+// on top of the counted pushes.
+func (c *Core) piggybackFree() int {
+	c.q.uncounted = true
+	n := c.piggyback()
+	c.q.uncounted = false
+	return n
+}
+
 // piggyback fills the datagram being built with pending updates, least-sent
 // first, and returns how many it added.
 func (c *Core) piggyback() int {

@@ -3,7 +3,11 @@ package engine
 import "github.com/hearsay-io/hearsay/codec"
 
 // gossip pushes pending updates to GossipFanout random live members, one
-// datagram each, least-sent updates first.
+// datagram each, least-sent updates first. A member that never answered
+// this node's probes at its address (see admission.go) is sent the round's
+// updates in a ping instead, whose ack proves the address and pulls the
+// member's own updates; one that did not answer such a ping lately is
+// passed over.
 func (c *Core) gossip(now Time) {
 	var targets [64]peer
 	n := 0
@@ -16,25 +20,17 @@ func (c *Core) gossip(now Time) {
 		if r.id == c.id || containsPeer(targets[:n], r.id) || c.failedRecently(r) || c.verifying(r.id) {
 			continue
 		}
-		if !c.verified(r) {
-			// Never answered us at this address: its updates go in a
-			// ping, whose ack proves the address (and pulls its updates).
-			if c.q.len() == 0 {
-				return
-			}
-			c.startProbe(now, r, probeVerify)
-			n++
-			continue
-		}
 		targets[n] = peer{r.id, r.addr()}
 		n++
 	}
 	for _, t := range targets[:n] {
-		if t.id == 0 {
-			continue
-		}
 		if c.q.len() == 0 {
 			return
+		}
+		r := c.lookup(t.id)
+		if !c.verified(r) {
+			c.startProbe(now, r, probeVerify)
+			continue
 		}
 		c.begin(codec.MsgGossip)
 		if c.piggyback() == 0 {

@@ -101,7 +101,7 @@ func (c *Core) onPing(now Time, from netip.AddrPort, p *codec.Ping) {
 	}
 	c.beginTo(codec.MsgAck, from)
 	c.bld.AddAck(codec.Ack{Seq: p.Seq, Target: uint64(c.id)})
-	c.piggyback()
+	c.piggybackFree()
 	c.send(from, codec.MsgAck)
 }
 
@@ -166,7 +166,7 @@ func (c *Core) onPingReq(now Time, from netip.AddrPort, pr *codec.PingReq) {
 		// We are the target: answer the requester directly.
 		c.beginTo(codec.MsgAck, from)
 		c.bld.AddAck(codec.Ack{Seq: pr.Seq, Target: uint64(c.id)})
-		c.piggyback()
+		c.piggybackFree()
 		c.send(from, codec.MsgAck)
 		return
 	}
@@ -263,7 +263,9 @@ func (c *Core) expireProbes(now Time) {
 			// Not answered at its address: not a gossip target for a while.
 			// Whether it is alive is its observers' call.
 			if r := c.lookup(p.target); r != nil && r.addr() == p.addr {
-				c.trustEntry(p.target, r.gen, p.addr).failed = now
+				t := c.trustEntry(p.target, r.gen, p.addr)
+				c.unverify(p.target, t)
+				t.failed = now
 			}
 			c.removeProbe(i)
 			continue
@@ -313,7 +315,7 @@ func (c *Core) indirect(now Time, p *probe) bool {
 		return r != nil && r.live() && r.id != c.id && r.id != p.target && c.verified(r) && !containsPeer(helpers[:n], r.id)
 	}
 	for try := 0; n < c.cfg.IndirectProbes && try < 4*c.cfg.IndirectProbes; try++ {
-		if r := c.tab.randomLive(c.rng, nil); usable(r) {
+		if r := c.randomVerified(); usable(r) {
 			helpers[n] = peer{r.id, r.addr()}
 			n++
 		}
