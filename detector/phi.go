@@ -114,6 +114,27 @@ func (p *Phi) Heartbeat(now Time) {
 	p.refresh()
 }
 
+// HeartbeatAfter records a heartbeat that arrived at now after missed
+// earlier heartbeats were lost in transit (the sender numbers them), as
+// Heartbeat does but with the interval divided by missed+1: the silence
+// spanned that many periods, and recording the per-period interval keeps
+// loss from widening the distribution. So loss that ends leaves no trace in
+// how soon the detector suspects; the caller accounts for loss separately
+// (how many periods of silence it takes before it acts).
+func (p *Phi) HeartbeatAfter(now Time, missed int) {
+	if missed <= 0 || !p.beat || now < p.last || p.ring == nil {
+		p.Heartbeat(now)
+		return
+	}
+	iv := (uint64(now) - uint64(p.last)) / uint64(missed+1)
+	if max := uint64(p.cfg.MaxInterval); iv > max {
+		iv = max
+	}
+	p.last = now
+	p.push(iv)
+	p.refresh()
+}
+
 // push adds one interval to the ring and the sums, evicting the oldest
 // when the ring is full.
 func (p *Phi) push(iv uint64) {

@@ -364,3 +364,29 @@ func TestPhiMonotone(t *testing.T) {
 		}
 	}
 }
+
+// TestHeartbeatAfter checks that heartbeats following lost ones record the
+// per-period interval, so that the mean stays at the period under loss.
+func TestHeartbeatAfter(t *testing.T) {
+	p := detector.NewPhi(detector.PhiConfig{Window: 100})
+	now := detector.Time(time.Second)
+	p.Heartbeat(now)
+	for i := 0; i < 60; i++ {
+		missed := 0
+		if i%3 == 0 {
+			missed = 2 // two beats lost before this one
+		}
+		now = now.Add(time.Duration(missed+1) * time.Second)
+		p.HeartbeatAfter(now, missed)
+	}
+	if m := p.Mean(); m != time.Second {
+		t.Errorf("Mean() = %v after heartbeats with losses, want 1s", m)
+	}
+	q := detector.NewPhi(detector.PhiConfig{Window: 100})
+	q.Heartbeat(detector.Time(time.Second))
+	q.HeartbeatAfter(detector.Time(4*time.Second), 0)
+	q.HeartbeatAfter(detector.Time(7*time.Second), 0)
+	if m := q.Mean(); m != 3*time.Second {
+		t.Errorf("Mean() = %v with nothing missed, want the whole 3s interval", m)
+	}
+}

@@ -200,16 +200,22 @@ func (c *Core) probeAnsweredBy(now Time, target ID, addr netip.AddrPort, sent Ti
 	t.srtt += (rtt - t.srtt) / 8
 }
 
-// probeTimeout is how long to wait for r's ack: ProbeTimeout, or longer for
-// a member whose measured round trips are slower (srtt + 4·rttvar, as TCP's
-// retransmission timeout), up to the heartbeat interval.
+// probeTimeout is how long to wait for r's ack: ProbeTimeout stretched by
+// local health, or longer for a member whose measured round trips are
+// slower (srtt + 4·rttvar, as TCP's retransmission timeout), up to
+// maxSlowRTT heartbeat intervals: a member that answers late but steadily
+// is slow, not dead.
 func (c *Core) probeTimeout(r *record) time.Duration {
-	d := c.cfg.ProbeTimeout
+	d := c.health.Scale(c.cfg.ProbeTimeout)
 	if t := c.adm.trust[r.id]; t != nil && t.srtt > 0 && t.gen == r.gen {
-		d = max(d, t.srtt+4*t.rttvar)
+		d = max(d, min(t.srtt+4*t.rttvar, maxSlowRTT*c.cfg.HeartbeatInterval))
 	}
-	return min(c.health.Scale(d), max(c.cfg.HeartbeatInterval, c.health.Scale(c.cfg.ProbeTimeout)))
+	return d
 }
+
+// maxSlowRTT bounds, in heartbeat intervals, how far a slow member's
+// measured round trips stretch its probe timeout.
+const maxSlowRTT = 5
 
 // RTT returns the smoothed round-trip time this node measured to member id
 // by its probes, and whether it has a measurement.

@@ -1,8 +1,10 @@
 package engine_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,12 +13,141 @@ import (
 	"github.com/hearsay-io/hearsay/netio"
 )
 
-// The attacker's side of address validation: a node answers an address
-// that has not proven itself with no more bytes than it was sent, and
-// with a Retry carrying a token where the answer would be larger. The
-// attacker's own socket (conn) proves itself as any member does, by
-// echoing the token; the flood's sockets never do, so what the cluster
-// sends them is bounded by what they send (reflection).
+// The attacker's own socket (conn) plays a member, as a compromised one
+// would: it joins, proving its address as any member does by echoing the
+// token of a node's Retry, captures what the cluster sends it, answers the
+// cluster's pings while told to, and obtains the tokens that let its
+// requests be answered in full. A node answers an address that has not
+// proven itself with at most as many bytes as it was sent; the flood's
+// sockets never prove theirs, so what the cluster sends them measures
+// reflection, which must stay at most 1 (checkReflection).
+
+// read handles what the cluster sends to the impersonated member.
+func (a *attacker) read() {
+	msgs := netio.NewMessages(64, 2048)
+	open := make([]byte, 0, 2048)
+	for {
+		n, err := a.conn.ReadBatch(msgs)
+		if err != nil {
+			return
+		}
+		a.received.Add(uint64(n))
+		for _, m := range msgs[:n] {
+			open = a.look(m.Addr, m.Buf[:m.N], open)
+		}
+	}
+}
+
+// look handles one datagram to the impersonated member: it keeps a copy
+// while capturing, keeps the token of a Retry, answers a ping to self while
+// told to, and counts the datagram by type. It returns the scratch buffer
+// it opened sealed datagrams in.
+func (a *attacker) look(from netip.AddrPort, b, open []byte) []byte {
+	hv, err := codec.NewHeaderView(b)
+	if err != nil {
+		return open
+	}
+	t := hv.Type()
+	a.mu.Lock()
+	if a.capture && a.byType[t] < 64 {
+		a.byType[t]++
+		a.captured = append(a.captured, bytes.Clone(b))
+	}
+	a.mu.Unlock()
+	defer func() {
+		if int(t) < numSocks {
+			a.got[t].Add(1)
+		}
+	}()
+	plain := b
+	if a.kr != nil {
+		p, err := codec.Open(open[:0], b, a.kr)
+		if err != nil {
+			return open
+		}
+		plain, open = p, p[:0]
+	}
+	h, body, err := codec.Parse(plain)
+	if err != nil {
+		return open // compressed: nothing the attacker reads
+	}
+	var rd codec.Reader
+	rd.Reset(int(h.Sections), body)
+	for rd.Next() {
+		for i := range rd.Count() {
+			switch rd.Type() {
+			case codec.RecRetry:
+				if r, _, err := codec.ParseRetry(rd.Record(i)); err == nil && r.Token != 0 {
+					a.mu.Lock()
+					a.tokens[from] = codec.Echo{Token: r.Token, Epoch: r.Epoch}
+					a.mu.Unlock()
+				}
+			case codec.RecPing:
+				if p, _, err := codec.ParsePing(rd.Record(i)); err == nil && p.Target == a.self && a.answer.Load() {
+					a.ack(from, p.Seq)
+				}
+			}
+		}
+	}
+	return open
+}
+
+// ack answers a ping to self.
+func (a *attacker) ack(to netip.AddrPort, seq uint32) {
+	var bld codec.Builder
+	bld.Reset(make([]byte, 0, 128), 128, a.header(codec.MsgAck, a.self, a.cluster))
+	bld.AddAck(codec.Ack{Seq: seq, Target: a.self})
+	a.conn.WriteBatch([]netio.Message{{Addr: to, Buf: a.seal(bld.Finish())}})
+}
+
+// impersonate makes the cluster talk to the attacker, so that it can
+// capture real traffic to replay: it joins as a member at its own address
+// (echoing the token of the Retry its first Join gets) and answers the
+// pings it is sent, so that the cluster sends it heartbeats, probes and
+// gossip; and it sends requests that the cluster answers. It needs the
+// cluster's key when the cluster has one. When it returns, the attacker no
+// longer answers pings: the cluster declares the member dead in time.
+func (a *attacker) impersonate(t testing.TB, beats int, d time.Duration) {
+	t.Helper()
+	a.mu.Lock()
+	a.capture = true
+	a.mu.Unlock()
+	a.answer.Store(true)
+	defer a.answer.Store(false)
+	start := time.Now()
+	targets := a.targets[:min(5, len(a.targets))]
+	a.join(t, targets, d)
+	var msgs []netio.Message
+	for i, to := range targets {
+		msgs = append(msgs, netio.Message{Addr: to, Buf: a.seal(a.requestDatagram(i))})
+	}
+	if _, err := a.conn.WriteBatch(msgs); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		a.mu.Lock()
+		hb, total := a.byType[codec.MsgHeartbeat], len(a.captured)
+		a.mu.Unlock()
+		if hb >= beats && total >= 32 || time.Since(start) > d {
+			break
+		}
+		<-time.After(10 * time.Millisecond) // polling interval, bounded by d
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.capture = false
+	if len(a.captured) == 0 {
+		t.Fatalf("captured no datagram of the cluster in %v", d)
+	}
+	var kinds []string
+	for mt := range codec.MsgType(numSocks) {
+		if n := a.byType[mt]; n > 0 {
+			kinds = append(kinds, fmt.Sprintf("%v %d", mt, n))
+		}
+	}
+	t.Logf("captured %d datagrams of the cluster in %v: %s",
+		len(a.captured), time.Since(start).Round(time.Millisecond), strings.Join(kinds, ", "))
+}
 
 // send writes datagrams from the attacker's own socket to to.
 func (a *attacker) send(t testing.TB, to netip.AddrPort, bufs ...[]byte) {

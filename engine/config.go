@@ -82,23 +82,18 @@ type Config struct {
 	// keeps a node with a bad network removed instead of flapping. Default 5.
 	RejoinProbes int
 	// MaxRefutations is how many suspicions a node refutes within
-	// RefutationWindow. A node suspected more often than that has a link
-	// too bad to be useful (it keeps missing heartbeats and probes); it
-	// stops refuting, lets itself be declared dead, and comes back only
-	// through RejoinProbes, so that it is removed once instead of
-	// flapping between suspect and alive. Default 3.
+	// RefutationWindow while its own links look bad: while it misses half
+	// or more of its subjects' heartbeats (flakyLoss). A node suspected
+	// more often than that and losing that much has a link too bad to be
+	// useful; it stops refuting, lets itself be declared dead, and comes
+	// back only through RejoinProbes, so that it is removed once instead
+	// of flapping between suspect and alive. A node whose links are fine
+	// (a blip that ended, uniform loss the cluster shares, a stall)
+	// always refutes. Default 3.
 	MaxRefutations int
 	// RefutationWindow is the window MaxRefutations counts over. Default
 	// 60s.
 	RefutationWindow time.Duration
-	// RefuteHealth is the local health score at which a suspected node
-	// stops refuting and takes the rejoin path instead. Every refutation
-	// raises the score by one, like a failed probe, and every answered
-	// probe lowers it, so a node that keeps missing acks and keeps being
-	// suspected is removed once rather than flapping, while a healthy
-	// node that is suspected now and then refutes. Default 2; at most
-	// MaxLocalHealth.
-	RefuteHealth int
 	// RejoinBackoffMax caps the doubling wait between rejoin attempts.
 	// Default 30s.
 	RejoinBackoffMax time.Duration
@@ -220,7 +215,6 @@ func DefaultLANConfig() Config {
 		RejoinProbes:       5,
 		MaxRefutations:     3,
 		RefutationWindow:   time.Minute,
-		RefuteHealth:       2,
 		RejoinBackoffMax:   30 * time.Second,
 		GossipInterval:     200 * time.Millisecond,
 		GossipFanout:       4,
@@ -318,7 +312,6 @@ func (c Config) withDefaults() Config {
 	setInt(&c.RejoinProbes, d.RejoinProbes)
 	setInt(&c.MaxRefutations, d.MaxRefutations)
 	setDur(&c.RefutationWindow, d.RefutationWindow)
-	setInt(&c.RefuteHealth, d.RefuteHealth)
 	setDur(&c.RejoinBackoffMax, d.RejoinBackoffMax)
 	setDur(&c.GossipInterval, d.GossipInterval)
 	setInt(&c.GossipFanout, d.GossipFanout)
@@ -398,9 +391,6 @@ func (c Config) Validate() error {
 	}
 	if c.MaxLocalHealth < 0 || c.MaxLocalHealth > 64 {
 		bad("MaxLocalHealth", "must be in [0, 64], got %d", c.MaxLocalHealth)
-	}
-	if c.RefuteHealth < 1 || c.RefuteHealth > c.MaxLocalHealth {
-		bad("RefuteHealth", "must be in [1, MaxLocalHealth = %d], got %d", c.MaxLocalHealth, c.RefuteHealth)
 	}
 	if c.MaxRefutations < 1 || c.MaxRefutations > maxRefutations {
 		bad("MaxRefutations", "must be in [1, %d], got %d", maxRefutations, c.MaxRefutations)

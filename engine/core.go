@@ -81,6 +81,7 @@ type Core struct {
 	seq         uint32
 	beats       uint64
 	health      detector.Health
+	healthAt    Time // the last sign of trouble, or health decay
 	now         Time
 
 	observers []peer
@@ -91,6 +92,8 @@ type Core struct {
 
 	probes   []probe
 	relays   []relay
+	late     [lateAcks]expired // probes that ran out, for late acks
+	lateNext int
 	susp     map[ID]*suspicion
 	sheap    suspHeap
 	graves   graveHeap
@@ -104,10 +107,12 @@ type Core struct {
 	rejoin  rejoinState
 	sync    syncState
 
-	val     validator
-	reply   replyState
-	adm     admission
-	windows map[ID]*replayWin // per-sender replay windows (sealed clusters)
+	val      validator
+	reply    replyState
+	adm      admission
+	doubts   []doubt
+	revivals []revival
+	windows  map[ID]*replayWin // per-sender replay windows (sealed clusters)
 
 	renewAt   Time   // when a renewal that had to wait runs; 0: none
 	renewTo   uint64 // the least generation the next renewal takes
@@ -266,6 +271,8 @@ func (c *Core) updateDeadline() {
 		}
 		min(c.renewAt)
 		min(c.nextPending())
+		min(c.nextDoubt())
+		min(c.nextRevival())
 		min(c.sync.reconnect)
 		if c.sync.open > 0 {
 			min(c.sync.wants[c.sync.head].deadline) // the earliest
@@ -298,6 +305,8 @@ func (c *Core) Tick(now Time) {
 	c.expireProbes(now)
 	c.expireRelays(now)
 	c.expirePending(now)
+	c.expireDoubts(now)
+	c.expireRevivals(now)
 	c.expireSuspicions(now)
 	if now >= c.nextCheck() {
 		c.checkSubjects(now)

@@ -30,10 +30,11 @@
 // shrinks from Suspicion.Max to Suspicion.Min as independent witnesses
 // confirm; a node that only heard of a suspicion pings the suspect once
 // before its timer declares death. A node's own missed acks raise its local
-// health score, which stretches its timeouts; a node suspected too often
-// (MaxRefutations, RefuteHealth) stops refuting and must prove its links
-// to RejoinProbes members before it comes back, so a bad link removes it
-// once instead of making it flap.
+// health score, which stretches its timeouts and decays once the misses
+// stop; a node suspected too often (MaxRefutations) while it misses half
+// of its subjects' heartbeats stops refuting and must prove its links to
+// RejoinProbes members before it comes back, so a bad link removes it once
+// instead of making it flap.
 //
 // Dissemination: every datagram piggybacks pending updates, least-sent
 // first, each sent about RetransmitMult·log₂(N+1) times, and every

@@ -64,6 +64,9 @@ type Metric struct {
 //	admission.pings                  Stats.AdmissionPings
 //	admission.admitted               Stats.Admitted
 //	admission.expired                Stats.PendingExpired
+//	doubts, doubts_cleared           Stats.Doubts, DoubtsCleared
+//	late_acks                        Stats.LateAcks
+//	revivals, revivals_refused       Stats.Revivals, RevivalsRefused
 //	updates_sent, updates_received   Stats.UpdatesSent, UpdatesReceived
 //	queue.dropped, queue.depth (g)   Stats.QueueDropped, QueueDepth
 //	heartbeats                       Stats.Heartbeats
@@ -81,6 +84,7 @@ type Metric struct {
 //	sync.compress_misses             Stats.CompressMisses
 //	events                           Stats.Events (emitted by the protocol)
 //	local_health (g)                 Stats.LocalHealth
+//	link_loss_permille (g)           Stats.LinkLoss
 //	members (g), live_members (g)    Stats.Members, LiveMembers
 //	transport.datagrams_in, transport.datagrams_out, transport.bytes_in,
 //	transport.bytes_out, transport.batches_in, transport.batches_out
@@ -196,6 +200,11 @@ var metricDefs = []metricDef{
 	metricCounter("admission.pings", func(s *NodeStats) uint64 { return s.AdmissionPings }),
 	metricCounter("admission.admitted", func(s *NodeStats) uint64 { return s.Admitted }),
 	metricCounter("admission.expired", func(s *NodeStats) uint64 { return s.PendingExpired }),
+	metricCounter("doubts", func(s *NodeStats) uint64 { return s.Doubts }),
+	metricCounter("doubts_cleared", func(s *NodeStats) uint64 { return s.DoubtsCleared }),
+	metricCounter("late_acks", func(s *NodeStats) uint64 { return s.LateAcks }),
+	metricCounter("revivals", func(s *NodeStats) uint64 { return s.Revivals }),
+	metricCounter("revivals_refused", func(s *NodeStats) uint64 { return s.RevivalsRefused }),
 	metricCounter("updates_sent", func(s *NodeStats) uint64 { return s.UpdatesSent }),
 	metricCounter("updates_received", func(s *NodeStats) uint64 { return s.UpdatesReceived }),
 	metricCounter("queue.dropped", func(s *NodeStats) uint64 { return s.QueueDropped }),
@@ -219,6 +228,7 @@ var metricDefs = []metricDef{
 	metricCounter("sync.compress_misses", func(s *NodeStats) uint64 { return s.CompressMisses }),
 	metricCounter("events", func(s *NodeStats) uint64 { return s.Events }),
 	metricGauge("local_health", func(s *NodeStats) uint64 { return s.LocalHealth }),
+	metricGauge("link_loss_permille", func(s *NodeStats) uint64 { return s.LinkLoss }),
 	metricGauge("members", func(s *NodeStats) uint64 { return s.Members }),
 	metricGauge("live_members", func(s *NodeStats) uint64 { return s.LiveMembers }),
 

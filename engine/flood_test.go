@@ -88,12 +88,13 @@ func (h *floodLog) Handle(_ context.Context, r slog.Record) error {
 // of Transport, by reflection so that each counter the engine adds is
 // summed too; the gauges Members and QueueDepth are the largest node's.
 func sumStats(nodes []*engine.Node) (sum engine.NodeStats, per []engine.NodeStats) {
+	add := func(x, y uint64) uint64 { return x + y }
 	var members, depth uint64
 	for _, nd := range nodes {
 		s := nd.Stats()
 		per = append(per, s)
-		addCounters(reflect.ValueOf(&sum.Stats).Elem(), reflect.ValueOf(s.Stats))
-		addCounters(reflect.ValueOf(&sum.Transport).Elem(), reflect.ValueOf(s.Transport))
+		combine(reflect.ValueOf(&sum.Stats).Elem(), reflect.ValueOf(s.Stats), add)
+		combine(reflect.ValueOf(&sum.Transport).Elem(), reflect.ValueOf(s.Transport), add)
 		members, depth = max(members, s.Members), max(depth, s.QueueDepth)
 	}
 	sum.Members, sum.QueueDepth = members, depth
@@ -102,44 +103,23 @@ func sumStats(nodes []*engine.Node) (sum engine.NodeStats, per []engine.NodeStat
 
 // delta returns the counters of after less those of before.
 func delta(after, before engine.NodeStats) engine.NodeStats {
-	var d engine.NodeStats
-	addCounters(reflect.ValueOf(&d.Stats).Elem(), reflect.ValueOf(after.Stats))
-	addCounters(reflect.ValueOf(&d.Transport).Elem(), reflect.ValueOf(after.Transport))
-	for _, v := range []reflect.Value{reflect.ValueOf(&before.Stats).Elem(), reflect.ValueOf(&before.Transport).Elem()} {
-		negate(v)
-	}
-	addCounters(reflect.ValueOf(&d.Stats).Elem(), reflect.ValueOf(before.Stats))
-	addCounters(reflect.ValueOf(&d.Transport).Elem(), reflect.ValueOf(before.Transport))
-	return d
+	sub := func(x, y uint64) uint64 { return x - y }
+	combine(reflect.ValueOf(&after.Stats).Elem(), reflect.ValueOf(before.Stats), sub)
+	combine(reflect.ValueOf(&after.Transport).Elem(), reflect.ValueOf(before.Transport), sub)
+	return after
 }
 
-// negate replaces the uint64 fields and uint64 array fields of the struct
-// v by their two's complement, so that adding them subtracts.
-func negate(v reflect.Value) {
-	for i := range v.NumField() {
-		f := v.Field(i)
-		switch {
-		case f.Kind() == reflect.Uint64:
-			f.SetUint(-f.Uint())
-		case f.Kind() == reflect.Array && f.Type().Elem().Kind() == reflect.Uint64:
-			for j := range f.Len() {
-				f.Index(j).SetUint(-f.Index(j).Uint())
-			}
-		}
-	}
-}
-
-// addCounters adds the uint64 fields, and uint64 array fields, of the
-// struct src to those of dst.
-func addCounters(dst, src reflect.Value) {
+// combine sets each uint64 field, and each element of a uint64 array
+// field, of the struct dst to op of it and the same field of src.
+func combine(dst, src reflect.Value, op func(x, y uint64) uint64) {
 	for i := range dst.NumField() {
 		f, g := dst.Field(i), src.Field(i)
 		switch {
 		case f.Kind() == reflect.Uint64:
-			f.SetUint(f.Uint() + g.Uint())
+			f.SetUint(op(f.Uint(), g.Uint()))
 		case f.Kind() == reflect.Array && f.Type().Elem().Kind() == reflect.Uint64:
 			for j := range f.Len() {
-				f.Index(j).SetUint(f.Index(j).Uint() + g.Index(j).Uint())
+				f.Index(j).SetUint(op(f.Index(j).Uint(), g.Index(j).Uint()))
 			}
 		}
 	}

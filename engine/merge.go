@@ -16,7 +16,7 @@ func (c *Core) fromSender(now Time, from netip.AddrPort, h *codec.Header) {
 	if r == nil || from != r.addr() || h.Generation > r.gen {
 		return
 	}
-	if h.Generation == r.gen && h.Incarnation > r.inc && r.state != StateLeft {
+	if h.Generation == r.gen && h.Incarnation > r.inc && r.live() {
 		// Only the member raises its incarnation, and only to refute: this
 		// is a refutation we had not heard yet.
 		rec := *r
@@ -91,18 +91,32 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 	if !supersedes(r, m.Generation, m.Incarnation, st) {
 		return
 	}
+	if c.reply.active && m.Generation == r.gen {
+		switch {
+		case st == StateDead && r.state == StateAlive && c.doubtDeath(now, r, m):
+			return // see doubt.go
+		case st.Live() && r.state == StateDead:
+			c.holdRevival(now, r, m, gossip) // see revival.go
+			return
+		}
+	}
+	c.apply(now, r, m, witness, gossip)
+}
+
+// apply replaces r by the received record m, which supersedes it.
+func (c *Core) apply(now Time, r *record, m *codec.Member, witness ID, gossip bool) {
 	rec := *r
 	if m.Generation != r.gen {
 		rec.app = nil // a new process publishes its state afresh
 	}
-	rec.gen, rec.inc, rec.state = m.Generation, m.Incarnation, st
+	rec.gen, rec.inc, rec.state = m.Generation, m.Incarnation, State(m.State)
 	if m.Addr.IsValid() && m.Addr.Port() != 0 {
 		rec.setAddr(m.Addr)
 	}
 	c.put(now, rec, r, witness)
 	c.stats.UpdatesReceived++
 	if gossip {
-		c.q.addMember(id, witness)
+		c.q.addMember(rec.id, witness)
 	}
 }
 
@@ -227,12 +241,16 @@ func (c *Core) aboutSelf(now Time, m *codec.Member) {
 // maxRefutations bounds Config.MaxRefutations: the refutation times kept.
 const maxRefutations = 16
 
+// flakyLoss is the fraction of its subjects' heartbeats a node must be
+// missing for it to count its own links as bad (see MaxRefutations).
+const flakyLoss = 0.5
+
 // mayRefute reports whether this node may refute one more suspicion: its
-// local health score is below RefuteHealth and it has refuted fewer than
-// MaxRefutations within the last RefutationWindow.
+// links look fine, or it has refuted fewer than MaxRefutations within the
+// last RefutationWindow.
 func (c *Core) mayRefute(now Time) bool {
-	if c.health.Score() >= c.cfg.RefuteHealth {
-		return false
+	if c.linkLoss() < flakyLoss {
+		return true
 	}
 	n := c.cfg.MaxRefutations
 	if c.refutations < n {
@@ -253,7 +271,7 @@ func (c *Core) refute(now Time, inc uint32, accuser ID) {
 	c.inc = inc + 1
 	c.refutedAt[c.refutations%maxRefutations] = now
 	// Being suspected is evidence against our own links too (Lifeguard).
-	c.health.Failure()
+	c.healthFailure(now)
 	c.refutations++
 	r := c.selfRecord()
 	rec := *r

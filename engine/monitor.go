@@ -23,6 +23,11 @@ type monitor struct {
 	// a subject that died with its previous observers is not waited for.
 	fresh bool
 	rttAt Time // when the subject is next pinged for a round-trip sample
+	// loss estimates the fraction of the subject's heartbeats lost on the
+	// way (see loss.go), from samples heartbeats.
+	loss         float64
+	lostW, seenW float64 // decayed counts of lost and seen periods
+	samples      int     // periods counted
 }
 
 // refreshTopology recomputes observers and subjects after the live set
@@ -119,6 +124,7 @@ func (c *Core) heartbeat(now Time) {
 		return
 	}
 	c.refreshTopology()
+	c.decayHealth(now)
 	c.beats++
 	hb := codec.Heartbeat{Counter: c.beats, Digest: c.tab.root, Members: uint32(c.tab.live)}
 	for _, o := range c.observers {
@@ -163,10 +169,20 @@ func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
 		c.stats.StaleHeartbeats++
 		return
 	}
+	missed := 0
+	if m.beat > 0 {
+		missed = int(min(hb.Counter-m.beat-1, 1<<20))
+		m.noteBeats(missed)
+	}
 	m.beat = hb.Counter
 	c.stats.Heartbeats++
-	m.phi.Heartbeat(now)
-	m.due = max(m.phi.SuspectAt(), m.quietUntil)
+	m.phi.HeartbeatAfter(now, missed)
+	if s := c.susp[m.id]; s == nil || !s.mine {
+		// An accused subject keeps its reminder schedule: its heartbeats
+		// carry the incarnation we accused until it hears of the
+		// suspicion and refutes.
+		m.due = c.checkAt(m)
+	}
 	// A neighbour whose digest stays different from ours, at the same value,
 	// holds something we lack or lacks something we hold: reconcile with it.
 	if hb.Digest != c.tab.root && hb.Digest == m.lastDigest {
@@ -214,11 +230,11 @@ func (c *Core) checkSubjects(now Time) {
 			m.due = m.quietUntil
 			continue
 		}
-		if m.phi.Suspicious(now) {
+		if at := c.checkAt(m); now >= at {
 			c.startProbe(now, r, probeMonitor)
 			m.due = detector.MaxTime // until the probe is decided
 		} else {
-			m.due = max(m.phi.SuspectAt(), m.quietUntil)
+			m.due = at
 		}
 	}
 }

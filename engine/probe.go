@@ -64,7 +64,13 @@ func (c *Core) startProbe(now Time, r *record, purpose uint8) uint32 {
 	if purpose == probeCheck {
 		about = r // the suspicion, so that the suspect can refute
 	}
-	c.ping(p.addr, p.seq, p.target, about)
+	pings := 1
+	if purpose == probeMonitor || purpose == probeCheck {
+		pings = probePings(c.subjectLoss(r.id))
+	}
+	for i := 0; i < pings; i++ {
+		c.ping(p.addr, p.seq, p.target, about)
+	}
 	c.stats.Probes++
 	return p.seq
 }
@@ -121,13 +127,18 @@ func (c *Core) onAck(now Time, a *codec.Ack) {
 		if r.seq == a.Seq && uint64(r.target) == a.Target {
 			origin, seq, target := r.origin, r.originSeq, r.target
 			c.removeRelay(i)
+			// The ping-req paid for this ack and no more (see onPingReq):
+			// no piggybacked updates.
 			c.begin(codec.MsgAck)
 			c.bld.AddAck(codec.Ack{Seq: seq, Target: uint64(target)})
-			c.piggyback()
 			c.send(origin, codec.MsgAck)
 			return
 		}
 	}
+	if c.doubtAnswered(a) || c.revivalAnswered(now, a) || c.admitAck(now, a) {
+		return
+	}
+	c.lateAck(now, a)
 }
 
 func (c *Core) probeAnswered(now Time, p *probe) {
@@ -143,7 +154,7 @@ func (c *Core) probeAnswered(now Time, p *probe) {
 	case probeMonitor:
 		if m := c.monitorOf(p.target); m != nil {
 			m.quietUntil = now.Add(c.cfg.HeartbeatInterval)
-			m.due = max(m.phi.SuspectAt(), m.quietUntil)
+			m.due = c.checkAt(m)
 		}
 	}
 }
@@ -250,6 +261,7 @@ func (c *Core) expireProbes(now Time) {
 			i++
 			continue
 		}
+		c.noteExpired(p)
 		switch p.purpose {
 		case probeRejoin:
 			seq := p.seq
@@ -279,7 +291,7 @@ func (c *Core) expireProbes(now Time) {
 			// Nobody we asked answered at all: the fault is as likely ours
 			// as the target's. Lifeguard: distrust ourselves a little more,
 			// and do not accuse on this evidence.
-			c.health.Failure()
+			c.healthFailure(now)
 			c.stats.Inconclusive++
 			target := p.target
 			c.removeProbe(i)
@@ -297,7 +309,7 @@ func (c *Core) expireProbes(now Time) {
 func (c *Core) probeDecided(now Time, id ID) {
 	if m := c.monitorOf(id); m != nil {
 		m.quietUntil = now.Add(c.cfg.HeartbeatInterval)
-		m.due = max(m.phi.SuspectAt(), m.quietUntil)
+		m.due = c.checkAt(m)
 		if s := c.susp[id]; s != nil && s.mine {
 			m.due = now.Add(c.cfg.ProbeTimeout)
 		}
@@ -314,14 +326,15 @@ func (c *Core) indirect(now Time, p *probe) bool {
 	usable := func(r *record) bool {
 		return r != nil && r.live() && r.id != c.id && r.id != p.target && c.verified(r) && !containsPeer(helpers[:n], r.id)
 	}
-	for try := 0; n < c.cfg.IndirectProbes && try < 4*c.cfg.IndirectProbes; try++ {
+	want := c.probeHelpers(c.subjectLoss(p.target))
+	for try := 0; n < want && try < 4*want; try++ {
 		if r := c.randomVerified(); usable(r) {
 			helpers[n] = peer{r.id, r.addr()}
 			n++
 		}
 	}
 	for _, m := range c.monitors {
-		if n >= c.cfg.IndirectProbes {
+		if n >= want {
 			break
 		}
 		if r := c.lookup(m.id); usable(r) {
@@ -358,6 +371,41 @@ func containsPeer(ps []peer, id ID) bool {
 		}
 	}
 	return false
+}
+
+// lateAcks remembers probes that ran out, so that an ack arriving after
+// its probe's timeout still measures the member's round trip (a slow
+// member's probe timeout then stretches to fit, see probeTimeout) and
+// still shows the member answers at its address.
+const lateAcks = 64
+
+type expired struct {
+	seq    uint32
+	target ID
+	addr   netip.AddrPort
+	sent   Time
+}
+
+// noteExpired remembers a direct probe that ran out.
+func (c *Core) noteExpired(p *probe) {
+	if p.indirect || p.seq == 0 {
+		return
+	}
+	c.late[c.lateNext%lateAcks] = expired{seq: p.seq, target: p.target, addr: p.addr, sent: p.sent}
+	c.lateNext++
+}
+
+// lateAck takes an ack for a probe that ran out as a round-trip sample.
+func (c *Core) lateAck(now Time, a *codec.Ack) {
+	for i := range c.late {
+		e := &c.late[i]
+		if e.seq != 0 && e.seq == a.Seq && uint64(e.target) == a.Target {
+			c.probeAnsweredBy(now, e.target, e.addr, e.sent)
+			c.stats.LateAcks++
+			*e = expired{}
+			return
+		}
+	}
 }
 
 func (c *Core) removeProbe(i int) {

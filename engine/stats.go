@@ -64,6 +64,12 @@ type Stats struct {
 	Admitted       uint64 // pending members that answered and entered the table
 	PendingExpired uint64 // pending members that did not answer in time
 
+	Doubts          uint64 // deaths heard of for members held alive, checked before they are taken
+	DoubtsCleared   uint64 // doubts settled without taking the death: the member answered or refuted
+	LateAcks        uint64 // acks that arrived after their probe ran out, taken as round-trip samples
+	Revivals        uint64 // records bringing back a member held dead, held until it answers a ping
+	RevivalsRefused uint64 // such records dropped: the member did not answer in time, or too many were held
+
 	UpdatesSent     uint64 // records piggybacked or gossiped
 	UpdatesReceived uint64 // records received that changed the view
 	QueueDropped    uint64 // pending updates dropped because the queue was full
@@ -88,6 +94,7 @@ type Stats struct {
 	CompressMisses      uint64 // shard-data datagrams that did not compress to fit and were resent plain
 	Events              uint64
 	LocalHealth         uint64 // gauge: local health score
+	LinkLoss            uint64 // gauge: per mille of its subjects' heartbeats this node misses (see MaxRefutations)
 	Members             uint64 // gauge: members in the table, tombstones included
 	LiveMembers         uint64 // gauge: alive and suspect members
 }
@@ -111,6 +118,7 @@ func (c *Core) Stats() Stats {
 	s.QueueDropped = c.q.dropped
 	s.QueueDepth = uint64(c.q.len())
 	s.LocalHealth = uint64(c.health.Score())
+	s.LinkLoss = uint64(c.linkLoss()*1000 + 0.5)
 	s.Members = uint64(c.tab.total)
 	s.LiveMembers = uint64(c.tab.live)
 	return s

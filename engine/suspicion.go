@@ -88,7 +88,7 @@ func (c *Core) expireSuspicions(now Time) {
 			s.checked = true
 			s.ver++
 			c.startProbe(now, r, probeCheck)
-			heap.Push(&c.sheap, suspAt{at: now.Add(c.health.Scale(c.cfg.ProbeTimeout)), id: e.id, ver: s.ver})
+			heap.Push(&c.sheap, suspAt{at: now.Add(c.probeTimeout(r)), id: e.id, ver: s.ver})
 			continue
 		}
 		delete(c.susp, e.id)

@@ -1,0 +1,120 @@
+package engine
+
+import "github.com/hearsay-io/hearsay/codec"
+
+// Doubts. A death this node hears of for a member it holds alive (it never
+// saw the suspicion) is second-hand and may be wrong: the other side of a
+// healed partition declares dead the members it could not reach, a one-way
+// cut makes one side declare the other dead while this side still hears
+// it, a forger may claim anything. So the node does not take it at once.
+// It pings the member with the death attached (a member that is alive then
+// refutes it, and its higher incarnation supersedes the death everywhere)
+// and takes the death only if the member has not refuted it, nor answered,
+// when Suspicion.Min(N) has passed: the least time any node gives a suspect
+// to refute. A member this node holds suspect already (the usual way a real
+// crash is learned) is declared dead at once.
+//
+// Doubts are bounded (maxDoubts; past it, a death is taken at once), and
+// so are their pings (maxDoubtChecks outstanding).
+
+const (
+	maxDoubts      = 1024
+	maxDoubtChecks = 32
+)
+
+// doubt is a death heard of for a member held alive.
+type doubt struct {
+	id      ID
+	gen     uint64
+	inc     uint32
+	witness ID
+	wear    uint8
+	until   Time
+	seq     uint32 // the check ping's sequence; 0 when none was sent
+}
+
+// doubtDeath starts or updates a doubt about the death m of the live
+// record r. It reports false when the death should be taken at once.
+func (c *Core) doubtDeath(now Time, r *record, m *codec.Member) bool {
+	for i := range c.doubts {
+		d := &c.doubts[i]
+		if d.id == r.id && d.gen == m.Generation {
+			if m.Incarnation > d.inc {
+				d.inc, d.witness = m.Incarnation, ID(m.Witness)
+			}
+			return true
+		}
+	}
+	if len(c.doubts) >= maxDoubts {
+		return false
+	}
+	d := doubt{id: r.id, gen: m.Generation, inc: m.Incarnation, witness: ID(m.Witness), wear: m.Flags,
+		until: now.Add(c.cfg.Suspicion.Min(c.tab.live))}
+	checks := 0
+	for i := range c.doubts {
+		if c.doubts[i].seq != 0 {
+			checks++
+		}
+	}
+	if checks < maxDoubtChecks {
+		claim := *r
+		claim.state, claim.inc = StateDead, m.Incarnation
+		d.seq = c.newSeq()
+		c.ping(r.addr(), d.seq, r.id, &claim)
+	}
+	c.doubts = append(c.doubts, d)
+	c.stats.Doubts++
+	return true
+}
+
+// doubtAnswered ends the doubt whose check ping this ack answers: the
+// member is alive, and the ping told it of the death to refute. It reports
+// whether the ack was one.
+func (c *Core) doubtAnswered(a *codec.Ack) bool {
+	for i := range c.doubts {
+		d := &c.doubts[i]
+		if d.seq != 0 && d.seq == a.Seq && uint64(d.id) == a.Target {
+			c.doubts = append(c.doubts[:i], c.doubts[i+1:]...)
+			c.stats.DoubtsCleared++
+			return true
+		}
+	}
+	return false
+}
+
+// expireDoubts takes the deaths whose member neither refuted nor answered
+// in time, and forgets the doubts a refutation or a newer record settled.
+func (c *Core) expireDoubts(now Time) {
+	if len(c.doubts) == 0 {
+		return
+	}
+	kept := c.doubts[:0]
+	for _, d := range c.doubts {
+		r := c.lookup(d.id)
+		switch {
+		case r == nil || r.gen != d.gen || r.inc > d.inc || r.state != StateAlive && r.state != StateSuspect:
+			c.stats.DoubtsCleared++ // settled by the member or by others
+		case now < d.until:
+			kept = append(kept, d)
+		default:
+			rec := *r
+			rec.state, rec.inc = StateDead, d.inc
+			c.put(now, rec, r, d.witness)
+			c.q.addMember(d.id, d.witness)
+			c.stats.UpdatesReceived++
+		}
+	}
+	clear(c.doubts[len(kept):])
+	c.doubts = kept
+}
+
+// nextDoubt is when the earliest doubt runs out.
+func (c *Core) nextDoubt() Time {
+	var t Time
+	for i := range c.doubts {
+		if t == 0 || c.doubts[i].until < t {
+			t = c.doubts[i].until
+		}
+	}
+	return t
+}

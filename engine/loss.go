@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"math"
+	"time"
+)
+
+// Loss-aware detection. Each observer counts the heartbeats its subject
+// numbered but it never received (the counter's gaps) into an estimate of
+// the loss on that link (an exponentially weighted average over about
+// lossMemory heartbeats), and uses it three ways:
+//
+//   - The detector records the per-period interval of a heartbeat that
+//     follows lost ones (detector.Phi.HeartbeatAfter), so loss does not
+//     widen its history and detection is as fast as before once loss ends.
+//   - A subject is probed only after as many silent periods as make a
+//     silence that long from loss alone unlikely (silentPeriods: the loss
+//     rate to that power at most silenceOdds), and not before its detector
+//     crosses its threshold either.
+//   - A probe sends as many pings, and asks as many helpers, as make it
+//     unlikely that all of them are lost (probePings, probeHelpers).
+//
+// The same estimate, averaged over a node's subjects, tells the node how
+// good its own links are (linkLoss): a node that misses half its subjects'
+// heartbeats stops refuting repeated suspicions (see MaxRefutations).
+//
+// The local health score (Lifeguard) rises with each sign that this node is
+// the slow one and falls with each answered probe; it also decays by one
+// every period once healthDecay has passed without a sign, so that a blip
+// that ended leaves no lasting stretch of the node's timeouts.
+
+const (
+	lossMemory  = 16   // heartbeats the loss estimate mostly remembers
+	silenceOdds = 0.01 // tolerated odds that loss alone explains a silence
+	probeOdds   = 0.05 // tolerated odds that loss alone defeats a probe's pings
+	healthDecay = 4    // periods without a sign of trouble before health decays
+)
+
+// noteBeats folds a heartbeat that arrived after missed lost ones into the
+// monitor's loss estimate: the lost fraction of the periods seen, each
+// period's weight decaying by 1/lossMemory per later period, so the
+// estimate follows a change within a few lossMemory periods and is exact
+// (not biased toward zero) from the first heartbeats on.
+func (m *monitor) noteBeats(missed int) {
+	const keep = 1 - 1.0/lossMemory
+	periods := min(missed, 8*lossMemory) + 1
+	d := math.Pow(keep, float64(periods))
+	m.lostW = m.lostW*d + float64(periods-1)
+	m.seenW = m.seenW*d + float64(periods)
+	m.loss = m.lostW / m.seenW
+	m.samples += periods
+}
+
+// silentPeriods is how many heartbeat periods of silence make loss at rate
+// p an unlikely explanation: the least k ≥ 1 with p^k ≤ silenceOdds.
+func silentPeriods(p float64) int {
+	if p <= silenceOdds {
+		return 1
+	}
+	if p >= 0.9 {
+		return 44
+	}
+	return int(math.Ceil(math.Log(silenceOdds) / math.Log(p)))
+}
+
+// probePings is how many pings a probe sends at once when round trips are
+// lost at rate 1-(1-p)²: the least r ≥ 1 with that to the r-th at most
+// probeOdds, at most 4.
+func probePings(p float64) int {
+	fail := 1 - (1-p)*(1-p)
+	if fail <= probeOdds {
+		return 1
+	}
+	return min(4, int(math.Ceil(math.Log(probeOdds)/math.Log(fail))))
+}
+
+// probeHelpers is how many helpers an indirect probe asks at loss p: the
+// configured IndirectProbes, plus one for every 10% of loss, at most 16.
+func (c *Core) probeHelpers(p float64) int {
+	if c.cfg.IndirectProbes == 0 {
+		return 0
+	}
+	return min(16, c.cfg.IndirectProbes+int(math.Ceil(p*10)))
+}
+
+// subjectLoss returns the loss estimate for the link from id, or, when
+// this node does not monitor id, the loss on its own links; both from the
+// heartbeats received, so that a subject's current silence does not
+// delay suspecting it.
+func (c *Core) subjectLoss(id ID) float64 {
+	own := c.meanLoss(false)
+	if m := c.monitorOf(id); m != nil && m.samples >= lossMemory/2 {
+		return max(m.loss, own)
+	}
+	return own
+}
+
+// linkLoss is the loss this node sees on its own links, its subjects'
+// current silences counted as lost: what tells a node its links are bad.
+func (c *Core) linkLoss() float64 { return c.meanLoss(true) }
+
+// meanLoss is the mean of the monitors' loss estimates (those with enough
+// periods to tell), each counting the periods of its subject's current
+// silence as lost when silence is set.
+func (c *Core) meanLoss(silence bool) float64 {
+	sum, n := 0.0, 0
+	for _, m := range c.monitors {
+		silent := 0.0
+		if last := m.phi.Last(); silence && last != 0 && c.now > last {
+			silent = math.Floor(float64(c.now-last) / float64(c.cfg.HeartbeatInterval))
+		}
+		if m.samples+int(silent) >= lossMemory/2 && m.seenW+silent > 0 {
+			sum += (m.lostW + silent) / (m.seenW + silent)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// quietUntilLoss returns when the subject's silence becomes long enough,
+// at the loss it sees, to probe it.
+func (c *Core) quietUntilLoss(m *monitor) Time {
+	k := silentPeriods(c.subjectLoss(m.id))
+	if k <= 1 {
+		return 0
+	}
+	return m.phi.Last().Add(time.Duration(k)*c.cfg.HeartbeatInterval + c.cfg.HeartbeatInterval/2)
+}
+
+// checkAt returns when the monitor's subject next needs a look: when its
+// detector crosses, and its silence is long enough for the loss it sees,
+// and not before quietUntil.
+func (c *Core) checkAt(m *monitor) Time {
+	return max(m.phi.SuspectAt(), c.quietUntilLoss(m), m.quietUntil)
+}
+
+// healthFailure raises the local health score.
+func (c *Core) healthFailure(now Time) {
+	c.health.Failure()
+	c.healthAt = now
+}
+
+// decayHealth lowers the local health score by one when healthDecay
+// periods have passed since the last sign of trouble or decay.
+func (c *Core) decayHealth(now Time) {
+	if c.health.Score() > 0 && now.Sub(c.healthAt) >= time.Duration(healthDecay)*c.cfg.HeartbeatInterval {
+		c.health.Success()
+		c.healthAt = now.Add(-time.Duration(healthDecay-1) * c.cfg.HeartbeatInterval)
+	}
+}
