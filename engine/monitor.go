@@ -39,22 +39,30 @@ func (c *Core) refreshTopology() {
 		return
 	}
 	c.topoSeen = c.topoGen
+	// A member is watched by the Observers alive members that follow it
+	// on the ring; suspects are passed over, since they may be dead, so
+	// that a member whose observers failed with it (a rack, a mass crash)
+	// gets new ones as soon as they are suspected, not once they are dead.
+	// A suspect stays the subject of the members that watched it.
 	k := c.cfg.Observers
 	c.observers = c.observers[:0]
 	c.tab.walk(c.pos, true, func(r *record) bool {
-		if r.id != c.id && r.live() {
+		if r.id != c.id && r.state == StateAlive {
 			c.observers = append(c.observers, peer{r.id, r.addr()})
 		}
 		return len(c.observers) < k
 	})
 	var subjects [16]ID
-	n := 0
+	n, alive := 0, 0
 	c.tab.walk(c.pos, false, func(r *record) bool {
 		if r.id != c.id && r.live() {
 			subjects[n] = r.id
 			n++
+			if r.state == StateAlive {
+				alive++
+			}
 		}
-		return n < k
+		return alive < k && n < len(subjects)
 	})
 	// Keep the monitors of subjects that remain, recycle the others, and
 	// start fresh ones for new subjects.

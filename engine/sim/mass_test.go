@@ -1,0 +1,50 @@
+package sim_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestMassCrash crashes 30% of a 2,000-node cluster at once and checks that
+// every survivor knows every crash within 10 s.
+func TestMassCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2,000 nodes")
+	}
+	const n = 2000
+	rec := newRecorder()
+	s := newSim(t, n, 51, lan(), rec)
+	s.RunFor(10 * time.Second)
+	at := s.Now()
+	crashed := map[int]bool{}
+	for i := 0; i < n*3/10; i++ {
+		v := (i*7919 + 13) % n
+		crashed[v] = true
+		s.Crash(v)
+	}
+	s.RunFor(15 * time.Second)
+	worst := time.Duration(0)
+	var firsts, lasts []time.Duration
+	for v := range crashed {
+		firsts = append(firsts, rec.first[v]-at)
+		lasts = append(lasts, rec.last[v]-at)
+		if alive, _ := viewsOf(s, v); alive != 0 {
+			t.Errorf("%d survivors still see crashed node %d alive after 15 s", alive, v)
+			continue
+		}
+		worst = max(worst, rec.last[v]-at)
+	}
+	for subj := range rec.deadSubjects() {
+		if !crashed[subj] {
+			t.Errorf("live node %d declared dead", subj)
+		}
+	}
+	if worst > 10*time.Second {
+		t.Errorf("every survivor knew every crash only %v after the crashes, want at most 10 s", worst)
+	}
+	slices.Sort(firsts)
+	slices.Sort(lasts)
+	t.Logf("%d of %d crashed at once: first death p50 %v p99 %v; known by all p50 %v p99 %v; every crash known by every survivor %v after",
+		len(crashed), n, firsts[len(firsts)/2], firsts[len(firsts)*99/100], lasts[len(lasts)/2], lasts[len(lasts)*99/100], worst)
+}
