@@ -30,7 +30,7 @@ import (
 // that ended leaves no lasting stretch of the node's timeouts.
 
 const (
-	lossMemory  = 16   // heartbeats the loss estimate mostly remembers
+	lossMemory  = 8    // heartbeat periods the loss estimate mostly remembers
 	silenceOdds = 0.01 // tolerated odds that loss alone explains a silence
 	probeOdds   = 0.05 // tolerated odds that loss alone defeats a probe's pings
 	healthDecay = 4    // periods without a sign of trouble before health decays
@@ -134,7 +134,11 @@ func (c *Core) quietUntilLoss(m *monitor) Time {
 // detector crosses, and its silence is long enough for the loss it sees,
 // and not before quietUntil.
 func (c *Core) checkAt(m *monitor) Time {
-	return max(m.phi.SuspectAt(), c.quietUntilLoss(m), m.quietUntil)
+	cross := m.phi.SuspectAt()
+	if m.unanswered {
+		cross = m.phi.Last().Add(c.cfg.HeartbeatInterval)
+	}
+	return max(cross, c.quietUntilLoss(m), m.quietUntil)
 }
 
 // healthFailure raises the local health score.

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/detector"
 )
@@ -21,7 +23,15 @@ type monitor struct {
 	beat uint64
 	// fresh: the subject just became ours; it is pinged at once, so that
 	// a subject that died with its previous observers is not waited for.
-	fresh bool
+	// unanswered: that ping went unanswered and no heartbeat came since,
+	// so the subject is probed after one silent period rather than once
+	// its detector, which has no history yet, crosses.
+	fresh, unanswered bool
+	// quietFor is how long an answered probe quiets the subject: one
+	// period, doubled after each answered probe while the subject sends
+	// us no heartbeat (it does not count us among its observers yet: our
+	// views differ), up to maxQuiet periods.
+	quietFor time.Duration
 	rttAt Time // when the subject is next pinged for a round-trip sample
 	// loss estimates the fraction of the subject's heartbeats lost on the
 	// way (see loss.go), from samples heartbeats.
@@ -183,6 +193,8 @@ func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
 		m.noteBeats(missed)
 	}
 	m.beat = hb.Counter
+	m.unanswered = false
+	m.quietFor = 0
 	c.stats.Heartbeats++
 	m.phi.HeartbeatAfter(now, missed)
 	if s := c.susp[m.id]; s == nil || !s.mine {
@@ -226,10 +238,13 @@ func (c *Core) checkSubjects(now Time) {
 		}
 		if m.fresh {
 			// A new subject: ping it now rather than wait for its
-			// detector, which has no history yet.
+			// detector, which has no history yet. An unanswered ping
+			// alone accuses no one (see unanswered).
 			m.fresh = false
-			c.startProbe(now, r, probeMonitor)
-			m.due = detector.MaxTime
+			if !c.verifying(m.id) {
+				c.startProbe(now, r, probeVerify)
+			}
+			m.due = c.checkAt(m)
 			continue
 		}
 		if s := c.susp[m.id]; s != nil && s.mine {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/hearsay-io/hearsay/codec"
 )
@@ -153,7 +154,7 @@ func (c *Core) probeAnswered(now Time, p *probe) {
 		c.rejoinAnswered(now, p.seq)
 	case probeMonitor:
 		if m := c.monitorOf(p.target); m != nil {
-			m.quietUntil = now.Add(c.cfg.HeartbeatInterval)
+			m.quietUntil = now.Add(c.quiet(m))
 			m.due = c.checkAt(m)
 		}
 	}
@@ -273,11 +274,16 @@ func (c *Core) expireProbes(now Time) {
 			continue
 		case probeVerify:
 			// Not answered at its address: not a gossip target for a while.
-			// Whether it is alive is its observers' call.
+			// Whether it is alive is its observers' call; an observer that
+			// just took it on looks again after one silent period.
 			if r := c.lookup(p.target); r != nil && r.addr() == p.addr {
 				t := c.trustEntry(p.target, r.gen, p.addr)
 				c.unverify(p.target, t)
 				t.failed = now
+			}
+			if m := c.monitorOf(p.target); m != nil && m.beat == 0 && c.now.Sub(c.env.Now) > 3*c.cfg.HeartbeatInterval {
+				m.unanswered = true
+				m.due = min(m.due, c.checkAt(m))
 			}
 			c.removeProbe(i)
 			continue
@@ -285,6 +291,16 @@ func (c *Core) expireProbes(now Time) {
 		if !p.indirect {
 			if c.indirect(now, p) {
 				i++
+				continue
+			}
+			if c.tab.live > 2 {
+				// No member we verified can help (a node just started):
+				// one failed ping is not evidence enough to accuse; look
+				// again next period.
+				c.stats.Inconclusive++
+				target := p.target
+				c.removeProbe(i)
+				c.probeDecided(now, target)
 				continue
 			}
 		} else if p.nacks == 0 {
@@ -303,6 +319,20 @@ func (c *Core) expireProbes(now Time) {
 		c.accuse(now, &done)
 		c.probeDecided(now, done.target)
 	}
+}
+
+// maxQuiet bounds, in periods, how long an answered probe quiets a subject
+// that sends us no heartbeat.
+const maxQuiet = 8
+
+// quiet returns how long an answered probe of m's subject quiets it, and
+// doubles the next one while the subject sends us no heartbeat.
+func (c *Core) quiet(m *monitor) time.Duration {
+	d := max(m.quietFor, c.cfg.HeartbeatInterval)
+	if m.beat == 0 {
+		m.quietFor = min(2*d, maxQuiet*c.cfg.HeartbeatInterval)
+	}
+	return d
 }
 
 // probeDecided lets the subject's monitor look again one period later.

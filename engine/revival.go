@@ -23,14 +23,21 @@ const (
 	maxRevivalChecks = 32
 )
 
-// revival is a live record held for a member this node holds dead.
+// revival is a live record held for a member this node holds dead, until
+// it answers revivalAcks pings.
 type revival struct {
 	m       codec.Member
 	witness ID
 	gossip  bool
 	seq     uint32 // the check ping's sequence; 0 until sent
+	acks    int    // check pings answered so far
 	until   Time
 }
+
+// revivalAcks is how many check pings, one after the other, a member must
+// answer to come back: one lucky round trip through a link that loses most
+// datagrams does not bring it back.
+const revivalAcks = 2
 
 // holdRevival holds the live record m of a member r this node holds dead,
 // and pings the member.
@@ -90,6 +97,11 @@ func (c *Core) revivalAnswered(now Time, a *codec.Ack) bool {
 		v := &c.revivals[i]
 		if v.seq == 0 || v.seq != a.Seq || v.m.ID != a.Target {
 			continue
+		}
+		if v.acks++; v.acks < revivalAcks {
+			v.seq = 0 // ping again
+			c.checkRevivals(now)
+			return true
 		}
 		held := *v
 		c.revivals = append(c.revivals[:i], c.revivals[i+1:]...)
