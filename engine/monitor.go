@@ -32,7 +32,7 @@ type monitor struct {
 	// us no heartbeat (it does not count us among its observers yet: our
 	// views differ), up to maxQuiet periods.
 	quietFor time.Duration
-	rttAt Time // when the subject is next pinged for a round-trip sample
+	rttAt    Time // when the subject is next pinged for a round-trip sample
 	// loss estimates the fraction of the subject's heartbeats lost on the
 	// way (see loss.go), from samples heartbeats.
 	loss         float64
