@@ -91,7 +91,9 @@ func (c *Core) renewAbove(now Time, gen uint64) {
 // application state published again under the new generation, announced
 // to its observers and by gossip.
 func (c *Core) renew(now Time) {
-	gen := max(c.gen+1, c.renewTo)
+	// A random step on top, so that no one can predict the generation and
+	// prepare datagrams of it in advance (see senderWins).
+	gen := max(c.gen+1, c.renewTo) + uint64(c.rng.IntN(1<<16))
 	c.renewTo, c.renewAt, c.lastRenew = 0, 0, now
 	c.gen, c.inc, c.seq = gen, 0, 0
 	c.refutations = 0

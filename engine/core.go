@@ -112,7 +112,7 @@ type Core struct {
 	adm      admission
 	doubts   []doubt
 	revivals []revival
-	windows  map[ID]*replayWin // per-sender replay windows (sealed clusters)
+	windows  map[ID]*senderWins // per-sender replay windows (sealed clusters)
 
 	renewAt   Time   // when a renewal that had to wait runs; 0: none
 	renewTo   uint64 // the least generation the next renewal takes

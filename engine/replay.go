@@ -17,6 +17,12 @@ import (
 // one, is dropped before any work and counted (Stats.DropReplay), and is
 // never answered.
 //
+// A window also refuses a sequence number implausibly far above its top
+// (see maxSeqRate), and a datagram of a later generation than this node
+// holds for the sender goes to a second window until the cluster agrees
+// the sender restarted (see senderWins): so a forged header cannot make a
+// member's real datagrams look like replays.
+//
 // Memory is bounded: windows are kept for at most MaxMembers senders plus
 // maxStrangerWindows that are not in the table. When the map is full, the
 // window of a sender the table does not hold is forgotten first; a member's
@@ -39,17 +45,37 @@ const seqRenewAt = math.MaxUint32 - 1<<20
 type replayWin struct {
 	gen  uint64
 	top  uint32
+	at   Time                      // when top last rose
 	bits [replayWindow / 64]uint64 // bit i: top-i was seen
 }
+
+// senderWins are the windows kept for one sender: one for the generation
+// this node holds for it (cur), and one for a later generation it has not
+// learned yet (next), so that a datagram claiming a later generation
+// cannot make the sender's real datagrams look old before the cluster
+// agrees the sender restarted.
+type senderWins struct {
+	cur, next replayWin
+}
+
+// Sequence numbers a window accepts above its top: maxSeqJump, plus
+// maxSeqRate for every second since the top last rose. A sender does not
+// build datagrams faster than that, so a datagram far above the top is
+// not honest, and refusing it keeps one forged header from making every
+// real datagram of the sender look old.
+const (
+	maxSeqJump = 1 << 16
+	maxSeqRate = 1 << 20
+)
 
 // fresh reports whether the sealed datagram with header h is new from its
 // sender, and records it. It counts what it refuses.
 func (c *Core) fresh(now Time, h *codec.Header) bool {
 	id := ID(h.Sender)
 	if c.windows == nil {
-		c.windows = make(map[ID]*replayWin)
+		c.windows = make(map[ID]*senderWins)
 	}
-	w, ok := c.windows[id]
+	sw, ok := c.windows[id]
 	if !ok {
 		if len(c.windows) >= c.cfg.MaxMembers+maxStrangerWindows && !c.forgetStranger() {
 			c.stats.DropReplay++
@@ -61,34 +87,66 @@ func (c *Core) fresh(now Time, h *codec.Header) bool {
 			c.stats.DropReplay++
 			return false
 		}
-		w = &replayWin{gen: h.Generation, top: h.Seq}
-		w.bits[0] = 1
-		c.windows[id] = w
+		sw = &senderWins{}
+		sw.cur.start(h, now)
+		c.windows[id] = sw
 		return true
 	}
+	if sw.next.gen != 0 {
+		if r := c.lookup(id); r != nil && r.gen >= sw.next.gen {
+			// The cluster agrees the sender restarted: its new
+			// generation's window becomes the current one.
+			sw.cur, sw.next = sw.next, replayWin{}
+		}
+	}
+	w := &sw.cur
 	switch {
 	case h.Generation < w.gen:
 		c.stats.DropReplay++
 		return false
 	case h.Generation > w.gen:
-		*w = replayWin{gen: h.Generation, top: h.Seq}
-		w.bits[0] = 1
-		return true
+		if r := c.lookup(id); r != nil && r.gen >= h.Generation {
+			sw.cur.start(h, now)
+			sw.next = replayWin{}
+			return true
+		}
+		w = &sw.next
+		if h.Generation != w.gen {
+			w.start(h, now)
+			return true
+		}
 	}
-	if h.Seq > w.top {
-		w.shift(h.Seq - w.top)
-		w.top = h.Seq
+	return w.accept(h.Seq, now, &c.stats)
+}
+
+// start makes w a window of h's generation holding only h's sequence.
+func (w *replayWin) start(h *codec.Header, now Time) {
+	*w = replayWin{gen: h.Generation, top: h.Seq, at: now}
+	w.bits[0] = 1
+}
+
+// accept records seq in w, reporting false (and counting) for a sequence
+// seen before, older than the window, or implausibly far above it.
+func (w *replayWin) accept(seq uint32, now Time, st *Stats) bool {
+	if seq > w.top {
+		jump := uint64(seq - w.top)
+		if limit := maxSeqJump + uint64(max(0, now.Sub(w.at).Seconds()))*maxSeqRate; jump > limit {
+			st.RefusedImplausible++
+			return false
+		}
+		w.shift(seq - w.top)
+		w.top, w.at = seq, now
 		w.bits[0] |= 1
 		return true
 	}
-	d := w.top - h.Seq
+	d := w.top - seq
 	if d >= replayWindow {
-		c.stats.DropReplay++
+		st.DropReplay++
 		return false
 	}
 	word, bit := d/64, d%64
 	if w.bits[word]&(1<<bit) != 0 {
-		c.stats.DropReplay++
+		st.DropReplay++
 		return false
 	}
 	w.bits[word] |= 1 << bit
