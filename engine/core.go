@@ -101,6 +101,7 @@ type Core struct {
 
 	nextBeat, nextGossip, nextSync, nextSeed Time
 	deadline                                 Time
+	wake                                     Time // the last deadline that lay ahead; 0: none
 
 	joining *joinState
 	leave   leaveState
@@ -279,6 +280,11 @@ func (c *Core) updateDeadline() {
 		}
 	}
 	c.deadline = d
+	if d > c.now && d < detector.MaxTime {
+		c.wake = d // when a driver that keeps up calls next (see catchUp)
+	} else {
+		c.wake = 0
+	}
 }
 
 // Tick runs every timer due at now.
@@ -302,6 +308,7 @@ func (c *Core) Tick(now Time) {
 		c.updateDeadline()
 		return
 	}
+	c.catchUp(now)
 	c.expireProbes(now)
 	c.expireRelays(now)
 	c.expirePending(now)

@@ -66,6 +66,7 @@ type Metric struct {
 //	admission.expired                Stats.PendingExpired
 //	doubts, doubts_cleared           Stats.Doubts, DoubtsCleared
 //	late_acks                        Stats.LateAcks
+//	stalls                           Stats.Stalls
 //	revivals, revivals_refused       Stats.Revivals, RevivalsRefused
 //	updates_sent, updates_received   Stats.UpdatesSent, UpdatesReceived
 //	queue.dropped, queue.depth (g)   Stats.QueueDropped, QueueDepth
@@ -203,6 +204,7 @@ var metricDefs = []metricDef{
 	metricCounter("doubts", func(s *NodeStats) uint64 { return s.Doubts }),
 	metricCounter("doubts_cleared", func(s *NodeStats) uint64 { return s.DoubtsCleared }),
 	metricCounter("late_acks", func(s *NodeStats) uint64 { return s.LateAcks }),
+	metricCounter("stalls", func(s *NodeStats) uint64 { return s.Stalls }),
 	metricCounter("revivals", func(s *NodeStats) uint64 { return s.Revivals }),
 	metricCounter("revivals_refused", func(s *NodeStats) uint64 { return s.RevivalsRefused }),
 	metricCounter("updates_sent", func(s *NodeStats) uint64 { return s.UpdatesSent }),

@@ -85,8 +85,25 @@ func (n *Node) run() {
 			close(r.done)
 		case <-n.timer.C:
 			n.armed = 0
+			// Datagrams already read come first: after a stall they may
+			// hold the answers the due timers wait for.
+			n.drainReady()
 			n.core.Tick(n.now())
 			n.step()
+		}
+	}
+}
+
+// drainReady handles the batches the reader has already handed over,
+// without waiting for more.
+func (n *Node) drainReady() {
+	for {
+		select {
+		case b := <-n.in:
+			n.handle(b.msgs[:b.n])
+			n.free <- b
+		default:
+			return
 		}
 	}
 }

@@ -67,6 +67,7 @@ type Stats struct {
 	Doubts          uint64 // deaths heard of for members held alive, checked before they are taken
 	DoubtsCleared   uint64 // doubts settled without taking the death: the member answered or refuted
 	LateAcks        uint64 // acks that arrived after their probe ran out, taken as round-trip samples
+	Stalls          uint64 // ticks that came so late that the node must have stalled; its waiting timers were moved
 	Revivals        uint64 // records bringing back a member held dead, held until it answers a ping
 	RevivalsRefused uint64 // such records dropped: the member did not answer in time, or too many were held
 
