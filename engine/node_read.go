@@ -2,6 +2,7 @@ package engine
 
 import (
 	"slices"
+	"time"
 
 	"github.com/hearsay-io/hearsay/ring"
 )
@@ -146,4 +147,21 @@ func (n *Node) rebuildRing() {
 	}
 	clear(n.ringMods)
 	n.ring.Store(ring.New(ring.Config{}, n.ids))
+}
+
+// RTT returns the smoothed round-trip time this node measured to member id
+// with its own probes (RFC 6298's estimator), and whether it has measured
+// it: each node pings its subjects now and then, and the members it
+// gossips with, so it knows a few dozen members' round trips at any time.
+// A member that answers slowly but steadily is slow, not dead: its probe
+// timeouts stretch to fit. Applications can use it to route around slow
+// members. RTT runs on the node's goroutine and waits for it; after Close
+// it returns false.
+func (n *Node) RTT(id ID) (time.Duration, bool) {
+	var d time.Duration
+	var ok bool
+	if err := n.do(func(Time) { d, ok = n.core.RTT(id) }); err != nil {
+		return 0, false
+	}
+	return d, ok
 }
