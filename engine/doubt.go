@@ -29,8 +29,8 @@ type doubt struct {
 	inc     uint32
 	witness ID
 	wear    uint8
-	until   Time
-	seq     uint32 // the check ping's sequence; 0 when none was sent
+	until   Time   // when the death is taken; set when the check ping goes out
+	seq     uint32 // the check ping's sequence; 0 until sent
 }
 
 // doubtDeath starts or updates a doubt about the death m of the live
@@ -48,23 +48,42 @@ func (c *Core) doubtDeath(now Time, r *record, m *codec.Member) bool {
 	if len(c.doubts) >= maxDoubts {
 		return false
 	}
-	d := doubt{id: r.id, gen: m.Generation, inc: m.Incarnation, witness: ID(m.Witness), wear: m.Flags,
-		until: now.Add(c.cfg.Suspicion.Min(c.tab.live))}
+	c.doubts = append(c.doubts, doubt{id: r.id, gen: m.Generation, inc: m.Incarnation, witness: ID(m.Witness), wear: m.Flags})
+	c.stats.Doubts++
+	c.checkDoubts(now)
+	return true
+}
+
+// checkDoubts pings the members of doubts not checked yet, within
+// maxDoubtChecks outstanding; a doubt's time runs from its ping, so that a
+// burst of deaths (a healed partition) is checked at the pace of the pings
+// rather than taken for want of a slot.
+func (c *Core) checkDoubts(now Time) {
 	checks := 0
 	for i := range c.doubts {
 		if c.doubts[i].seq != 0 {
 			checks++
 		}
 	}
-	if checks < maxDoubtChecks {
+	for i := range c.doubts {
+		if checks >= maxDoubtChecks {
+			return
+		}
+		d := &c.doubts[i]
+		if d.seq != 0 {
+			continue
+		}
+		r := c.lookup(d.id)
+		if r == nil || r.gen != d.gen {
+			continue // settled; expireDoubts drops it
+		}
 		claim := *r
-		claim.state, claim.inc = StateDead, m.Incarnation
+		claim.state, claim.inc = StateDead, d.inc
 		d.seq = c.newSeq()
+		d.until = now.Add(c.cfg.Suspicion.Min(c.tab.live))
 		c.ping(r.addr(), d.seq, r.id, &claim)
+		checks++
 	}
-	c.doubts = append(c.doubts, d)
-	c.stats.Doubts++
-	return true
 }
 
 // doubtAnswered ends the doubt whose check ping this ack answers: the
@@ -76,6 +95,7 @@ func (c *Core) doubtAnswered(a *codec.Ack) bool {
 		if d.seq != 0 && d.seq == a.Seq && uint64(d.id) == a.Target {
 			c.doubts = append(c.doubts[:i], c.doubts[i+1:]...)
 			c.stats.DoubtsCleared++
+			c.checkDoubts(c.now)
 			return true
 		}
 	}
@@ -94,7 +114,7 @@ func (c *Core) expireDoubts(now Time) {
 		switch {
 		case r == nil || r.gen != d.gen || r.inc > d.inc || r.state != StateAlive && r.state != StateSuspect:
 			c.stats.DoubtsCleared++ // settled by the member or by others
-		case now < d.until:
+		case d.seq == 0 || now < d.until:
 			kept = append(kept, d)
 		default:
 			rec := *r
@@ -106,14 +126,15 @@ func (c *Core) expireDoubts(now Time) {
 	}
 	clear(c.doubts[len(kept):])
 	c.doubts = kept
+	c.checkDoubts(now)
 }
 
 // nextDoubt is when the earliest doubt runs out.
 func (c *Core) nextDoubt() Time {
 	var t Time
 	for i := range c.doubts {
-		if t == 0 || c.doubts[i].until < t {
-			t = c.doubts[i].until
+		if u := c.doubts[i].until; u != 0 && (t == 0 || u < t) {
+			t = u
 		}
 	}
 	return t

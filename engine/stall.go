@@ -40,7 +40,9 @@ func (c *Core) catchUp(now Time) {
 	}
 	heap.Init(&c.sheap)
 	for i := range c.doubts {
-		c.doubts[i].until = c.doubts[i].until.Add(lag)
+		if c.doubts[i].until != 0 {
+			c.doubts[i].until = c.doubts[i].until.Add(lag)
+		}
 	}
 	for i := range c.revivals {
 		c.revivals[i].until = c.revivals[i].until.Add(lag)
