@@ -309,11 +309,12 @@ func (c *Core) verifyPending(now Time) {
 		if c.adm.sent >= verifyRate {
 			return
 		}
+		seq := c.newSeq()
+		if !c.sidePing(p.m.Addr, seq, ID(p.m.ID), nil) {
+			return
+		}
 		c.adm.sent++
-		p.seq = c.newSeq()
-		c.begin(codec.MsgPing)
-		c.bld.AddPing(codec.Ping{Seq: p.seq, Target: p.m.ID})
-		c.send(p.m.Addr, codec.MsgPing)
+		p.seq = seq
 		c.stats.AdmissionPings++
 	}
 }

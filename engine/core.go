@@ -81,7 +81,9 @@ type Core struct {
 	seq         uint32
 	beats       uint64
 	health      detector.Health
-	healthAt    Time // the last sign of trouble, or health decay
+	healthAt    Time    // the last sign of trouble, or health decay
+	lostW       float64 // decayed counts of the subjects' heartbeat periods lost and seen (loss.go)
+	seenW       float64
 	now         Time
 
 	observers []peer
@@ -309,6 +311,7 @@ func (c *Core) Tick(now Time) {
 		return
 	}
 	c.catchUp(now)
+	c.refreshTopology() // before the timers, so that a new subject's first look is not due at this very tick
 	c.expireProbes(now)
 	c.expireRelays(now)
 	c.expirePending(now)
@@ -398,10 +401,7 @@ func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 		c.stats.DropUnsealed++
 		return
 	}
-	h, body, err := codec.Parse(b)
-	if err != nil && errors.Is(err, codec.ErrCompressed) {
-		h, body, err = c.decompress(b)
-	}
+	h, err := codec.ParseHeader(b)
 	if err != nil {
 		c.drop(err)
 		return
@@ -422,6 +422,14 @@ func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 	}
 	if c.keys != nil && !c.fresh(now, &h) {
 		return // a replay, or too old to tell: dropped before any work
+	}
+	h, body, err := codec.Parse(b)
+	if err != nil && errors.Is(err, codec.ErrCompressed) {
+		h, body, err = c.decompress(b)
+	}
+	if err != nil {
+		c.drop(err)
+		return
 	}
 	if c.leave.done {
 		return

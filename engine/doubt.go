@@ -79,9 +79,12 @@ func (c *Core) checkDoubts(now Time) {
 		}
 		claim := *r
 		claim.state, claim.inc = StateDead, d.inc
-		d.seq = c.newSeq()
+		seq := c.newSeq()
+		if !c.sidePing(r.addr(), seq, r.id, &claim) {
+			return
+		}
+		d.seq = seq
 		d.until = now.Add(c.cfg.Suspicion.Min(c.tab.live))
-		c.ping(r.addr(), d.seq, r.id, &claim)
 		checks++
 	}
 }
@@ -129,13 +132,24 @@ func (c *Core) expireDoubts(now Time) {
 	c.checkDoubts(now)
 }
 
-// nextDoubt is when the earliest doubt runs out.
+// nextDoubt is when the earliest doubt runs out, or now when a check ping
+// waits for a slot it has.
 func (c *Core) nextDoubt() Time {
 	var t Time
+	checks, waiting := 0, false
 	for i := range c.doubts {
-		if u := c.doubts[i].until; u != 0 && (t == 0 || u < t) {
+		d := &c.doubts[i]
+		if d.seq != 0 {
+			checks++
+		} else {
+			waiting = true
+		}
+		if u := d.until; u != 0 && (t == 0 || u < t) {
 			t = u
 		}
+	}
+	if waiting && checks < maxDoubtChecks {
+		return c.now
 	}
 	return t
 }

@@ -3,38 +3,46 @@ package engine
 import "github.com/hearsay-io/hearsay/codec"
 
 // gossip pushes pending updates to GossipFanout random live members, one
-// datagram each, least-sent updates first. When more updates are pending
+// datagram each, least-sent updates first. Only members that answered this
+// node's probes at their address (see admission.go) are pushed to: a random
+// member that never did is replaced by one drawn from those that did,
+// except one a round, which gets the round's updates in a ping whose ack
+// proves its address (and pulls its updates), so that the verified members
+// stay a fresh random sample of the cluster. When more updates are pending
 // than GossipFanout datagrams carry (a mass failure, a healed partition),
 // the round sends to as many more members as the backlog fills, up to
 // maxFanoutFactor times GossipFanout: capacity follows the backlog within a
-// fixed datagram budget. A member that never answered
-// this node's probes at its address (see admission.go) is sent the round's
-// updates in a ping instead, whose ack proves the address and pulls the
-// member's own updates; one that did not answer such a ping lately is
-// passed over.
+// fixed datagram budget.
 func (c *Core) gossip(now Time) {
 	var targets [64]peer
-	n := 0
+	n, pinged := 0, false
 	f := c.fanout()
 	for try := 0; n < f && try < 4*f; try++ {
 		r := c.tab.randomLive(c.rng, nil)
-		if r == nil {
-			break
+		if r != nil && !c.verified(r) {
+			// A member that never answered us at this address: one a
+			// round gets the round's updates in a ping; the others are
+			// replaced by members that did answer us.
+			if !pinged && r.id != c.id && !c.failedRecently(r) && !c.verifying(r.id) && c.q.len() > 0 {
+				c.startProbe(now, r, probeVerify)
+				pinged = true
+				n++
+				continue
+			}
+			r = c.randomVerified()
 		}
-		if r.id == c.id || containsPeer(targets[:n], r.id) || c.failedRecently(r) || c.verifying(r.id) {
+		if r == nil || r.id == c.id || containsPeer(targets[:n], r.id) {
 			continue
 		}
 		targets[n] = peer{r.id, r.addr()}
 		n++
 	}
 	for _, t := range targets[:n] {
+		if t.id == 0 {
+			continue
+		}
 		if c.q.len() == 0 {
 			return
-		}
-		r := c.lookup(t.id)
-		if !c.verified(r) {
-			c.startProbe(now, r, probeVerify)
-			continue
 		}
 		c.begin(codec.MsgGossip)
 		if c.piggyback() == 0 {

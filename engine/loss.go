@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -42,13 +43,34 @@ const (
 // estimate follows a change within a few lossMemory periods and is exact
 // (not biased toward zero) from the first heartbeats on.
 func (m *monitor) noteBeats(missed int) {
-	const keep = 1 - 1.0/lossMemory
 	periods := min(missed, 8*lossMemory) + 1
-	d := math.Pow(keep, float64(periods))
-	m.lostW = m.lostW*d + float64(periods-1)
-	m.seenW = m.seenW*d + float64(periods)
+	m.lostW, m.seenW = decayCount(m.lostW, m.seenW, periods)
 	m.loss = m.lostW / m.seenW
 	m.samples += periods
+}
+
+// decayCount adds periods seen, all but the last lost, to decayed counts.
+func decayCount(lost, seen float64, periods int) (float64, float64) {
+	const keep = 1 - 1.0/lossMemory
+	d := math.Pow(keep, float64(periods))
+	return lost*d + float64(periods-1), seen*d + float64(periods)
+}
+
+// noteNodeBeats folds the same into the node's own estimate over all its
+// subjects, which outlives the monitors (the topology changes).
+func (c *Core) noteNodeBeats(missed int) {
+	periods := min(missed, 8*lossMemory) + 1
+	// The node hears from about Observers subjects a period: its counts
+	// decay per subject period, so over a few lossMemory periods too.
+	c.lostW, c.seenW = decayCount(c.lostW, c.seenW, periods)
+}
+
+// nodeLoss is the node's loss estimate over all its subjects' heartbeats.
+func (c *Core) nodeLoss() float64 {
+	if c.seenW < lossMemory/2 {
+		return 0
+	}
+	return c.lostW / c.seenW
 }
 
 // silentPeriods is how many heartbeat periods of silence make loss at rate
@@ -88,7 +110,7 @@ func (c *Core) probeHelpers(p float64) int {
 // heartbeats received, so that a subject's current silence does not
 // delay suspecting it.
 func (c *Core) subjectLoss(id ID) float64 {
-	own := c.meanLoss(false)
+	own := max(c.meanLoss(false), c.nodeLoss())
 	if m := c.monitorOf(id); m != nil && m.samples >= lossMemory/2 {
 		return max(m.loss, own)
 	}
@@ -120,10 +142,31 @@ func (c *Core) meanLoss(silence bool) float64 {
 	return sum / float64(n)
 }
 
+// uniformLoss is the loss this node sees on most of its links: the median
+// of its monitors' estimates (those with enough periods to tell), or its
+// estimate over all their heartbeats. A subject whose own link loses far
+// more than that (a flaky or gray node) is not waited for longer: its
+// silence is its link's fault, not the network's.
+func (c *Core) uniformLoss() float64 {
+	var ls [16]float64
+	n := 0
+	for _, m := range c.monitors {
+		if m.samples >= lossMemory/2 && n < len(ls) {
+			ls[n] = m.loss
+			n++
+		}
+	}
+	if n == 0 {
+		return c.nodeLoss()
+	}
+	slices.Sort(ls[:n])
+	return ls[n/2]
+}
+
 // quietUntilLoss returns when the subject's silence becomes long enough,
-// at the loss it sees, to probe it.
+// at the loss the network shows, to probe it.
 func (c *Core) quietUntilLoss(m *monitor) Time {
-	k := silentPeriods(c.subjectLoss(m.id))
+	k := silentPeriods(c.uniformLoss())
 	if k <= 1 {
 		return 0
 	}

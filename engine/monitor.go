@@ -191,6 +191,7 @@ func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
 	if m.beat > 0 {
 		missed = int(min(hb.Counter-m.beat-1, 1<<20))
 		m.noteBeats(missed)
+		c.noteNodeBeats(missed)
 	}
 	m.beat = hb.Counter
 	m.unanswered = false

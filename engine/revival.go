@@ -80,12 +80,13 @@ func (c *Core) checkRevivals(now Time) {
 		if r == nil {
 			continue
 		}
-		v.seq = c.newSeq()
-		addr := r.addr()
-		if v.m.Addr.IsValid() && v.m.Addr.Port() != 0 {
-			addr = v.m.Addr
+		// At the address we hold for it, not the one the record claims:
+		// a record cannot aim our pings.
+		seq := c.newSeq()
+		if !c.sidePing(r.addr(), seq, r.id, nil) {
+			return
 		}
-		c.ping(addr, v.seq, r.id, nil)
+		v.seq = seq
 		checks++
 	}
 }
@@ -136,13 +137,24 @@ func (c *Core) expireRevivals(now Time) {
 	c.checkRevivals(now)
 }
 
-// nextRevival is when the earliest held revival runs out.
+// nextRevival is when the earliest held revival runs out, or now when a
+// check ping waits for a slot it has.
 func (c *Core) nextRevival() Time {
 	var t Time
+	checks, waiting := 0, false
 	for i := range c.revivals {
-		if t == 0 || c.revivals[i].until < t {
-			t = c.revivals[i].until
+		v := &c.revivals[i]
+		if v.seq != 0 {
+			checks++
+		} else {
+			waiting = true
 		}
+		if t == 0 || v.until < t {
+			t = v.until
+		}
+	}
+	if waiting && checks < maxRevivalChecks {
+		return c.now
 	}
 	return t
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/heap"
+	"time"
 
 	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/detector"
@@ -42,8 +43,20 @@ func (c *Core) startSuspicion(now Time, r *record, witness ID) {
 	s.ver++
 	s.gen, s.inc = r.gen, r.inc
 	s.mine = witness == c.id
-	s.s.Start(now, c.tab.live, uint64(witness), c.cfg.Suspicion)
+	s.s.Start(now, c.tab.live, uint64(witness), c.suspicionConfig())
 	heap.Push(&c.sheap, suspAt{at: s.s.Deadline(), id: r.id, ver: s.ver})
+}
+
+// suspicionConfig is Config.Suspicion with its timeouts stretched by the
+// loss this node sees (1 + 4p at loss p): rumours, refutations among them,
+// take longer to reach everyone when datagrams are lost, and a suspect must
+// have the time to refute.
+func (c *Core) suspicionConfig() detector.SuspicionConfig {
+	sc := c.cfg.Suspicion
+	if p := c.uniformLoss(); p > 0.02 {
+		sc.MinBase = time.Duration(float64(sc.MinBase) * (1 + 4*min(p, 0.5)))
+	}
+	return sc
 }
 
 // confirm counts witness as another independent accuser of id.

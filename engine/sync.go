@@ -172,8 +172,11 @@ func (c *Core) contactSeed(now Time) {
 // nodes with their children and asks for differing shards.
 func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []byte) {
 	if h.Type != codec.MsgSync && !c.expected(from) {
-		// A reply to an exchange we did not start with this address.
-		c.stats.DropUnsolicited++
+		// A reply to an exchange we did not start with this address
+		// (counted once, in applyFacts, for a join reply).
+		if h.Type != codec.MsgJoinReply {
+			c.stats.DropUnsolicited++
+		}
 		return
 	}
 	if h.Type == codec.MsgJoinReply && c.joining != nil && !c.joining.replied {

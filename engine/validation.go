@@ -55,6 +55,7 @@ type peerState struct {
 	expect    Time          // until when answers from this address are expected
 	retried   codec.MsgType // the last request a Retry was followed for
 	retriedAt Time
+	askedAt   [16]Time // when a request of each message type last went there
 	bucket    float64 // reply bytes this peer may still be sent
 	bucketAt  Time
 	intro     float64 // new members this source may still introduce
@@ -169,6 +170,9 @@ func (c *Core) peerIdle(p *peerState) bool {
 func (c *Core) expect(addr netip.AddrPort, t codec.MsgType) {
 	p, _ := c.peerState(addr)
 	p.expect = c.now.Add(expectWindow)
+	if int(t) < len(p.askedAt) {
+		p.askedAt[t] = c.now
+	}
 	c.setPeerState(addr, p)
 }
 
@@ -305,7 +309,8 @@ func (c *Core) sendRetry(to netip.AddrPort, t codec.MsgType, after time.Duration
 // is ignored.
 func (c *Core) onRetry(now Time, from netip.AddrPort, r *codec.Retry) {
 	p, ok := c.val.peers[from]
-	if !ok || now >= p.expect || p.retried == r.For && now < p.retriedAt.Add(expectWindow) {
+	asked := int(r.For) < len(p.askedAt) && p.askedAt[r.For] != 0 && now < p.askedAt[r.For].Add(expectWindow)
+	if !ok || !asked || p.retried == r.For && now < p.retriedAt.Add(expectWindow) {
 		c.stats.DropUnsolicited++
 		return
 	}
@@ -341,4 +346,35 @@ func (c *Core) replyRefill(addr netip.AddrPort) time.Duration {
 		wait = max(wait, (need-c.val.node)/rate)
 	}
 	return time.Duration(wait*float64(time.Second)) + time.Millisecond
+}
+
+// sidePing sends a ping with no piggybacked updates to to (an admission,
+// doubt or revival check) and reports whether it went. While a datagram is
+// handled, the ping is part of the answer to it wherever it goes: it must
+// fit the datagram's reply budget, or it waits for the next tick.
+func (c *Core) sidePing(to netip.AddrPort, seq uint32, target ID, about *record) bool {
+	size := c.probeSize()
+	if about != nil {
+		size += codec.SectionHeaderSize + codec.MemberSize
+	}
+	active := c.reply.active
+	if active {
+		if size > c.reply.left {
+			c.stats.RefusedReplies++
+			return false
+		}
+		c.reply.left -= size
+		c.reply.used += size
+		c.reply.active = false // charged here, wherever it goes
+	}
+	c.begin(codec.MsgPing)
+	c.bld.AddPing(codec.Ping{Seq: seq, Target: uint64(target)})
+	if about != nil {
+		var m codec.Member
+		c.wire(about, &m, c.id)
+		c.bld.AddMember(&m)
+	}
+	c.send(to, codec.MsgPing)
+	c.reply.active = active
+	return true
 }

@@ -3,7 +3,6 @@ package fuzz_test
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/hearsay-io/hearsay/codec"
@@ -12,8 +11,8 @@ import (
 )
 
 // checker watches one core through its public API and fails on the first
-// broken invariant. The invariants, checked after every datagram and every
-// tick:
+// broken invariant. The invariants, checked after every datagram, every
+// tick and every user call:
 //
 //   - members: at most MaxMembers; for each member, (generation,
 //     incarnation, state precedence) never goes back, Left is final within
@@ -24,25 +23,40 @@ import (
 //     tombstone of a member the node did not hold, adopted with the wear
 //     its sender gave, no earlier than 1/255 of it), and no later than the
 //     first tick after TombstoneRetention;
-//   - the local node: its own record stays alive at its generation and
-//     current incarnation (left once it leaves); a record that accuses it
-//     at its generation and an incarnation it has not refuted is answered
-//     at once: by a higher incarnation, or by the rejoin check
-//     (EventSelfDead), which refutes once the node's links are proven;
+//   - the local node (self_test.go): its own record stays alive at its
+//     current generation and incarnation (left once it leaves); its
+//     generation never goes back and rises only by a renewal that a claim
+//     about it made necessary, at most once per 2 × HeartbeatInterval, at
+//     once or by the first tick past that; a record that accuses it at its
+//     generation and an incarnation it has not refuted is answered at
+//     once: by a higher incarnation, or by the rejoin check
+//     (EventSelfDead), which refutes once the node's links are proven; an
+//     entry of its own state that contradicts what it wrote is answered
+//     at once by its true value at a higher version;
 //   - resources: pending updates at most MaxPendingUpdates; for every
 //     application-state key seen, per member at most MaxStateKeys live
 //     keys and MaxStateBytes of keys and values, and versions that never
 //     go back within the owner's generation;
 //   - accounting: every datagram counts in DatagramsIn; a datagram that an
-//     independent reading of the wire format rejects is counted in exactly
-//     one drop counter (the cause's, for another cluster, a sealing
-//     mismatch, an unknown key or failed authentication) and changes
-//     nothing (no member, incarnation, event, counter or reply); one it
-//     accepts is counted by type and in no drop
-//     counter; one of a kind the codec does not define changes nothing;
+//     independent reading of the wire format and of the node's gate
+//     (reading_test.go) refuses is counted in exactly one drop counter, the
+//     cause's, and changes nothing (no member, incarnation, generation,
+//     event, counter or reply); one it accepts is counted by type and in no
+//     drop counter of whole datagrams; a shard-data datagram, sync reply,
+//     join reply or Retry that answers no request of the node's is counted
+//     once in DropUnsolicited (peers_test.go models the requests);
+//   - address validation (budget_test.go): the bytes the node queues to a
+//     datagram's source while handling it are at most the datagram's size
+//     unless it carried a valid Echo or the node asked that address within
+//     4 s, and so are the bytes to addresses that are no member's; a Join
+//     or ShardRequest from an address that did not prove itself gets only
+//     a Retry; a Retry the node follows for a Sync makes it send the Sync
+//     again with an Echo of the token; new members enter the table only
+//     from a trusted source or by answering an admission ping;
 //   - output: every datagram the core emits fits MaxDatagramSize, is from
-//     this node at its generation and an incarnation it has had, is sealed
-//     exactly when the cluster has keys, and is well formed;
+//     this node at its generation (or the one it renewed from in that
+//     step) and an incarnation it has had, is sealed exactly when the
+//     cluster has keys, and is well formed;
 //   - timers: after Tick(now) the core's Deadline is after now (a driver
 //     would otherwise spin).
 type checker struct {
@@ -51,14 +65,33 @@ type checker struct {
 	out     *engine.Outbox
 	keys    *codec.Keyring
 	self    engine.ID
-	gen     uint64
+	gen     uint64 // the node's generation, as last checked
 	now     engine.Time
+	from    netip.AddrPort // the source of the datagram being checked
 	seen    map[engine.ID]seenMember
 	tracked map[stateKey]seenState
 	events  []engine.Event
 	// rejoining is true between EventSelfDead and EventSelfAlive.
 	rejoining bool
 	leaving   bool
+
+	// The node's authority on itself (self_test.go).
+	own        map[string]ownEntry
+	renewedAt  engine.Time
+	owed       []owedRenewal
+	renewCause bool // a claim in this step needs a renewal
+	// renewLicense: a claim the checker cannot judge may need a renewal,
+	// at once or by the first tick at or after this time (then it lapses);
+	// 0 when none.
+	renewLicense  engine.Time
+	rejoinLicense bool // the rejoin check will refute at an incarnation the node cannot exceed
+
+	// The step being checked: the node's generation and incarnation when
+	// it began, for the headers of what it sends.
+	stepGen uint64
+	stepInc uint32
+
+	peers peers
 
 	members []engine.Member // scratch
 	before  []engine.Member // the view before a datagram
@@ -96,6 +129,8 @@ func newChecker(cfg engine.Config, keys *codec.Keyring) *checker {
 		keys:    keys,
 		seen:    make(map[engine.ID]seenMember),
 		tracked: make(map[stateKey]seenState),
+		own:     make(map[string]ownEntry),
+		peers:   newPeers(),
 	}
 }
 
@@ -104,6 +139,7 @@ func newChecker(cfg engine.Config, keys *codec.Keyring) *checker {
 func (ck *checker) attach(core *engine.Core, out *engine.Outbox, now engine.Time) {
 	ck.core, ck.out, ck.now = core, out, now
 	ck.self, ck.gen = core.ID(), core.Generation()
+	ck.beginStep()
 	ck.checkView(false)
 }
 
@@ -124,114 +160,81 @@ func (ck *checker) failf(format string, args ...any) {
 	}
 }
 
+// beginStep notes the node before a tick or a user call.
+func (ck *checker) beginStep() {
+	ck.stepGen, ck.stepInc = ck.core.Generation(), ck.core.Incarnation()
+}
+
 // snapshot is what a datagram must not change if it is rejected.
 type snapshot struct {
-	stats  engine.Stats
-	inc    uint32
-	digest uint64
-	events int
+	stats            engine.Stats
+	gen              uint64
+	inc              uint32
+	digest           uint64
+	events           int
+	rejoining        bool
+	selfStateVersion uint64
 }
 
-func (ck *checker) snap() snapshot {
+// snap notes the node before a datagram from from.
+func (ck *checker) snap(from netip.AddrPort) snapshot {
+	ck.from = from
+	ck.beginStep()
 	ck.before = ck.core.Members(ck.before[:0])
-	return snapshot{stats: ck.core.Stats(), inc: ck.core.Incarnation(), digest: ck.core.Digest(), events: len(ck.events)}
-}
-
-// datagramDrops sums the counters of datagrams dropped whole before any
-// of their content is used.
-func datagramDrops(s *engine.Stats) uint64 {
-	return s.DropTruncated + s.DropMalformed + s.DropForeign + s.DropCluster + s.DropSealed +
-		s.DropUnsealed + s.DropUnknownKey + s.DropAuth + s.DropTooLarge + s.DropSelf + s.DropUnknownType
-}
-
-// stripDrops clears what a rejected datagram may change in Stats.
-func stripDrops(s engine.Stats) engine.Stats {
-	s.DatagramsIn, s.BytesIn = 0, 0
-	s.DropTruncated, s.DropMalformed, s.DropForeign, s.DropCluster, s.DropSealed = 0, 0, 0, 0, 0
-	s.DropUnsealed, s.DropUnknownKey, s.DropAuth, s.DropTooLarge, s.DropSelf = 0, 0, 0, 0, 0
-	s.DropUnknownType = 0
-	return s
-}
-
-// afterReceive checks the core after it handled datagram b.
-func (ck *checker) afterReceive(pre snapshot, b []byte) {
-	st := ck.core.Stats()
-	if st.DatagramsIn != pre.stats.DatagramsIn+1 {
-		ck.failf("DatagramsIn went from %d to %d for one datagram", pre.stats.DatagramsIn, st.DatagramsIn)
+	self, _ := ck.core.Member(ck.self)
+	return snapshot{
+		stats: ck.core.Stats(), gen: ck.core.Generation(), inc: ck.core.Incarnation(), digest: ck.core.Digest(),
+		events: len(ck.events), rejoining: ck.rejoining, selfStateVersion: self.StateVersion,
 	}
-	rd := ck.read(b)
-	drops := datagramDrops(&st) - datagramDrops(&pre.stats)
-	if !rd.ok {
-		if drops != 1 {
-			ck.failf("a datagram the wire format rejects moved the drop counters by %d, want 1", drops)
-		}
-		if cause, count := ck.gateDrop(b); count != nil && count(&st) != count(&pre.stats)+1 {
-			ck.failf("a datagram refused as %s was not counted there", cause)
-		}
-		if stripDrops(st) != stripDrops(pre.stats) {
-			ck.failf("a rejected datagram changed counters other than its drop:\nbefore %+v\nafter  %+v", pre.stats, st)
-		}
-		if ck.out.Len() != 0 || len(ck.events) != pre.events || ck.core.Incarnation() != pre.inc || ck.core.Digest() != pre.digest {
-			ck.failf("a rejected datagram changed the node: %d replies, %d events, incarnation %d -> %d",
-				ck.out.Len(), len(ck.events)-pre.events, pre.inc, ck.core.Incarnation())
-		}
-		ck.members = ck.core.Members(ck.members[:0])
-		if !slices.Equal(ck.members, ck.before) {
-			ck.failf("a rejected datagram changed the member view")
-		}
-		ck.checkView(false)
-		return
-	}
-	if drops != 0 {
-		ck.failf("a well-formed datagram of type %v was counted as dropped (%d)", rd.header.Type, drops)
-	}
-	if t := rd.header.Type; int(t) < len(st.In) && st.In[t] != pre.stats.In[t]+1 && !ck.leaving {
-		ck.failf("a well-formed datagram of type %v was not counted in Stats.In", t)
-	}
-	applied := rd.header.Type != codec.MsgShardData || st.DropUnsolicited == pre.stats.DropUnsolicited
-	if applied {
-		ck.checkAboutSelf(pre, &rd)
-		ck.trackKeys(&rd)
-	}
-	ck.checkView(false)
 }
 
 // checkAboutSelf checks that every record of the datagram accusing this
 // node, at its generation and an incarnation it has not refuted, was
-// answered: a higher incarnation, or (for dead and left) the rejoin check.
+// answered: a higher incarnation, the rejoin check (for dead), or a
+// renewal.
 func (ck *checker) checkAboutSelf(pre snapshot, rd *reading) {
-	if ck.leaving {
+	if ck.leaving || ck.core.Generation() > pre.gen {
 		return
 	}
 	withheld := ck.core.Stats().RefutationsWithheld > pre.stats.RefutationsWithheld
+	check := func(m *codec.Member) {
+		if m.Generation != pre.gen || !ck.plausibleMember(m, pre.gen) || m.Incarnation >= maxIncarnation || m.State == codec.StateLeft {
+			return // not about this generation, refused, or a renewal (selfClaims)
+		}
+		if m.Incarnation < pre.inc || (m.Incarnation == pre.inc && m.State == codec.StateAlive) {
+			return // old news
+		}
+		inc := ck.core.Incarnation()
+		switch {
+		case inc > m.Incarnation:
+		case m.State == codec.StateAlive && inc == m.Incarnation:
+			// An incarnation the node reached while handling this
+			// datagram (an earlier record made it refute): no news.
+		case ck.rejoining:
+			// Declared dead (now or before), or suspected too often
+			// (Config.MaxRefutations): the node refutes once the
+			// rejoin check proves its links.
+		case withheld:
+		default:
+			ck.failf("told it is %v at incarnation %d, the node stayed at incarnation %d without refuting or rejoining",
+				m.State, m.Incarnation, inc)
+		}
+	}
 	var r codec.Reader
 	r.Reset(rd.sections, rd.body)
 	for r.Next() {
-		if r.Type() != codec.RecMember {
-			continue
-		}
 		for i := 0; i < r.Count(); i++ {
-			m, _, err := codec.ParseMember(r.Record(i))
-			if err != nil || engine.ID(m.ID) != ck.self || m.Generation != ck.gen {
-				continue
-			}
-			if m.Incarnation < pre.inc || (m.Incarnation == pre.inc && m.State == codec.StateAlive) {
-				continue // old news
-			}
-			inc := ck.core.Incarnation()
-			switch {
-			case inc > m.Incarnation:
-			case m.State == codec.StateAlive && inc == m.Incarnation:
-				// An incarnation the node reached while handling this
-				// datagram (an earlier record made it refute): no news.
-			case ck.rejoining:
-				// Declared dead (now or before), or suspected too often
-				// (Config.MaxRefutations): the node refutes once the
-				// rejoin check proves its links.
-			case withheld:
-			default:
-				ck.failf("told it is %v at incarnation %d, the node stayed at incarnation %d without refuting or rejoining",
-					m.State, m.Incarnation, inc)
+			switch r.Type() {
+			case codec.RecMember:
+				m, _, err := codec.ParseMember(r.Record(i))
+				if err == nil && engine.ID(m.ID) == ck.self && rd.header.Type != codec.MsgJoin {
+					check(&m)
+				}
+			case codec.RecVerdict:
+				v, _, err := codec.ParseVerdict(r.Record(i))
+				if err == nil {
+					check(&codec.Member{ID: uint64(ck.self), Generation: v.Generation, Incarnation: v.Incarnation, State: v.State})
+				}
 			}
 		}
 	}
@@ -264,16 +267,21 @@ func (ck *checker) track(owner engine.ID, key []byte) {
 
 // afterTick checks the core after Tick(now).
 func (ck *checker) afterTick(now engine.Time) {
+	ck.peers.lastTick = now
 	if d := ck.core.Deadline(); d <= now {
 		ck.failf("after Tick(%d) the deadline is %d, not later", now, d)
 	}
 	ck.checkView(true)
 }
 
+// afterCall checks the core after a user call.
+func (ck *checker) afterCall() { ck.checkView(false) }
+
 // checkView checks the member table and application state. ticked says a
 // Tick just ran, which must have reaped every tombstone that was due.
 func (ck *checker) checkView(ticked bool) {
 	cfg := &ck.cfg
+	ck.checkGeneration(ticked)
 	ms := ck.core.Members(ck.members[:0])
 	ck.members = ms
 	st := ck.core.Stats()
@@ -297,9 +305,9 @@ func (ck *checker) checkView(ticked bool) {
 			if ck.leaving {
 				want = engine.StateLeft
 			}
-			if m.State != want || m.Generation != ck.gen || m.Incarnation != ck.core.Incarnation() {
+			if m.State != want || m.Generation != ck.core.Generation() || m.Incarnation != ck.core.Incarnation() {
 				ck.failf("own record is %v gen %d inc %d; want %v gen %d inc %d",
-					m.State, m.Generation, m.Incarnation, want, ck.gen, ck.core.Incarnation())
+					m.State, m.Generation, m.Incarnation, want, ck.core.Generation(), ck.core.Incarnation())
 			}
 		}
 		prev, known := ck.seen[m.ID]
@@ -344,6 +352,7 @@ func (ck *checker) checkView(ticked bool) {
 		}
 	}
 	ck.checkState()
+	ck.noteOwnState()
 }
 
 // minKeep is the least time a tombstone is held: the whole retention, or
@@ -417,8 +426,31 @@ func (ck *checker) checkState() {
 	}
 }
 
+// openOut opens and decompresses a datagram the node emitted.
+func (ck *checker) openOut(b []byte) (codec.Header, []byte, bool) {
+	if ck.keys != nil {
+		p, err := codec.Open(nil, b, ck.keys)
+		if err != nil {
+			return codec.Header{}, nil, false
+		}
+		b = p
+	}
+	h, err := codec.ParseHeader(b)
+	if err != nil {
+		return codec.Header{}, nil, false
+	}
+	body := b[codec.HeaderSize : codec.HeaderSize+int(h.Length)]
+	if h.Flags&codec.FlagCompressed != 0 {
+		if body, err = bulk.Decompress(nil, body, 64<<10); err != nil {
+			return codec.Header{}, nil, false
+		}
+	}
+	return h, body, true
+}
+
 // checkOutput checks every datagram the core emitted since the outbox was
-// last reset, and passes each one, opened and decompressed, to seen.
+// last reset, records it in the model of the node's requests, and passes
+// each one, opened and decompressed, to seen.
 func (ck *checker) checkOutput(seen func(to netip.AddrPort, h *codec.Header, body []byte)) {
 	for _, msg := range ck.out.Messages() {
 		b := msg.Buf[:msg.N]
@@ -437,34 +469,22 @@ func (ck *checker) checkOutput(seen func(to netip.AddrPort, h *codec.Header, bod
 			ck.failf("emitted a datagram sealed=%v in a cluster with keys=%v", sealed, ck.keys != nil)
 			continue
 		}
-		if ck.keys != nil {
-			p, err := codec.Open(nil, b, ck.keys)
-			if err != nil {
-				ck.failf("emitted a sealed datagram that does not open: %v", err)
-				continue
-			}
-			b = p
-		}
-		h, err := codec.ParseHeader(b)
-		if err != nil {
-			ck.failf("emitted an unreadable datagram: %v", err)
+		h, body, ok := ck.openOut(b)
+		if !ok {
+			ck.failf("emitted a datagram that does not open, parse or decompress")
 			continue
 		}
-		body := b[codec.HeaderSize : codec.HeaderSize+int(h.Length)]
-		if h.Flags&codec.FlagCompressed != 0 {
-			body, err = bulk.Decompress(nil, body, 64<<10)
-			if err != nil {
-				ck.failf("emitted a compressed datagram that does not decompress: %v", err)
-				continue
-			}
+		gen, inc := ck.core.Generation(), ck.core.Incarnation()
+		// A datagram sent in a step that renewed, before the renewal, names
+		// the generation the node left, at an incarnation it had there.
+		if h.Cluster != worldCluster || engine.ID(h.Sender) != ck.self || !h.Type.Known() ||
+			!(h.Generation == gen && h.Incarnation <= inc || h.Generation == ck.stepGen && h.Generation < gen && h.Incarnation >= ck.stepInc) {
+			ck.failf("emitted a datagram with header %+v (node %v gen %d inc %d)", h, ck.self, gen, inc)
 		}
-		if h.Cluster != worldCluster || engine.ID(h.Sender) != ck.self || h.Generation != ck.gen ||
-			h.Incarnation > ck.core.Incarnation() || !h.Type.Known() {
-			ck.failf("emitted a datagram with header %+v (node %v gen %d inc %d)", h, ck.self, ck.gen, ck.core.Incarnation())
+		if err := wellFormed(int(h.Sections), body); err != nil {
+			ck.failf("emitted a malformed %v datagram: %v", h.Type, err)
 		}
-		if !wellFormed(int(h.Sections), body) {
-			ck.failf("emitted a malformed %v datagram", h.Type)
-		}
+		ck.noteSent(msg.Addr, &h, body)
 		if seen != nil {
 			seen(msg.Addr, &h, body)
 		}

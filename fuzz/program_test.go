@@ -1,12 +1,9 @@
 package fuzz_test
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 	"net/netip"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/codec/bulk"
 	"github.com/hearsay-io/hearsay/engine"
@@ -21,28 +18,48 @@ import (
 //	ops    at most maxOps instructions, each an opcode byte and operands:
 //
 //	0x00-0x5f  datagram: type, source, sender, generation, incarnation,
-//	           options (bit 0 compress, bits 1-3 sections), seq, then
-//	           the sections: record type, count, records (a section of
+//	           options (bit 0 compress, bits 1-3 sections, bit 4 echo
+//	           the token the node issued to the source), seq, then the
+//	           sections: record type, count, records (a section of
 //	           Fingerprint records after a ShardRef lists, as a shard
 //	           request does, records of that ShardRef's shard)
-//	0x60-0x8f  reply to one of the last datagrams the node sent: an ack
-//	           to its ping, an ack or nack to its ping-req, the shard it
-//	           asked for, a sync reply, a join reply; then options, seq
-//	           and sections as for a datagram
+//	0x60-0x8f  reply to one of the last datagrams the node sent (index,
+//	           kind): an ack to its ping, echoing its sequence number,
+//	           from the member pinged; an ack or nack to its ping-req;
+//	           to its sync, shard request or join, a Retry with a token
+//	           when kind has bit 7 (bit 6: a wait of kind&0x3f ms; bit 5:
+//	           naming another request), else the sync reply, shard data
+//	           or join reply; to its sync reply, the next sync; to a Retry
+//	           it sent, the request it names again, with an Echo of the
+//	           token; then options, seq and sections as for a datagram
 //	0x90-0xbf  advance time by stepDuration(op & 0xf)
 //	0xc0-0xd7  SetState(key, value)
 //	0xd8-0xe7  DeleteState(key)
 //	0xe8-0xf7  Join(a world node)
 //	0xf8-0xff  Leave
 //
+// Records are of the 13 types the codec defines: besides member records,
+// state entries, probes, digests and shard transfers, an Echo (of a token
+// the node issued, preferring the source's), a Verdict (what the sender
+// holds about the node: generation and incarnation relative to the node's
+// own, a state) and a Retry (for a request type, a wait, a token). A
+// section's record type byte below 0xe0 is the type less one, modulo 10
+// (the types of the first protocol, so that older programs keep their
+// meaning); from 0xe0, Echo, Verdict and Retry in turn. A message type
+// byte is the type modulo 15 (0, and raw 15 and up, are unknown kinds).
+//
 // Operands are one-byte choices that mostly pick from what the node knows,
 // with 0xff escaping to a raw value (see the sel* methods): IDs and
 // addresses of world nodes, generations and incarnations relative to the
 // node's current view of the member (one lower, equal, one to three
-// higher), state versions relative to the node's version of that key,
-// sequence numbers the node used in its latest probes, shards that hold a
-// given member, fingerprints of the records the node holds or has listed
-// in its own shard requests. A program that runs out of bytes reads zeros.
+// higher; 0xfe: MaxClockSkew ahead, the highest plausible incarnation),
+// state versions relative to the node's version of that key, sequence
+// numbers the node used in its latest probes, shards that hold a given
+// member, fingerprints of the records the node holds or has listed in its
+// own shard requests, tokens the node issued. A record about the node
+// itself (ID 0xfd) at a later generation, Left, at the highest
+// incarnation, or state under a key it never wrote, is a claim that makes
+// it renew. A program that runs out of bytes reads zeros.
 const maxOps = 64
 
 type progReader struct {
@@ -80,6 +97,13 @@ type outMsg struct {
 	seq    uint32
 	target uint64
 	shard  uint32
+	retry  codec.Retry // of a MsgRetry
+}
+
+// issued is a token the node issued in a Retry.
+type issued struct {
+	to   netip.AddrPort
+	echo codec.Echo
 }
 
 // seqRun runs one program.
@@ -89,7 +113,9 @@ type seqRun struct {
 	outs   []outMsg        // the latest datagrams sent, oldest first
 	seqs   []uint32        // sequence numbers of the latest pings and ping-reqs
 	prints []listed        // the latest fingerprints the node listed in its shard requests
+	tokens []issued        // the latest tokens the node issued
 	shard  int             // shard of the last ShardRef of the datagram under construction, or -1
+	from   netip.AddrPort  // source of the datagram under construction
 	scan   []engine.Member // scratch for selPrint
 	buf    []byte          // datagram under construction
 	zip    []byte          // compressed datagram
@@ -106,6 +132,7 @@ type listed struct {
 const (
 	keepOuts   = 16
 	keepPrints = 64
+	keepTokens = 8
 )
 
 // runProgram runs a FuzzCoreSequence input and returns the first broken
@@ -139,34 +166,21 @@ func execProgram(in []byte) (*seqRun, error) {
 			t.advance(stepDuration(op & 0xf))
 		case op < 0xd8:
 			key, value := s.selKey(), s.selValue()
-			t.chk.track(t.core.ID(), key)
-			_ = t.core.SetState(t.now, key, value) // refusals are part of the contract
-			s.afterCall()
+			t.setState(key, value)
 		case op < 0xe8:
-			key := s.selKey()
-			_ = t.core.DeleteState(t.now, key)
-			s.afterCall()
+			t.deleteState(s.selKey())
 		case op < 0xf8:
 			seed := worldAddrs[int(s.p.u8())%worldN]
-			_ = t.core.Join(t.now, []netip.AddrPort{seed})
-			s.afterCall()
+			t.call(func() { _ = t.core.Join(t.now, []netip.AddrPort{seed}) })
 		default:
 			t.chk.leaving = true
-			t.core.Leave(t.now)
-			s.afterCall()
+			t.call(func() { t.core.Leave(t.now) })
 		}
 		if traceInput != nil {
 			traceStep(t, fmt.Sprintf("op %#02x", op), &before)
 		}
 	}
 	return s, t.chk.err
-}
-
-// afterCall checks the node after a user call.
-func (s *seqRun) afterCall() {
-	s.t.chk.now = s.t.now
-	s.t.chk.checkView(false)
-	s.t.flush()
 }
 
 // observe remembers what a reply may answer, and the fingerprints the node
@@ -204,6 +218,11 @@ func (s *seqRun) observe(to netip.AddrPort, h *codec.Header, body []byte) {
 		case codec.RecShardRef:
 			ref, _, _ := codec.ParseShardRef(rec)
 			o.shard = ref.Shard
+		case codec.RecRetry:
+			o.retry, _, _ = codec.ParseRetry(rec)
+			if o.retry.Token != 0 {
+				s.tokens = appendBounded(s.tokens, issued{to, codec.Echo{Token: o.retry.Token, Epoch: o.retry.Epoch}}, keepTokens)
+			}
 		default:
 			continue
 		}
@@ -239,14 +258,34 @@ func (s *seqRun) reply() {
 	o := s.outs[len(s.outs)-1-int(s.p.u8())%len(s.outs)]
 	kind := s.p.u8()
 	var sender uint64
-	if i := worldIndexOf(o.to); i >= 0 {
+	switch i := worldIndexOf(o.to); {
+	case o.typ == codec.MsgPing:
+		sender = o.target // the member pinged answers
+	case i >= 0:
 		sender = uint64(worldIDs[i])
-	} else {
+	default:
 		sender = s.selID()
 	}
 	gen, inc := s.view(sender)
 	h := codec.Header{Cluster: worldCluster, Sender: sender, Generation: gen, Incarnation: inc}
 	var first func(b *codec.Builder)
+	echo := func(b *codec.Builder) {
+		if e, ok := s.tokenFor(o.to); ok {
+			b.AddEcho(e)
+		}
+	}
+	retry := func(t codec.MsgType) {
+		if kind&0x20 != 0 {
+			// A Retry naming a request the node did not send here.
+			t = map[codec.MsgType]codec.MsgType{codec.MsgSync: codec.MsgJoin, codec.MsgShardRequest: codec.MsgSync, codec.MsgJoin: codec.MsgShardRequest}[t]
+		}
+		h.Type = codec.MsgRetry
+		r := codec.Retry{For: t, Epoch: epochAt(s.t.now), Token: uint64(kind)<<32 | uint64(o.seq) | 1}
+		if kind&0x40 != 0 {
+			r.After = uint16(kind & 0x3f)
+		}
+		first = func(b *codec.Builder) { b.AddRetry(r) }
+	}
 	switch o.typ {
 	case codec.MsgPing:
 		h.Type = codec.MsgAck
@@ -260,20 +299,50 @@ func (s *seqRun) reply() {
 			first = func(b *codec.Builder) { b.AddNack(codec.Nack{Seq: o.seq, Target: o.target}) }
 		}
 	case codec.MsgShardRequest:
+		if kind&0x80 != 0 {
+			retry(o.typ)
+			break
+		}
 		h.Type = codec.MsgShardData
 		first = func(b *codec.Builder) {
 			b.AddShardRef(codec.ShardRef{Shard: o.shard, Count: uint32(kind>>1) % 8})
 		}
 	case codec.MsgSync:
+		if kind&0x80 != 0 {
+			retry(o.typ)
+			break
+		}
 		h.Type = codec.MsgSyncReply
 	case codec.MsgSyncReply:
 		h.Type = codec.MsgSync
+		first = echo
 	case codec.MsgJoin:
+		if kind&0x80 != 0 {
+			retry(o.typ)
+			break
+		}
 		h.Type = codec.MsgJoinReply
+	case codec.MsgRetry:
+		// The node asked for the request again with an Echo of its token.
+		h.Type = o.retry.For
+		if !h.Type.Known() {
+			h.Type = codec.MsgSync
+		}
+		first = func(b *codec.Builder) { b.AddEcho(codec.Echo{Token: o.retry.Token, Epoch: o.retry.Epoch}) }
 	default:
 		h.Type = codec.MsgGossip
 	}
 	s.finish(o.to, h, first)
+}
+
+// tokenFor returns the latest token the node issued to addr.
+func (s *seqRun) tokenFor(addr netip.AddrPort) (codec.Echo, bool) {
+	for i := len(s.tokens) - 1; i >= 0; i-- {
+		if s.tokens[i].to == addr {
+			return s.tokens[i].echo, true
+		}
+	}
+	return codec.Echo{}, false
 }
 
 // finish reads the options, seq and sections, then delivers the datagram.
@@ -282,6 +351,7 @@ func (s *seqRun) finish(from netip.AddrPort, h codec.Header, first func(*codec.B
 	h.Seq = s.selU32()
 	compress := opts&1 != 0
 	sections := int(opts>>1) % 8
+	s.from = from
 	limit := s.t.chk.cfg.MaxDatagramSize
 	if s.t.chk.keys != nil {
 		limit -= codec.SealOverhead
@@ -294,6 +364,11 @@ func (s *seqRun) finish(from netip.AddrPort, h codec.Header, first func(*codec.B
 	}
 	s.bld.Reset(s.buf[:0], limit, h)
 	s.shard = -1
+	if opts&0x10 != 0 {
+		if e, ok := s.tokenFor(from); ok {
+			s.bld.AddEcho(e)
+		}
+	}
 	if first != nil {
 		first(&s.bld)
 	}
@@ -320,7 +395,14 @@ func (s *seqRun) finish(from netip.AddrPort, h codec.Header, first func(*codec.B
 
 // section adds records of one type.
 func (s *seqRun) section() {
-	rt := codec.RecType(s.p.u8()%10 + 1)
+	// Below 0xe0 the ten record types of the first protocol, so that the
+	// programs written for it keep their meaning; from 0xe0 Echo, Verdict
+	// and Retry.
+	b := s.p.u8()
+	rt := codec.RecType(b%10 + 1)
+	if b >= 0xe0 {
+		rt = codec.RecType(11 + (b-0xe0)%3)
+	}
 	c := s.p.u8()
 	var n int
 	switch {
@@ -389,262 +471,38 @@ func (s *seqRun) record(rt codec.RecType) bool {
 		return b.AddShardRef(ref)
 	case codec.RecPrint:
 		return b.AddFingerprint(codec.Fingerprint{Sum: s.selPrint()})
+	case codec.RecEcho:
+		return b.AddEcho(s.selEcho())
+	case codec.RecVerdict:
+		v := codec.Verdict{
+			Generation:  s.selGen(s.t.core.Generation()),
+			Incarnation: s.selInc(s.t.core.Incarnation()),
+			State:       codec.MemberState(s.p.u8()%4 + 1),
+		}
+		return b.AddVerdict(v)
+	case codec.RecRetry:
+		r := codec.Retry{For: s.selType(), After: uint16(s.selU32())}
+		e := s.selEcho()
+		r.Token, r.Epoch = e.Token, e.Epoch
+		return b.AddRetry(r)
 	}
 	return false
 }
 
-// view returns the node's generation and incarnation for id, or 1 and 0.
-func (s *seqRun) view(id uint64) (uint64, uint32) {
-	if m, ok := s.t.core.Member(engine.ID(id)); ok {
-		return m.Generation, m.Incarnation
-	}
-	return 1, 0
-}
-
-// Operand choices. Each reads one byte; 0xff escapes to a raw value.
-
-func (s *seqRun) selType() codec.MsgType {
-	b := s.p.u8()
-	if b == 0xff {
-		return codec.MsgType(s.p.u8())
-	}
-	return codec.MsgType(b % 15) // 0 and 14 are unknown kinds
-}
-
-func (s *seqRun) selID() uint64 {
-	b := s.p.u8()
-	switch {
-	case b < 0xf0:
-		return uint64(worldIDs[int(b)%worldN])
-	case b <= 0xfc:
-		return uint64(foreignIDs[b-0xf0])
-	case b == 0xfd:
-		return uint64(s.t.core.ID())
-	case b == 0xfe:
-		return 0
-	}
-	return s.p.u64()
-}
-
-func (s *seqRun) selAddr() netip.AddrPort {
-	b := s.p.u8()
-	switch {
-	case b < 0xf0:
-		return worldAddrs[int(b)%worldN]
-	case b < 0xfc:
-		return foreignAddrs[b-0xf0]
-	case b == 0xfc:
-		return netip.AddrPortFrom(worldAddrs[0].Addr(), 0)
-	case b == 0xfd:
-		return netip.AddrPortFrom(netip.AddrFrom16(worldAddrs[1].Addr().As16()), 7946) // v4-mapped
-	case b == 0xfe:
-		return netip.AddrPort{}
-	}
-	ip := netip.AddrFrom16([16]byte(s.p.bytes(16))).Unmap()
-	return netip.AddrPortFrom(ip, s.p.u16())
-}
-
-// selFrom returns a datagram's source: as selAddr, but always a valid
-// address, since no socket delivers from the zero address.
-func (s *seqRun) selFrom() netip.AddrPort {
-	if a := s.selAddr(); a.IsValid() {
-		return a
-	}
-	return foreignAddrs[0]
-}
-
-// selGen returns base-1 .. base+2, or a raw value.
-func (s *seqRun) selGen(base uint64) uint64 {
-	b := s.p.u8()
-	if b == 0xff {
-		return s.p.u64()
-	}
-	d := uint64(b % 4)
-	if base == 0 && d == 0 {
-		return 0
-	}
-	if base > math.MaxUint64-2 {
-		return base
-	}
-	return base + d - 1
-}
-
-// selInc returns base-1 .. base+3, or a raw value.
-func (s *seqRun) selInc(base uint32) uint32 {
-	b := s.p.u8()
-	if b == 0xff {
-		return s.p.u32()
-	}
-	d := uint32(b % 5)
-	if base == 0 && d == 0 {
-		return 0
-	}
-	if base > math.MaxUint32-3 {
-		return base
-	}
-	return base + d - 1
-}
-
-func (s *seqRun) selU64() uint64 {
-	if b := s.p.u8(); b != 0xff {
-		return uint64(b)
-	}
-	return s.p.u64()
-}
-
-// selU32 returns a small count, the node's live member count (0xfe), or
-// a raw value.
-func (s *seqRun) selU32() uint32 {
-	switch b := s.p.u8(); b {
-	case 0xff:
-		return s.p.u32()
-	case 0xfe:
-		live, _ := s.t.core.NumMembers()
-		return uint32(live)
-	default:
-		return uint32(b)
-	}
-}
-
-// selSeq returns one of the node's latest probe numbers, a small number,
-// or a raw value.
-func (s *seqRun) selSeq() uint32 {
+// selEcho returns a token the node issued (below 0x80 the latest for the
+// datagram's source, else the k-th latest), or a raw token and epoch.
+func (s *seqRun) selEcho() codec.Echo {
 	b := s.p.u8()
 	switch {
 	case b == 0xff:
-		return s.p.u32()
-	case b < 0xc0 && len(s.seqs) > 0:
-		return s.seqs[len(s.seqs)-1-int(b)%len(s.seqs)]
-	}
-	return uint32(b)
-}
-
-// selSum returns the node's root digest, zero, its digest plus one, or a
-// raw value.
-func (s *seqRun) selSum() uint64 {
-	switch s.p.u8() % 4 {
-	case 0:
-		return s.t.core.Digest()
-	case 1:
-		return 0
-	case 2:
-		return s.p.u64()
-	}
-	return s.t.core.Digest() + 1
-}
-
-// selIndex returns a digest index for level: 0 for the root, a group for
-// level 1, for level 2 the shard of a world node or any shard; 0xff
-// escapes to a raw (possibly out of range) index.
-func (s *seqRun) selIndex(level uint8) uint16 {
-	b := s.p.u8()
-	switch {
-	case b == 0xff:
-		return s.p.u16()
-	case level == 0:
-		return 0
-	case level == 1:
-		return uint16(b % 16)
+		return codec.Echo{Token: s.p.u64(), Epoch: s.p.u32()}
 	case b < 0x80:
-		return uint16(shardOf(worldIDs[int(b)%worldN]))
-	}
-	return uint16(b)
-}
-
-// selPrint returns a fingerprint for the shard of the datagram's last
-// ShardRef (any shard before the first): below 0x80 the fingerprint of one
-// of the node's records in it, below 0xc0 one the node listed itself in a
-// shard request, from 0xc0 that of one of its records at an incarnation
-// the node does not hold; 0xff escapes to a raw value.
-func (s *seqRun) selPrint() uint64 {
-	b := s.p.u8()
-	switch {
-	case b == 0xff:
-		return s.p.u64()
-	case b >= 0x80 && b < 0xc0:
-		if p, ok := s.listedPrint(int(b)); ok {
-			return p
+		if e, ok := s.tokenFor(s.from); ok {
+			return e
 		}
 	}
-	s.scan = s.t.core.Members(s.scan[:0])
-	in := s.scan[:0]
-	for _, m := range s.scan {
-		if s.shard < 0 || shardOf(m.ID) == uint32(s.shard) {
-			in = append(in, m)
-		}
+	if len(s.tokens) == 0 {
+		return codec.Echo{Token: uint64(b), Epoch: epochAt(s.t.now)}
 	}
-	if len(in) == 0 {
-		return uint64(b)
-	}
-	m := in[int(b)%len(in)]
-	if b >= 0xc0 {
-		m.Incarnation++
-	}
-	return printOf(s.t.core, m)
-}
-
-// listedPrint returns one of the fingerprints the node listed lately,
-// preferring those of the current shard.
-func (s *seqRun) listedPrint(k int) (uint64, bool) {
-	var same []uint64
-	for _, p := range s.prints {
-		if s.shard < 0 || p.shard == uint32(s.shard) {
-			same = append(same, p.sum)
-		}
-	}
-	switch {
-	case len(same) > 0:
-		return same[k%len(same)], true
-	case len(s.prints) > 0:
-		return s.prints[k%len(s.prints)].sum, true
-	}
-	return 0, false
-}
-
-// printOf is a reference for the fingerprint c gives its record of m:
-// xxhash64 of its ID, generation, incarnation, state, port and 16-byte
-// address, plus the sum of the xxhash64 of each application-state entry
-// (version, key and value lengths, deleted flag, key, value). The
-// core's API shows only the entries of live keys, and this reads those of
-// stateKeys: for a member with deleted or other keys the sum is plausible
-// but does not match. TestPrintReference checks it against a node's own
-// shard requests.
-func printOf(c *engine.Core, m engine.Member) uint64 {
-	sum := memberPrint(m)
-	for _, k := range stateKeys {
-		v, version, ok := c.State(m.ID, []byte(k))
-		if !ok {
-			continue
-		}
-		e := binary.BigEndian.AppendUint64(nil, version)
-		e = append(e, byte(len(k)), byte(len(v)), 0)
-		e = append(append(e, k...), v...)
-		sum += xxhash.Sum64(e)
-	}
-	return sum
-}
-
-// memberPrint is printOf for a member with no application state.
-func memberPrint(m engine.Member) uint64 {
-	var b [40]byte
-	binary.BigEndian.PutUint64(b[0:], uint64(m.ID))
-	binary.BigEndian.PutUint64(b[8:], m.Generation)
-	binary.BigEndian.PutUint32(b[16:], m.Incarnation)
-	b[20] = byte(m.State)
-	binary.BigEndian.PutUint16(b[22:], m.Addr.Port())
-	ip := m.Addr.Addr().As16()
-	copy(b[24:], ip[:])
-	return xxhash.Sum64(b[:])
-}
-
-func (s *seqRun) selKey() []byte {
-	b := s.p.u8()
-	if b == 0xff {
-		return s.p.bytes(int(s.p.u8()) % (codec.MaxKeySize + 1))
-	}
-	return []byte(stateKeys[int(b)%len(stateKeys)])
-}
-
-func (s *seqRun) selValue() []byte {
-	return s.p.bytes(int(s.p.u8()) % (codec.MaxValueSize + 1))
+	return s.tokens[len(s.tokens)-1-int(b)%len(s.tokens)].echo
 }

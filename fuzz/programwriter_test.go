@@ -91,7 +91,7 @@ func (w *progWriter) value(v []byte) {
 // (compressed if it was), received from from.
 func (w *progWriter) datagram(from netip.AddrPort, h *codec.Header, body []byte, compressed bool) {
 	w.byte(0x00)
-	if h.Type < 15 {
+	if h.Type < 16 {
 		w.byte(byte(h.Type))
 	} else {
 		w.byte(0xff)
@@ -109,7 +109,7 @@ func (w *progWriter) datagram(from netip.AddrPort, h *codec.Header, body []byte,
 	}
 	var secs []sec
 	for r.Next() && len(secs) < 8 {
-		if r.Type() < codec.RecHeartbeat || r.Type() > codec.RecPrint || r.Count() == 0 {
+		if r.Type() < codec.RecHeartbeat || r.Type() > codec.RecRetry || r.Count() == 0 {
 			continue
 		}
 		sc := sec{t: r.Type()}
@@ -125,13 +125,21 @@ func (w *progWriter) datagram(from netip.AddrPort, h *codec.Header, body []byte,
 	w.byte(opts)
 	w.u32(h.Seq)
 	for _, sc := range secs {
-		w.byte(byte(sc.t - 1))
+		w.byte(sectionType(sc.t))
 		w.byte(0xff)
 		w.byte(byte(len(sc.recs)))
 		for _, rec := range sc.recs {
 			w.record(sc.t, rec)
 		}
 	}
+}
+
+// sectionType is the byte that makes a section of record type t.
+func sectionType(t codec.RecType) byte {
+	if t > codec.RecPrint {
+		return 0xe0 + byte(t-codec.RecEcho)
+	}
+	return byte(t - 1)
 }
 
 func (w *progWriter) record(t codec.RecType, rec []byte) {
@@ -193,5 +201,30 @@ func (w *progWriter) record(t codec.RecType, rec []byte) {
 	case codec.RecPrint:
 		x, _, _ := codec.ParseFingerprint(rec)
 		w.raw64(x.Sum)
+	case codec.RecEcho:
+		x, _, _ := codec.ParseEcho(rec)
+		w.echo(x)
+	case codec.RecVerdict:
+		x, _, _ := codec.ParseVerdict(rec)
+		w.raw64(x.Generation)
+		w.raw32(x.Incarnation)
+		w.byte(byte(x.State - 1))
+	case codec.RecRetry:
+		x, _, _ := codec.ParseRetry(rec)
+		if x.For < 16 {
+			w.byte(byte(x.For))
+		} else {
+			w.byte(0xff)
+			w.byte(byte(x.For))
+		}
+		w.u32(uint32(x.After))
+		w.echo(codec.Echo{Token: x.Token, Epoch: x.Epoch})
 	}
+}
+
+// echo writes a raw token and epoch (selEcho).
+func (w *progWriter) echo(e codec.Echo) {
+	w.byte(0xff)
+	w.b = binary.BigEndian.AppendUint64(w.b, e.Token)
+	w.b = binary.BigEndian.AppendUint32(w.b, e.Epoch)
 }

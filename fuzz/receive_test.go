@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"runtime/debug"
 	"testing"
 	"time"
@@ -154,5 +155,161 @@ func handSeeds(keyed bool) [][]byte {
 		appendFrame([]byte{0}, 9, 1<<40, false, nil),
 		[]byte{0, 0xff, 0xff, 0xff},
 	)
-	return seeds
+	return append(seeds, ruleSeeds(keyed)...)
+}
+
+// ruleSeeds are hostile inputs for the rules of address validation,
+// admission, plausibility and the node's authority on itself, each from a
+// chosen source (a world node's address, or 8+ for a foreign one).
+func ruleSeeds(keyed bool) [][]byte {
+	hdr := func(t codec.MsgType, sender uint64) codec.Header {
+		return codec.Header{Type: t, Cluster: worldCluster, Sender: sender, Generation: 1, Seq: 11}
+	}
+	build := func(h codec.Header, add func(b *codec.Builder)) []byte {
+		var b codec.Builder
+		b.Reset(make([]byte, 0, 1400), 1400-codec.SealOverhead, h)
+		add(&b)
+		return b.Finish()
+	}
+	zip := func(b []byte) []byte {
+		z, err := bulk.CompressDatagram(nil, b)
+		if err != nil {
+			panic(err)
+		}
+		return z
+	}
+	_, ringA, _ := keyrings()
+	self := uint64(worldIDs[0])
+	node := func(i int) uint64 { return uint64(worldIDs[i]) }
+	member := func(id uint64, gen uint64, st codec.MemberState, a netip.AddrPort) *codec.Member {
+		return &codec.Member{ID: id, Generation: gen, State: st, Addr: a}
+	}
+	type sent struct {
+		src  byte
+		data []byte
+	}
+	skew := uint64(engine.DefaultLANConfig().MaxClockSkew)
+	gossip := build(hdr(codec.MsgGossip, node(3)), func(b *codec.Builder) {
+		b.AddMember(member(node(5), 1, codec.StateSuspect, worldAddrs[5]))
+	})
+	shard := build(hdr(codec.MsgShardData, node(3)), func(b *codec.Builder) {
+		b.AddShardRef(codec.ShardRef{Shard: shardOf(worldIDs[3]), Count: 1})
+		b.AddMember(member(node(3), 1, codec.StateAlive, worldAddrs[3]))
+	})
+	implausible := func(gen uint64, inc uint32) []byte {
+		h := hdr(codec.MsgGossip, node(4))
+		h.Generation, h.Incarnation = gen, inc
+		return build(h, func(b *codec.Builder) { b.AddMember(member(node(6), 1, codec.StateDead, worldAddrs[6])) })
+	}
+	verdict := func(st codec.MemberState, gen uint64, inc uint32) []byte {
+		return build(hdr(codec.MsgGossip, node(3)), func(b *codec.Builder) {
+			b.AddVerdict(codec.Verdict{Generation: gen, Incarnation: inc, State: st})
+		})
+	}
+	laterSelf := build(hdr(codec.MsgGossip, node(4)), func(b *codec.Builder) {
+		b.AddMember(member(self, 3, codec.StateAlive, worldAddrs[0]))
+	})
+	forgedState := build(hdr(codec.MsgGossip, node(5)), func(b *codec.Builder) {
+		b.AddState(&codec.StateEntry{Owner: self, Generation: 1, Version: 7, Key: []byte("x"), Value: []byte("forged")})
+	})
+	join := build(hdr(codec.MsgJoin, uint64(foreignIDs[3])), func(b *codec.Builder) {
+		b.AddMember(member(uint64(foreignIDs[3]), 1, codec.StateAlive, foreignAddrs[1]))
+		b.AddMember(member(uint64(foreignIDs[4]), 1, codec.StateAlive, foreignAddrs[2]))
+	})
+	shardReq := build(hdr(codec.MsgShardRequest, node(3)), func(b *codec.Builder) {
+		b.AddShardRef(codec.ShardRef{Shard: shardOf(worldIDs[5]), Count: 0})
+	})
+	joinReply := build(hdr(codec.MsgJoinReply, node(3)), func(b *codec.Builder) {
+		b.AddDigest(codec.Digest{Count: 8, Sum: 1})
+		b.AddMember(member(uint64(foreignIDs[5]), 1, codec.StateAlive, foreignAddrs[3]))
+	})
+	syncReply := build(hdr(codec.MsgSyncReply, node(3)), func(b *codec.Builder) {
+		b.AddDigest(codec.Digest{Count: 8, Sum: 1})
+	})
+	retry := build(hdr(codec.MsgRetry, node(3)), func(b *codec.Builder) {
+		b.AddRetry(codec.Retry{For: codec.MsgSync, Token: 0x1234, Epoch: 70})
+	})
+	forgedEcho := build(hdr(codec.MsgSync, node(3)), func(b *codec.Builder) {
+		b.AddEcho(codec.Echo{Token: 0xfeedface, Epoch: 70})
+		b.AddDigest(codec.Digest{Count: 8, Sum: 1})
+	})
+	strangers := build(hdr(codec.MsgGossip, uint64(foreignIDs[6])), func(b *codec.Builder) {
+		for i := 0; i < 4; i++ {
+			b.AddMember(member(uint64(foreignIDs[7+i]), 1, codec.StateAlive, foreignAddrs[i]))
+		}
+	})
+	pingReq := build(hdr(codec.MsgPingReq, uint64(foreignIDs[2])), func(b *codec.Builder) {
+		b.AddPingReq(codec.PingReq{Seq: 77, Target: node(3), Addr: worldAddrs[3]})
+		for i := 0; i < 3; i++ {
+			b.AddDigest(codec.Digest{Count: 8, Sum: uint64(i)}) // pads it to pay for the relay
+		}
+	})
+	rules := []sent{
+		// Compressed, not shard data: DropCompressed. Compressed shard
+		// data not asked for: DropUnsolicited, before decompressing; plain,
+		// counted in Stats.In and DropUnsolicited.
+		{3, zip(gossip)}, {3, zip(shard)}, {3, shard},
+		// Implausible headers: a generation past MaxClockSkew, the
+		// highest generation, the highest incarnation.
+		{4, implausible(1+skew+1, 0)}, {4, implausible(1<<64-1, 0)}, {4, implausible(1, 1<<32-1)},
+		// Verdicts: suspect (refuted: incarnation 1), then Left at that
+		// incarnation (a renewal, to generation 2); a record of the node
+		// at generation 3 a second later (a renewal that waits for the
+		// gap); state under a key the node never wrote (of generation 1,
+		// which it left by then).
+		{3, verdict(codec.StateSuspect, 1, 0)}, {3, verdict(codec.StateLeft, 1, 1)}, {4, laterSelf}, {5, forgedState},
+		// A join from a stranger and a shard request from a member,
+		// neither validated: a Retry only.
+		{8, join}, {3, shardReq},
+		// Answers to nothing the node asked: DropUnsolicited.
+		{3, joinReply}, {3, syncReply}, {3, retry},
+		// A sync whose digest differs, with a forged token: a Retry.
+		{3, forgedEcho},
+		// A stranger's members: pending, admission pings.
+		{9, strangers},
+		// A stranger's padded ping-req: relayed to node 3.
+		{10, pingReq},
+	}
+	var seeds [][]byte
+	all := []byte{0}
+	for _, r := range rules {
+		d := r.data
+		if keyed {
+			s, err := codec.Seal(nil, d, ringA)
+			if err != nil {
+				panic(err)
+			}
+			d = s
+		}
+		seeds = append(seeds, appendFrame([]byte{0}, r.src, 0, false, d))
+		all = appendFrame(all, r.src, 700*time.Millisecond, false, d)
+		if keyed {
+			all = appendFrame(all, r.src, 0, false, d) // a replay
+		}
+	}
+	if keyed {
+		// Replay windows: node 3 jumps its sequence number past what a
+		// second allows (refused as implausible), then to the limit
+		// (accepted); node 4 sends at generation 1, then at 2, which the
+		// node does not hold (a second window); node 5 tells the node of
+		// node 4's generation 2; node 4's datagram of generation 2 comes
+		// again: a replay in the window that became the current one.
+		seq := func(sender uint64, gen uint64, n uint32) []byte {
+			h := hdr(codec.MsgGossip, sender)
+			h.Generation, h.Seq = gen, n
+			return build(h, func(b *codec.Builder) {})
+		}
+		restart := build(hdr(codec.MsgGossip, node(5)), func(b *codec.Builder) {
+			b.AddMember(member(node(4), 2, codec.StateAlive, worldAddrs[4]))
+		})
+		in := []byte{0}
+		for _, r := range []sent{
+			{3, seq(node(3), 1, 1)}, {3, seq(node(3), 1, 1+maxSeqJump+1)}, {3, seq(node(3), 1, 1+maxSeqJump)},
+			{4, seq(node(4), 1, 1)}, {4, seq(node(4), 2, 10)}, {5, restart}, {4, seq(node(4), 2, 10)},
+		} {
+			in = appendFrame(in, r.src, 0, true, r.data)
+		}
+		seeds = append(seeds, in)
+	}
+	return append(seeds, all)
 }

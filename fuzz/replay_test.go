@@ -208,6 +208,10 @@ type oldNews struct {
 	heartbeatsFrom3Inc0, heartbeatsFrom6, heartbeatsFrom7Gen1 int
 	dead3Inc0, suspect3Inc0, suspect6, alive5                 int
 	load1, zone2, role4                                       int
+	// The handshakes of address validation: Retry tokens, and the
+	// requests sent again with an Echo of them (the replay must not
+	// make them valid again elsewhere or later).
+	retries, echoes int
 }
 
 func countOldNews(t *testing.T, log []delivery, ring *codec.Keyring) oldNews {
@@ -232,6 +236,10 @@ func countOldNews(t *testing.T, log []delivery, ring *codec.Keyring) oldNews {
 		for r.Next() {
 			for k := 0; k < r.Count(); k++ {
 				switch r.Type() {
+				case codec.RecRetry:
+					n.retries++
+				case codec.RecEcho:
+					n.echoes++
 				case codec.RecHeartbeat:
 					switch {
 					case from == 3 && h.Incarnation == 0:
@@ -281,6 +289,7 @@ func TestReplay(t *testing.T) {
 			"SUSPECT records of node 3 at inc 0": news.suspect3Inc0, "SUSPECT records of node 6": news.suspect6,
 			"ALIVE records of node 5": news.alive5,
 			"node 1's load at 0.25":   news.load1, "node 2's zone": news.zone2, "node 4's role at cache": news.role4,
+			"Retry records": news.retries, "Echo records": news.echoes,
 		} {
 			if n == 0 {
 				t.Errorf("the capture holds no %s to replay", name)
@@ -295,7 +304,13 @@ func TestReplay(t *testing.T) {
 				if order == "in reverse" {
 					d = log[len(log)-1-k]
 				}
+				verdict := carriesVerdict(d.data, ring)
 				for _, i := range c.running() {
+					if verdict && i != d.to && exempt(findingVerdictNamesNoSubject) {
+						// Finding 7: a Verdict names no subject, so any node
+						// that reads one takes it as being about itself.
+						continue
+					}
 					c.inject(i, d.from, d.data)
 				}
 			}
@@ -312,6 +327,30 @@ func TestReplay(t *testing.T) {
 		}
 		t.Logf("replayed %d captured datagrams into %d nodes, twice: no change (%+v)", len(log), len(c.running()), news)
 	})
+}
+
+// carriesVerdict reports whether a captured datagram (sealed with ring, if
+// given) carries a Verdict record.
+func carriesVerdict(b []byte, ring *codec.Keyring) bool {
+	if ring != nil {
+		p, err := codec.Open(nil, b, ring)
+		if err != nil {
+			return false
+		}
+		b = p
+	}
+	h, body, err := codec.Parse(b)
+	if err != nil {
+		return false
+	}
+	var r codec.Reader
+	r.Reset(int(h.Sections), body)
+	for r.Next() {
+		if r.Type() == codec.RecVerdict && r.Count() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // TestReplayHeartbeatsOfCrashedNode replays a crashed node's captured

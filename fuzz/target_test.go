@@ -40,7 +40,7 @@ var (
 	keyringAB, keyringA *codec.Keyring
 	keyringC            *codec.Keyring
 	bootstrapOnce       sync.Once
-	bootstraps          [worldN][2][]byte // by sender, plain and sealed
+	bootstraps          [worldN][2][]byte // by receiver, plain and sealed
 )
 
 func keyrings() (nodeRing, sealA, stranger *codec.Keyring) {
@@ -59,35 +59,37 @@ func keyrings() (nodeRing, sealA, stranger *codec.Keyring) {
 	return keyringAB, keyringA, keyringC
 }
 
-// bootstrap returns a gossip datagram from world node sender that gives
-// nodes 1 and 2 some application state, plain or sealed with keyA.
-func bootstrap(sender int, sealed bool) []byte {
+// bootstrap returns a gossip datagram from world node to+1, to be sent
+// from its own address (so from a trusted member), that gives node `to`
+// the bootState of the others, plain or sealed with keyA. A node is the
+// authority on its own state: it writes its part of bootState itself
+// (newTarget).
+func bootstrap(to int, sealed bool) []byte {
 	bootstrapOnce.Do(func() {
 		_, ringA, _ := keyrings()
-		for s := range bootstraps {
+		for t := range bootstraps {
+			s := (t + 1) % worldN
 			var bld codec.Builder
 			bld.Reset(make([]byte, 0, 1400), 1400-codec.SealOverhead, codec.Header{
 				Type: codec.MsgGossip, Cluster: worldCluster, Sender: uint64(worldIDs[s]), Generation: 1, Seq: 1,
 			})
-			for _, e := range []codec.StateEntry{
-				{Owner: uint64(worldIDs[1]), Generation: 1, Version: 1, Key: []byte("load"), Value: []byte("0.25")},
-				{Owner: uint64(worldIDs[1]), Generation: 1, Version: 2, Key: []byte("zone"), Value: []byte("eu-west-1")},
-				{Owner: uint64(worldIDs[2]), Generation: 1, Version: 1, Key: []byte("role"), Value: []byte("cache")},
-			} {
-				bld.AddState(&e)
+			for _, e := range bootState {
+				if engine.ID(e.Owner) != worldIDs[t] {
+					bld.AddState(&e)
+				}
 			}
 			plain := bld.Finish()
 			sealedB, err := codec.Seal(nil, plain, ringA)
 			if err != nil {
 				panic(err)
 			}
-			bootstraps[s] = [2][]byte{plain, sealedB}
+			bootstraps[t] = [2][]byte{plain, sealedB}
 		}
 	})
 	if sealed {
-		return bootstraps[sender][1]
+		return bootstraps[to][1]
 	}
-	return bootstraps[sender][0]
+	return bootstraps[to][0]
 }
 
 // newTarget starts world node `node` (taken modulo worldN) with every
@@ -128,18 +130,55 @@ func newTarget(node int, keyed bool) (*target, error) {
 	}
 	core.Seed(t.now, members)
 	t.chk.attach(core, &t.out, t.now)
+	for _, e := range bootState {
+		if engine.ID(e.Owner) == worldIDs[node] {
+			t.setState(e.Key, e.Value)
+		}
+	}
 	from := (node + 1) % worldN
-	t.receive(worldAddrs[from], bootstrap(from, keyed))
-	t.chk.track(worldIDs[1], []byte("load"))
-	t.chk.track(worldIDs[1], []byte("zone"))
-	t.chk.track(worldIDs[2], []byte("role"))
+	t.receive(worldAddrs[from], bootstrap(node, keyed))
+	for _, e := range bootState {
+		t.chk.track(engine.ID(e.Owner), e.Key)
+	}
 	return t, t.chk.err
+}
+
+// setState calls SetState and checks the core.
+func (t *target) setState(key, value []byte) {
+	t.chk.now = t.now
+	t.chk.beginStep()
+	t.chk.track(t.core.ID(), key)
+	if t.core.SetState(t.now, key, value) == nil { // refusals are part of the contract
+		t.chk.wrote(key, value, false)
+	}
+	t.chk.afterCall()
+	t.flush()
+}
+
+// deleteState calls DeleteState and checks the core.
+func (t *target) deleteState(key []byte) {
+	t.chk.now = t.now
+	t.chk.beginStep()
+	if t.core.DeleteState(t.now, key) == nil {
+		t.chk.wrote(key, nil, true)
+	}
+	t.chk.afterCall()
+	t.flush()
+}
+
+// call runs a user call f and checks the core.
+func (t *target) call(f func()) {
+	t.chk.now = t.now
+	t.chk.beginStep()
+	f()
+	t.chk.afterCall()
+	t.flush()
 }
 
 // receive delivers one datagram at the current time and checks the core.
 func (t *target) receive(from netip.AddrPort, b []byte) {
-	pre := t.chk.snap()
 	t.chk.now = t.now
+	pre := t.chk.snap(from)
 	t.core.Receive(t.now, from, b)
 	t.chk.afterReceive(pre, b)
 	t.flush()
@@ -167,6 +206,7 @@ func (t *target) advance(d time.Duration) {
 
 func (t *target) tick() {
 	t.chk.now = t.now
+	t.chk.beginStep()
 	t.core.Tick(t.now)
 	t.chk.afterTick(t.now)
 	t.flush()

@@ -60,11 +60,20 @@ var (
 	keyC = []byte("a stranger's key, 32 bytes long.")
 )
 
+// bootState is the application state every world node holds at the
+// start: nodes 1 and 2 wrote it (the capture scenario writes the same).
+var bootState []codec.StateEntry
+
 func init() {
 	for i := range worldIDs {
 		worldIDs[i] = sim.ID(worldSeed, i)
 		worldAddrs[i] = sim.Addr(i)
 		worldByID[worldIDs[i]] = i
+	}
+	bootState = []codec.StateEntry{
+		{Owner: uint64(worldIDs[1]), Generation: 1, Version: 1, Key: []byte("load"), Value: []byte("0.25")},
+		{Owner: uint64(worldIDs[1]), Generation: 1, Version: 2, Key: []byte("zone"), Value: []byte("eu-west-1")},
+		{Owner: uint64(worldIDs[2]), Generation: 1, Version: 1, Key: []byte("role"), Value: []byte("cache")},
 	}
 }
 
