@@ -186,6 +186,8 @@ func TestNoAllocs(t *testing.T) {
 		{"Validate", func() { sinkErr = codec.Validate(full) }, nil},
 		{"Seal", func() { sinkBytes, sinkErr = codec.Seal(out[:0], full, k) }, nil},
 		{"Open", func() { sinkBytes, sinkErr = codec.Open(out[:0], sealed, k) }, nil},
+		{"SealFor", func() { sinkBytes, sinkErr = codec.SealFor(out[:0], full, k, 0xb0b) }, nil},
+		{"OpenFor/other receiver", func() { sinkBytes, sinkErr = codec.OpenFor(out[:0], sealed, k, 0xb0b) }, codec.ErrAuth},
 		{"Seal+Open in place", func() {
 			d := append(inPlace[:0], full...)
 			d, sinkErr = codec.Seal(d[:0], d, k)

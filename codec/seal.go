@@ -47,6 +47,19 @@ const (
 // overlap datagram in any way; dst = datagram[:0] seals in place when the
 // capacity suffices.
 func Seal(dst, datagram []byte, k *Keyring) ([]byte, error) {
+	return SealFor(dst, datagram, k, 0)
+}
+
+// SealFor seals the plain datagram as [Seal] does, bound to the receiver
+// with the given member ID: only [OpenFor] with the same receiver opens
+// it, so a sealed datagram captured on its way to one member cannot be
+// replayed into another (each member keeps its replay window per sender,
+// and a datagram sent to a different receiver would be new to it). The
+// binding costs nothing on the wire: the receiver ID is mixed into the
+// GCM nonce (its last 8 bytes XORed with the ID) and not sent. Receiver 0
+// binds to no one: it is what [Seal] does, for the first datagram to an
+// address whose member ID the sender does not know yet (a seed).
+func SealFor(dst, datagram []byte, k *Keyring, receiver uint64) ([]byte, error) {
 	if err := checkHeader(datagram); err != nil {
 		return dst, err
 	}
@@ -69,9 +82,21 @@ func Seal(dst, datagram []byte, k *Keyring) ([]byte, error) {
 	be.PutUint16(out[offLength:], uint16(n+SealOverhead))
 	key := &k.keys[0]
 	be.PutUint32(out[offKeyID:], uint32(key.id))
-	rand.Read(out[offNonce:offSealed])
-	key.aead.Seal(out[offSealed:offSealed], out[offNonce:offSealed], out[offSealed:offSealed+n], out[:offNonce])
+	nonce := out[offNonce:offSealed]
+	rand.Read(nonce)
+	bindNonce(nonce, receiver)
+	key.aead.Seal(out[offSealed:offSealed], nonce, out[offSealed:offSealed+n], out[:offNonce])
+	bindNonce(nonce, receiver) // back to the random nonce that is sent
 	return ret, nil
+}
+
+// bindNonce XORs the receiver ID into the last 8 bytes of a nonce; applied
+// twice, it restores the nonce.
+func bindNonce(nonce []byte, receiver uint64) {
+	if receiver == 0 {
+		return
+	}
+	be.PutUint64(nonce[4:], be.Uint64(nonce[4:])^receiver)
 }
 
 // Open authenticates and decrypts a sealed datagram and appends the plain
@@ -89,6 +114,16 @@ func Seal(dst, datagram []byte, k *Keyring) ([]byte, error) {
 // starts (dst = sealed[:0]); in place, sealed is overwritten even when
 // authentication fails.
 func Open(dst, sealed []byte, k *Keyring) ([]byte, error) {
+	return OpenFor(dst, sealed, k, 0)
+}
+
+// OpenFor opens a datagram sealed by [SealFor] for receiver, as [Open]
+// does; a datagram sealed for another receiver fails with [ErrAuth].
+// While it runs it modifies the nonce bytes of sealed and restores them
+// before it returns, so sealed must not be read concurrently. To try more
+// than one receiver, open into a buffer apart from sealed: a failed open in
+// place overwrites sealed.
+func OpenFor(dst, sealed []byte, k *Keyring, receiver uint64) ([]byte, error) {
 	if err := checkHeader(sealed); err != nil {
 		return dst, err
 	}
@@ -104,17 +139,21 @@ func Open(dst, sealed []byte, k *Keyring) ([]byte, error) {
 	nonce := sealed[offNonce:offSealed]
 	ct := sealed[offSealed : offSealed+n+tagSize]
 	aad := sealed[:offNonce]
+	bindNonce(nonce, receiver)
 	if &out[0] == &sealed[0] {
 		// In place: decrypt where the ciphertext is (an exact overlap,
 		// which GCM allows), then move the plaintext down over the key ID
 		// and nonce. The header is already in place.
 		pt, err := aead.Open(ct[:0], nonce, ct, aad)
+		bindNonce(nonce, receiver)
 		if err != nil {
 			return dst, ErrAuth
 		}
 		copy(out[HeaderSize:], pt)
 	} else {
-		if _, err := aead.Open(out[HeaderSize:HeaderSize], nonce, ct, aad); err != nil {
+		_, err := aead.Open(out[HeaderSize:HeaderSize], nonce, ct, aad)
+		bindNonce(nonce, receiver)
+		if err != nil {
 			return dst, ErrAuth
 		}
 		copy(out, sealed[:HeaderSize])

@@ -329,3 +329,41 @@ func TestSealCompressedFlag(t *testing.T) {
 		t.Errorf("Open = %x, %v; want %x", opened, err, d)
 	}
 }
+
+// TestSealForReceiver checks that a datagram sealed for one receiver opens
+// only for that receiver, that receiver 0 is Seal and Open, and that
+// OpenFor leaves the sealed bytes as they were, whatever the outcome.
+func TestSealForReceiver(t *testing.T) {
+	k := mustKeyring(t, key32)
+	plain := build(messages[0])
+	const alice, bob = 0xa11ce, 0xb0b
+	sealed, err := codec.SealFor(nil, plain, k, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := bytes.Clone(sealed)
+	if opened, err := codec.OpenFor(nil, sealed, k, alice); err != nil || !bytes.Equal(opened, plain) {
+		t.Errorf("OpenFor(SealFor(alice), alice) = %x, %v; want %x", opened, err, plain)
+	}
+	for _, r := range []uint64{bob, 0} {
+		if _, err := codec.OpenFor(nil, sealed, k, r); !errors.Is(err, codec.ErrAuth) {
+			t.Errorf("OpenFor(SealFor(alice), %#x) = %v, want %v", r, err, codec.ErrAuth)
+		}
+	}
+	if !bytes.Equal(sealed, keep) {
+		t.Errorf("OpenFor changed the sealed datagram")
+	}
+	if _, err := codec.Open(nil, sealed, k); !errors.Is(err, codec.ErrAuth) {
+		t.Errorf("Open(SealFor(alice)) = %v, want %v", err, codec.ErrAuth)
+	}
+	unbound, err := codec.Seal(nil, plain, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opened, err := codec.OpenFor(nil, unbound, k, 0); err != nil || !bytes.Equal(opened, plain) {
+		t.Errorf("OpenFor(Seal, 0) = %x, %v; want %x", opened, err, plain)
+	}
+	if _, err := codec.OpenFor(nil, unbound, k, alice); !errors.Is(err, codec.ErrAuth) {
+		t.Errorf("OpenFor(Seal, alice) = %v, want %v", err, codec.ErrAuth)
+	}
+}

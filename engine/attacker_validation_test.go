@@ -61,7 +61,7 @@ func (a *attacker) look(from netip.AddrPort, b, open []byte) []byte {
 	}()
 	plain := b
 	if a.kr != nil {
-		p, err := codec.Open(open[:0], b, a.kr)
+		p, err := codec.OpenFor(open[:0], b, a.kr, a.self)
 		if err != nil {
 			return open
 		}
@@ -97,7 +97,7 @@ func (a *attacker) ack(to netip.AddrPort, seq uint32) {
 	var bld codec.Builder
 	bld.Reset(make([]byte, 0, 128), 128, a.header(codec.MsgAck, a.self, a.cluster))
 	bld.AddAck(codec.Ack{Seq: seq, Target: a.self})
-	a.conn.WriteBatch([]netio.Message{{Addr: to, Buf: a.seal(bld.Finish())}})
+	a.conn.WriteBatch([]netio.Message{{Addr: to, Buf: a.sealTo(bld.Finish(), to)}})
 }
 
 // impersonate makes the cluster talk to the attacker, so that it can
@@ -119,7 +119,7 @@ func (a *attacker) impersonate(t testing.TB, beats int, d time.Duration) {
 	a.join(t, targets, d)
 	var msgs []netio.Message
 	for i, to := range targets {
-		msgs = append(msgs, netio.Message{Addr: to, Buf: a.seal(a.requestDatagram(i))})
+		msgs = append(msgs, netio.Message{Addr: to, Buf: a.sealTo(a.requestDatagram(i), to)})
 	}
 	if _, err := a.conn.WriteBatch(msgs); err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func (a *attacker) awaitToken(t testing.TB, from netip.AddrPort, d time.Duration
 
 // joinDatagram builds a sealed Join for the impersonated member at the
 // attacker's own socket, echoing e when given.
-func (a *attacker) joinDatagram(e *codec.Echo) []byte {
+func (a *attacker) joinDatagram(to netip.AddrPort, e *codec.Echo) []byte {
 	var bld codec.Builder
 	bld.Reset(make([]byte, 0, a.limit), a.limit, a.header(codec.MsgJoin, a.self, a.cluster))
 	if e != nil {
@@ -186,7 +186,7 @@ func (a *attacker) joinDatagram(e *codec.Echo) []byte {
 	}
 	m := codec.Member{ID: a.self, Generation: 1, State: codec.StateAlive, Addr: a.conn.LocalAddr()}
 	bld.AddMember(&m)
-	return a.seal(bld.Finish())
+	return a.sealTo(bld.Finish(), to)
 }
 
 // join makes the impersonated member a member of the nodes at targets, at
@@ -199,12 +199,12 @@ func (a *attacker) join(t testing.TB, targets []netip.AddrPort, d time.Duration)
 	t.Helper()
 	replies := a.got[codec.MsgJoinReply].Load()
 	for _, to := range targets {
-		a.send(t, to, a.joinDatagram(nil))
+		a.send(t, to, a.joinDatagram(to, nil))
 	}
 	echoes := make([]codec.Echo, len(targets))
 	for i, to := range targets {
 		echoes[i] = a.awaitToken(t, to, d)
-		a.send(t, to, a.joinDatagram(&echoes[i]))
+		a.send(t, to, a.joinDatagram(to, &echoes[i]))
 	}
 	waitFor(t, d, "the nodes answer the validated joins", func() (bool, string) {
 		got := a.got[codec.MsgJoinReply].Load() - replies

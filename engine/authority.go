@@ -125,18 +125,19 @@ func (c *Core) renewTick(now Time) {
 func (c *Core) announce(now Time, accuser ID) {
 	var m codec.Member
 	c.selfRecord().wire(&m, 0)
-	sendTo := func(to netip.AddrPort) {
+	sendTo := func(to peer) {
 		c.begin(codec.MsgGossip)
 		c.bld.AddMember(&m)
 		c.piggyback()
-		c.send(to, codec.MsgGossip)
+		c.aim(to.addr, to.id)
+		c.send(to.addr, codec.MsgGossip)
 	}
 	if a := c.lookup(accuser); a != nil && accuser != c.id && a.live() {
-		sendTo(a.addr())
+		sendTo(peer{a.id, a.addr()})
 	}
 	for _, o := range c.observers {
 		if o.id != accuser {
-			sendTo(o.addr)
+			sendTo(o)
 		}
 	}
 }
@@ -208,5 +209,6 @@ func (c *Core) tellVerdict(now Time, to netip.AddrPort, r *record) {
 	}
 	c.beginTo(codec.MsgGossip, to)
 	c.bld.AddVerdict(codec.Verdict{Generation: r.gen, Incarnation: r.inc, State: codec.MemberState(r.state)})
+	c.aim(to, r.id)
 	c.send(to, codec.MsgGossip)
 }

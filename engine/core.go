@@ -113,6 +113,7 @@ type Core struct {
 	val      validator
 	reply    replyState
 	adm      admission
+	aimed    peer // the member the next datagram is sealed for (see aim)
 	doubts   []doubt
 	revivals []revival
 	windows  map[ID]*senderWins // per-sender replay windows (sealed clusters)
@@ -364,6 +365,7 @@ func (c *Core) Receive(now Time, from netip.AddrPort, b []byte) {
 
 func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 	wire := len(b)
+	unbound := false
 	hv, err := codec.NewHeaderView(b)
 	if err != nil {
 		c.drop(err)
@@ -391,7 +393,14 @@ func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 			c.stats.DropSealed++
 			return
 		}
-		b, err = codec.Open(c.openBuf[:0], b, c.keys)
+		sealed := b
+		b, err = codec.OpenFor(c.openBuf[:0], sealed, c.keys, uint64(c.id))
+		if errors.Is(err, codec.ErrAuth) && unboundAllowed(hv.Type()) {
+			// The first contact with an address whose member ID the sender
+			// did not know (a seed): sealed for no one in particular.
+			b, err = codec.OpenFor(c.openBuf[:0], sealed, c.keys, 0)
+			unbound = err == nil
+		}
 		if err != nil {
 			c.drop(err)
 			return
@@ -441,7 +450,8 @@ func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 		return
 	}
 	c.stats.countIn(h.Type)
-	c.startReply(from, wire, echoed)
+	c.startReply(from, wire, echoed && !unbound)
+	c.reply.sender = ID(h.Sender)
 	c.reply.trusted = c.trustedSource(h.Type, from, ID(h.Sender))
 	c.reply.solicited = c.reply.trusted && (h.Type == codec.MsgShardData || h.Type == codec.MsgJoinReply)
 	c.fromSender(now, from, &h)
@@ -634,6 +644,33 @@ func (c *Core) send(to netip.AddrPort, t codec.MsgType) {
 	c.queue(to, t, b)
 }
 
+// aim names the member the next datagram to to is for, so that it is
+// sealed for that member alone (codec.SealFor). A datagram to the source
+// of the datagram being handled is for its sender without aiming.
+func (c *Core) aim(to netip.AddrPort, id ID) { c.aimed = peer{id, to} }
+
+// destID returns the member a datagram to to is sealed for: the one aimed
+// at, or the sender of the datagram being handled when to is its source,
+// or none (0) when the sender does not know who is there.
+func (c *Core) destID(to netip.AddrPort) ID {
+	if a := c.aimed; a.addr == to && a.id != 0 {
+		return a.id
+	}
+	if c.reply.active && to == c.reply.from {
+		return c.reply.sender
+	}
+	if p, ok := c.val.peers[to]; ok {
+		return p.id
+	}
+	return 0
+}
+
+// unboundAllowed reports whether a sealed datagram of type t may be sealed
+// for no receiver: the first contact with a seed, whose ID the sender does
+// not know. It is answered as from an address that has not proven itself,
+// however it is made.
+func unboundAllowed(t codec.MsgType) bool { return t == codec.MsgJoin || t == codec.MsgSync }
+
 // queue seals b if the cluster has keys and queues it to addr. Unsealed, b
 // must have been built in the outbox's current buffer.
 func (c *Core) queue(to netip.AddrPort, t codec.MsgType, b []byte) {
@@ -642,7 +679,7 @@ func (c *Core) queue(to netip.AddrPort, t codec.MsgType, b []byte) {
 		pad = c.pingReqPad()
 	}
 	if c.keys != nil {
-		sealed, err := codec.Seal(c.out.buffer(max(len(b)+codec.SealOverhead, pad)), b, c.keys)
+		sealed, err := codec.SealFor(c.out.buffer(max(len(b)+codec.SealOverhead, pad)), b, c.keys, uint64(c.destID(to)))
 		if err != nil {
 			c.stats.SealErrors++
 			return

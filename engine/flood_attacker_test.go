@@ -384,7 +384,7 @@ func (a *attacker) next(m *netio.Message, scratch []byte) (class, outcome) {
 		return c, tp.out
 	}
 	tp := a.pick(c)
-	m.Buf = a.bytesOf(tp, scratch)
+	m.Buf = a.bytesOf(tp, scratch, a.ids[ti])
 	return c, tp.out
 }
 

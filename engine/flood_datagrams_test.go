@@ -15,16 +15,33 @@ import (
 // The flood's hostile datagrams: how the attacker builds each class, and
 // the outcome it predicts for each at the node that receives it.
 
-// seal seals a plain datagram with the cluster's key when it has one.
-func (a *attacker) seal(plain []byte) []byte {
+// seal seals a plain datagram with the cluster's key when it has one, for
+// no receiver in particular (codec.Seal): a node opens it only as a first
+// contact (a Join or Sync), so it serves datagrams refused before they are
+// opened, or meant to fail to open.
+func (a *attacker) seal(plain []byte) []byte { return a.sealFor(plain, 0) }
+
+// sealFor seals a plain datagram with the cluster's key when it has one,
+// for the member with the given ID (codec.SealFor).
+func (a *attacker) sealFor(plain []byte, id engine.ID) []byte {
 	if a.kr == nil {
 		return plain
 	}
-	b, err := codec.Seal(nil, plain, a.kr)
+	b, err := codec.SealFor(nil, plain, a.kr, uint64(id))
 	if err != nil {
 		panic(err)
 	}
 	return b
+}
+
+// sealTo seals a plain datagram for the node at to.
+func (a *attacker) sealTo(plain []byte, to netip.AddrPort) []byte {
+	for i, t := range a.targets {
+		if t == to {
+			return a.sealFor(plain, a.ids[i])
+		}
+	}
+	panic(fmt.Sprintf("no node at %v", to))
 }
 
 // insider returns a template for a plain datagram of this cluster, sealed
@@ -37,15 +54,16 @@ func (a *attacker) insider(plain []byte, out outcome) template {
 	return tp
 }
 
-// bytesOf returns the bytes to send for tp: its plain form sealed with a
-// new sequence number into scratch, when it has one, else tp.b.
-func (a *attacker) bytesOf(tp template, scratch []byte) []byte {
+// bytesOf returns the bytes to send for tp to the member id: its plain form
+// sealed for id with a new sequence number into scratch, when it has one,
+// else tp.b.
+func (a *attacker) bytesOf(tp template, scratch []byte, id engine.ID) []byte {
 	if tp.plain == nil {
 		return tp.b
 	}
 	a.plainBuf = append(a.plainBuf[:0], tp.plain...)
 	codec.HeaderView(a.plainBuf).SetSeq(a.seq.Add(1))
-	b, err := codec.Seal(scratch[:0], a.plainBuf, a.kr)
+	b, err := codec.SealFor(scratch[:0], a.plainBuf, a.kr, uint64(id))
 	if err != nil {
 		panic(err)
 	}
@@ -340,8 +358,8 @@ func (a *attacker) classify(plain []byte) template {
 // replayOutcome predicts how a node other than its sender counts a
 // captured datagram of the cluster replayed to it: compressed ones are
 // refused as any compressed datagram from the attacker is; a sealed
-// cluster refuses the others as replays (see prime), an open one accepts
-// them.
+// cluster refuses the others because they were sealed for the attacker's
+// member, not for the node (codec.SealFor), an open one accepts them.
 func (a *attacker) replayOutcome(b []byte) outcome {
 	hv, err := codec.NewHeaderView(b)
 	switch {
@@ -352,7 +370,7 @@ func (a *attacker) replayOutcome(b []byte) outcome {
 	case hv.Flags()&codec.FlagCompressed != 0:
 		return outUnsolicited
 	case a.keyed:
-		return outReplay
+		return outAuth
 	}
 	return outAccepted
 }

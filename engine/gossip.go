@@ -48,6 +48,7 @@ func (c *Core) gossip(now Time) {
 		if c.piggyback() == 0 {
 			return
 		}
+		c.aim(t.addr, t.id)
 		c.send(t.addr, codec.MsgGossip)
 	}
 }

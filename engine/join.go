@@ -179,6 +179,7 @@ func (c *Core) joinFetch(now Time) {
 		s := j.pending[len(j.pending)-1]
 		j.pending = j.pending[:len(j.pending)-1]
 		c.sync.shards = append(c.sync.shards[:0], s)
+		c.aim(r.addr(), r.id)
 		if c.requestShards(now, r.addr(), c.sync.shards, true) == 0 {
 			j.pending = append(j.pending, s)
 			return

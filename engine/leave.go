@@ -32,6 +32,7 @@ func (c *Core) Leave(now Time) {
 	for _, o := range c.observers {
 		c.begin(codec.MsgLeave)
 		c.bld.AddMember(&m)
+		c.aim(o.addr, o.id)
 		c.send(o.addr, codec.MsgLeave)
 		sent++
 	}

@@ -149,6 +149,7 @@ func (c *Core) heartbeat(now Time) {
 		c.begin(codec.MsgHeartbeat)
 		c.bld.AddHeartbeat(hb)
 		c.piggyback()
+		c.aim(o.addr, o.id)
 		c.send(o.addr, codec.MsgHeartbeat)
 	}
 	// Now and then, ping each subject: its ack keeps it verified (a
@@ -211,7 +212,7 @@ func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
 		if m.mismatch >= 3 {
 			m.mismatch = 0
 			if r := c.lookup(m.id); r != nil {
-				c.syncWith(now, r.addr())
+				c.syncWith(now, r.addr(), r.id)
 			}
 		}
 	} else {

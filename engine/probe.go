@@ -35,6 +35,7 @@ type relay struct {
 	seq       uint32 // our ping's sequence
 	target    ID
 	origin    netip.AddrPort
+	originID  ID
 	originSeq uint32
 	deadline  Time
 }
@@ -97,6 +98,7 @@ func (c *Core) ping(to netip.AddrPort, seq uint32, target ID, about *record) {
 		c.bld.AddMember(&m)
 	}
 	c.piggyback()
+	c.aim(to, target)
 	c.send(to, codec.MsgPing)
 }
 
@@ -126,12 +128,13 @@ func (c *Core) onAck(now Time, a *codec.Ack) {
 	for i := range c.relays {
 		r := &c.relays[i]
 		if r.seq == a.Seq && uint64(r.target) == a.Target {
-			origin, seq, target := r.origin, r.originSeq, r.target
+			origin, originID, seq, target := r.origin, r.originID, r.originSeq, r.target
 			c.removeRelay(i)
 			// The ping-req paid for this ack and no more (see onPingReq):
 			// no piggybacked updates.
 			c.begin(codec.MsgAck)
 			c.bld.AddAck(codec.Ack{Seq: seq, Target: uint64(target)})
+			c.aim(origin, originID)
 			c.send(origin, codec.MsgAck)
 			return
 		}
@@ -204,12 +207,14 @@ func (c *Core) onPingReq(now Time, from netip.AddrPort, pr *codec.PingReq) {
 		seq:       seq,
 		target:    ID(pr.Target),
 		origin:    from,
+		originID:  c.reply.sender,
 		originSeq: pr.Seq,
 		// Answer before the requester gives up, so that a nack arrives in time.
 		deadline: now.Add(c.cfg.IndirectTimeout * 4 / 5),
 	})
 	c.begin(codec.MsgPing)
 	c.bld.AddPing(codec.Ping{Seq: seq, Target: pr.Target})
+	c.aim(pr.Addr, ID(pr.Target))
 	c.send(pr.Addr, codec.MsgPing)
 }
 
@@ -249,6 +254,7 @@ func (c *Core) expireRelays(now Time) {
 		c.removeRelay(i)
 		c.begin(codec.MsgNack)
 		c.bld.AddNack(codec.Nack{Seq: r.originSeq, Target: uint64(r.target)})
+		c.aim(r.origin, r.originID)
 		c.send(r.origin, codec.MsgNack)
 	}
 }
@@ -388,6 +394,7 @@ func (c *Core) indirect(now Time, p *probe) bool {
 		c.begin(codec.MsgPingReq)
 		c.bld.AddPingReq(req)
 		c.piggyback()
+		c.aim(h.addr, h.id)
 		c.send(h.addr, codec.MsgPingReq)
 	}
 	c.stats.IndirectProbes++

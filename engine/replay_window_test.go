@@ -34,7 +34,7 @@ func TestReplayWindow(t *testing.T) {
 		b.Reset(make([]byte, 0, 1400), 1400-codec.SealOverhead, codec.Header{
 			Type: codec.MsgGossip, Cluster: codec.ClusterID(cfg.ClusterName), Sender: senderID, Generation: gen, Seq: seq,
 		})
-		d, err := codec.Seal(nil, b.Finish(), kr)
+		d, err := codec.SealFor(nil, b.Finish(), kr, 0x1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -148,6 +148,7 @@ func (c *Core) accuse(now Time, p *probe) {
 		c.begin(codec.MsgGossip)
 		c.bld.AddMember(&m)
 		c.piggyback()
+		c.aim(to.addr, to.id)
 		c.send(to.addr, codec.MsgGossip)
 	}
 	tell(peer{r.id, r.addr()})

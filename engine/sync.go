@@ -75,7 +75,7 @@ func (c *Core) startSync(now Time) {
 	}
 	r := c.tab.randomLive(c.rng, func(r *record) bool { return r.id == c.id })
 	if r != nil {
-		c.syncWith(now, r.addr())
+		c.syncWith(now, r.addr(), r.id)
 	}
 }
 
@@ -86,18 +86,21 @@ func (c *Core) SyncWith(now Time, addr netip.AddrPort) {
 	if now > c.now {
 		c.now = now
 	}
-	c.syncWith(now, addr)
+	c.syncWith(now, addr, 0)
 	c.updateDeadline()
 }
 
 // syncWith sends our root digest to addr. A member whose record carries no
 // address (a tombstone learned without one, say) cannot be reached: it is
 // skipped.
-func (c *Core) syncWith(now Time, to netip.AddrPort) {
+func (c *Core) syncWith(now Time, to netip.AddrPort, id ID) {
 	if !to.IsValid() {
 		return
 	}
 	c.expect(to, codec.MsgSync)
+	if id != 0 {
+		c.aim(to, id)
+	}
 	c.begin(codec.MsgSync)
 	c.addEcho(to)
 	c.bld.AddDigest(codec.Digest{Level: 0, Index: 0, Count: uint32(c.tab.live), Sum: c.tab.root})
@@ -146,7 +149,7 @@ func (c *Core) reconnectDead(now Time) {
 	for try := 0; try < 32; try++ {
 		r := c.tab.randomAny(c.rng)
 		if r != nil && r.state == StateDead {
-			c.syncWith(now, r.addr())
+			c.syncWith(now, r.addr(), r.id)
 			return
 		}
 	}
@@ -164,7 +167,7 @@ func (c *Core) contactSeed(now Time) {
 		}
 	}
 	if n > 0 {
-		c.syncWith(now, seeds[c.rng.IntN(n)])
+		c.syncWith(now, seeds[c.rng.IntN(n)], 0)
 	}
 }
 

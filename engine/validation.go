@@ -56,6 +56,7 @@ type peerState struct {
 	retried   codec.MsgType // the last request a Retry was followed for
 	retriedAt Time
 	askedAt   [16]Time // when a request of each message type last went there
+	id        ID       // the member at this address, when a Retry from it named it
 	bucket    float64 // reply bytes this peer may still be sent
 	bucketAt  Time
 	intro     float64 // new members this source may still introduce
@@ -72,6 +73,7 @@ type replyState struct {
 	echoed    bool // from echoed a valid token
 	used      int  // bytes sent to from
 	verdict   ID   // a member to tell what we hold about it, when the budget allows
+	sender    ID   // the datagram's sender, for whom the answers are sealed
 	trusted   bool // new members the datagram names may enter the table (see admission.go)
 	solicited bool // it answers a request of ours
 }
@@ -315,6 +317,7 @@ func (c *Core) onRetry(now Time, from netip.AddrPort, r *codec.Retry) {
 		return
 	}
 	p.retried, p.retriedAt = r.For, now
+	p.id = c.reply.sender // so that what we send again is sealed for it
 	if r.Token != 0 {
 		p.token, p.epoch, p.tokenAt = r.Token, r.Epoch, now
 	}
@@ -325,7 +328,7 @@ func (c *Core) onRetry(now Time, from netip.AddrPort, r *codec.Retry) {
 		c.retryJoin(now, from, wait)
 	case codec.MsgSync:
 		if wait == 0 {
-			c.syncWith(now, from)
+			c.syncWith(now, from, c.reply.sender)
 		}
 	case codec.MsgShardRequest:
 		c.retryWants(now, from, wait)
@@ -374,6 +377,7 @@ func (c *Core) sidePing(to netip.AddrPort, seq uint32, target ID, about *record)
 		c.wire(about, &m, c.id)
 		c.bld.AddMember(&m)
 	}
+	c.aim(to, target)
 	c.send(to, codec.MsgPing)
 	c.reply.active = active
 	return true

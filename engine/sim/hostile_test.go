@@ -48,8 +48,9 @@ func newSimAttacker(t testing.TB, s *sim.Sim, cfg engine.Config, addr netip.Addr
 }
 
 // send sends one datagram of type typ, claiming to come from sender at gen,
-// with the records add writes, to the node at to.
-func (a *simAttacker) send(to netip.AddrPort, typ codec.MsgType, sender, gen uint64, add func(b *codec.Builder)) {
+// with the records add writes, to the node at to, whose member ID is id
+// (an insider seals it for that node: codec.SealFor).
+func (a *simAttacker) send(to netip.AddrPort, id engine.ID, typ codec.MsgType, sender, gen uint64, add func(b *codec.Builder)) {
 	a.t.Helper()
 	a.seq++
 	limit := 1400
@@ -62,7 +63,7 @@ func (a *simAttacker) send(to netip.AddrPort, typ codec.MsgType, sender, gen uin
 	d := b.Finish()
 	if a.keys != nil {
 		var err error
-		if d, err = codec.Seal(nil, d, a.keys); err != nil {
+		if d, err = codec.SealFor(nil, d, a.keys, uint64(id)); err != nil {
 			a.t.Fatal(err)
 		}
 	}
@@ -148,7 +149,7 @@ func TestSingleDatagramAttacks(t *testing.T) {
 						if i == victim {
 							continue
 						}
-						a.send(sim.Addr(i), codec.MsgGossip, 0xa77ac4e5, 1, func(b *codec.Builder) {
+						a.send(sim.Addr(i), s.Node(i).ID, codec.MsgGossip, 0xa77ac4e5, 1, func(b *codec.Builder) {
 							at.records(b, uint64(v.ID), v.Core.Generation(), v.Core.Incarnation(), k)
 						})
 					}
@@ -236,7 +237,8 @@ func TestFakeMemberFlood(t *testing.T) {
 			const datagrams = fakes / perDatagram
 			victim, crashAt := 321, time.Duration(0)
 			for k := 0; k < datagrams; k++ {
-				a.send(sim.Addr(rng.IntN(n)), codec.MsgGossip, rng.Uint64()|1, 1, func(b *codec.Builder) {
+				to := rng.IntN(n)
+				a.send(sim.Addr(to), s.Node(to).ID, codec.MsgGossip, rng.Uint64()|1, 1, func(b *codec.Builder) {
 					for j := 0; j < perDatagram; j++ {
 						ip := netip.AddrFrom4([4]byte{10, 200, byte(rng.IntN(256)), byte(rng.IntN(256))})
 						b.AddMember(&codec.Member{ID: rng.Uint64() | 1, Generation: 1, State: codec.StateAlive, Addr: netip.AddrPortFrom(ip, 7946)})
