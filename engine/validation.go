@@ -57,7 +57,7 @@ type peerState struct {
 	retriedAt Time
 	askedAt   [16]Time // when a request of each message type last went there
 	id        ID       // the member at this address, when a Retry from it named it
-	bucket    float64 // reply bytes this peer may still be sent
+	bucket    float64  // reply bytes this peer may still be sent
 	bucketAt  Time
 	intro     float64 // new members this source may still introduce
 	introAt   Time
