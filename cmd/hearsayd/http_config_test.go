@@ -50,7 +50,6 @@ func TestConfigCoversEngineConfig(t *testing.T) {
 		"bind":              a.node.LocalAddr().String(),
 		"max_members":       float64(c.MaxMembers),
 		"max_refutations":   float64(c.MaxRefutations),
-		"refute_health":     float64(c.RefuteHealth),
 		"max_transfers":     float64(c.MaxTransfers),
 		"refutation_window": c.RefutationWindow.String(),
 		"seeds":             []any{},
