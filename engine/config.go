@@ -199,7 +199,10 @@ type Config struct {
 
 // DefaultLANConfig returns defaults for a data-center network: 1 s periods,
 // sub-second probe timeouts, detection of a crash at 10,000 nodes in about
-// 4 s.
+// 4 s. A member is suspected after about 1.5 s of silence and declared
+// dead no sooner than Suspicion.MinBase, 2 s, later, so that a node cut off
+// for up to 3 s (a flapping switch port, a migrating VM) is never declared
+// dead: it refutes as soon as it is back.
 func DefaultLANConfig() Config {
 	return Config{
 		ClusterName:        "hearsay",
@@ -210,7 +213,7 @@ func DefaultLANConfig() Config {
 		ProbeTimeout:       200 * time.Millisecond,
 		IndirectProbes:     3,
 		IndirectTimeout:    400 * time.Millisecond,
-		Suspicion:          detector.SuspicionConfig{MinBase: 1500 * time.Millisecond, MaxFactor: 6, Expected: 2},
+		Suspicion:          detector.SuspicionConfig{MinBase: 2 * time.Second, MaxFactor: 6, Expected: 2},
 		MaxLocalHealth:     8,
 		RejoinProbes:       5,
 		MaxRefutations:     3,
