@@ -3,6 +3,7 @@ package netio
 import (
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // Endpoint is one address on a Network. It works in one of two modes:
@@ -15,7 +16,13 @@ import (
 //   - Handler mode (after SetHandler): each delivery calls the handler
 //     synchronously inside Step, AdvanceTo or Resume. This is the
 //     simulator's mode: no goroutine, no copy, no queue (except while
-//     paused).
+//     paused or busy).
+//
+// A driver that charges for work marks an endpoint busy (SetBusy) for as
+// long as its reader is working, as a single CPU would be: deliveries
+// meanwhile wait in the endpoint's queue, bounded like a socket's receive
+// buffer (NetworkConfig.QueueLimit and QueueBytes), and the endpoint's own
+// datagrams leave when the work is done.
 //
 // An Endpoint implements Transport. Its methods are safe for concurrent
 // use.
@@ -32,6 +39,51 @@ type Endpoint struct {
 	closed  bool
 	paused  bool
 	stats   Stats
+
+	busyUntil  time.Duration // deliveries before this time wait in the queue
+	wakeSeq    uint64        // seq of the pending wake event, or 0
+	queueBytes int           // bytes queued, as QueueBytes counts them
+	peakBytes  int           // the most queueBytes has been
+	peakLen    int           // the most datagrams queued at once
+}
+
+// Backlog describes an endpoint's queue.
+type Backlog struct {
+	// Datagrams and Bytes are what waits now; Bytes counts each datagram's
+	// payload plus NetworkConfig.QueueOverhead, as QueueBytes does.
+	Datagrams, Bytes int
+	// PeakDatagrams and PeakBytes are the most that ever waited at once.
+	PeakDatagrams, PeakBytes int
+}
+
+// SetBusy marks the endpoint's reader busy until the virtual time until,
+// as a driver that charges for work does after handing it a datagram or
+// running its timers. Until then, in handler mode, deliveries wait in the
+// endpoint's queue (bounded by QueueLimit and QueueBytes, overflow dropped
+// and counted in DropQueueFull); at until the network hands them to the
+// handler one at a time, each as soon as the endpoint is free again, so a
+// handler that calls SetBusy again holds back the rest. Datagrams the
+// endpoint sends while busy leave at until, their link delay counted from
+// then. A time not later than the current busy time changes nothing.
+func (e *Endpoint) SetBusy(until time.Duration) {
+	e.n.mu.Lock()
+	defer e.n.mu.Unlock()
+	e.busyUntil = max(e.busyUntil, until)
+}
+
+// BusyUntil returns the time set by SetBusy: the endpoint is busy while
+// the network's Now is before it.
+func (e *Endpoint) BusyUntil() time.Duration {
+	e.n.mu.Lock()
+	defer e.n.mu.Unlock()
+	return e.busyUntil
+}
+
+// Backlog returns the state of the endpoint's queue.
+func (e *Endpoint) Backlog() Backlog {
+	e.n.mu.Lock()
+	defer e.n.mu.Unlock()
+	return Backlog{Datagrams: e.queue.len, Bytes: e.queueBytes, PeakDatagrams: e.peakLen, PeakBytes: e.peakBytes}
 }
 
 // SetHandler switches the endpoint to handler mode: from now on each
@@ -107,8 +159,7 @@ func (e *Endpoint) ReadBatch(msgs []Message) (int, error) {
 		}
 		k, bytes := 0, 0
 		for k < len(msgs) && e.queue.len > 0 {
-			src, buf := e.queue.pop()
-			n.stats.Queued--
+			src, buf := e.dequeue()
 			if len(buf) > len(msgs[k].Buf) {
 				n.stats.DropTooLarge++
 				e.stats.DropTooLarge++
@@ -163,8 +214,7 @@ func (e *Endpoint) Close() error {
 	n.slots[e.slot].ep = nil
 	n.stats.Endpoints--
 	for e.queue.len > 0 {
-		_, buf := e.queue.pop()
-		n.stats.Queued--
+		_, buf := e.dequeue()
 		n.stats.DropClosed++
 		n.pool.put(buf)
 	}
@@ -174,20 +224,41 @@ func (e *Endpoint) Close() error {
 }
 
 // enqueue appends a delivery to the queue, or drops it if the queue is at
-// the limit. n.mu must be held.
+// its limit in datagrams or in bytes. In handler mode it makes sure a wake
+// will hand the queue to the handler. n.mu must be held.
 func (e *Endpoint) enqueue(src int32, buf []byte) {
 	n := e.n
-	if e.queue.len >= n.queueLimit {
+	size := len(buf) + n.overhead
+	if e.queue.len >= n.queueLimit || size > n.queueBytes-e.queueBytes {
 		n.stats.DropQueueFull++
 		e.stats.DropBufferFull++
 		n.pool.put(buf)
 		return
 	}
 	e.queue.push(src, buf)
+	e.queueBytes += size
+	e.peakBytes = max(e.peakBytes, e.queueBytes)
+	e.peakLen = max(e.peakLen, e.queue.len)
 	n.stats.Queued++
-	if !e.paused {
-		e.wake()
+	n.stats.QueuedBytes += uint64(size)
+	if e.paused {
+		return
 	}
+	e.wake()
+	if e.handler != nil && e.wakeSeq == 0 {
+		n.wakeAt(e, max(n.now, e.busyUntil))
+	}
+}
+
+// dequeue removes the oldest queued datagram; the queue must not be empty.
+// n.mu must be held.
+func (e *Endpoint) dequeue() (int32, []byte) {
+	src, buf := e.queue.pop()
+	size := len(buf) + e.n.overhead
+	e.queueBytes -= size
+	e.n.stats.Queued--
+	e.n.stats.QueuedBytes -= uint64(size)
+	return src, buf
 }
 
 // wake wakes readers blocked in ReadBatch. n.mu must be held.

@@ -9,8 +9,10 @@ import (
 )
 
 // DefaultQueueLimit is the default number of datagrams an Endpoint holds
-// for its reader (its socket buffer): about what a 4 MiB UDP receive buffer
-// holds at 1,400 bytes per datagram.
+// for its reader (its socket buffer): fewer than a 4 MiB UDP receive
+// buffer held on Linux, 3,640 datagrams of 1,400 bytes and 10,082 of 68
+// (TestRecvBufferCapacity). NetworkConfig.QueueBytes and QueueOverhead
+// model such a buffer in bytes instead.
 const DefaultQueueLimit = 2048
 
 // NetworkConfig configures NewNetwork.
@@ -23,9 +25,21 @@ type NetworkConfig struct {
 	// override from SetLink. The zero Link delivers at once, without loss.
 	Link Link
 	// QueueLimit is the most datagrams an endpoint holds undelivered: read
-	// by nobody yet in queue mode, or held while paused. Overflow is dropped
-	// and counted. Zero means DefaultQueueLimit.
+	// by nobody yet in queue mode, held while paused, or waiting while the
+	// endpoint is busy (Endpoint.SetBusy). Overflow is dropped and counted
+	// in DropQueueFull. Zero means DefaultQueueLimit; negative means no
+	// bound in datagrams (QueueBytes alone bounds the queue).
 	QueueLimit int
+	// QueueBytes bounds the same queue in bytes, as the kernel bounds a
+	// socket's receive buffer (SO_RCVBUF): each datagram counts as its
+	// length plus QueueOverhead, and one that would take the total past
+	// QueueBytes is dropped and counted in DropQueueFull. Zero means no
+	// bound in bytes.
+	QueueBytes int
+	// QueueOverhead is what each queued datagram costs against QueueBytes
+	// besides its payload: the kernel charges a datagram's whole buffer
+	// (skb truesize), several hundred bytes more than its length.
+	QueueOverhead int
 }
 
 // NetworkStats is a snapshot of a Network's counters. Every datagram sent,
@@ -70,6 +84,9 @@ type NetworkStats struct {
 	Pending uint64
 	// Queued is the number of datagrams waiting in endpoint queues.
 	Queued uint64
+	// QueuedBytes is their size as QueueBytes counts it: payload plus
+	// QueueOverhead each.
+	QueuedBytes uint64
 	// Endpoints is the number of open endpoints.
 	Endpoints uint64
 }
@@ -105,7 +122,10 @@ type Network struct {
 	seq        uint64
 	rng        *rand.Rand
 	link       Link // the default link
-	queueLimit int
+	queueLimit int  // datagrams; math.MaxInt for none
+	queueBytes int  // bytes; math.MaxInt for none
+	overhead   int  // bytes charged per queued datagram besides its payload
+	wakes      int  // wake events in events (not datagrams)
 
 	events      eventHeap
 	slots       []slot
@@ -119,13 +139,21 @@ type Network struct {
 
 // NewNetwork returns an empty network at time zero.
 func NewNetwork(cfg NetworkConfig) *Network {
-	if cfg.QueueLimit <= 0 {
+	switch {
+	case cfg.QueueLimit == 0:
 		cfg.QueueLimit = DefaultQueueLimit
+	case cfg.QueueLimit < 0:
+		cfg.QueueLimit = math.MaxInt
+	}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = math.MaxInt
 	}
 	return &Network{
 		rng:        rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		link:       cfg.Link,
 		queueLimit: cfg.QueueLimit,
+		queueBytes: cfg.QueueBytes,
+		overhead:   max(cfg.QueueOverhead, 0),
 		index:      make(map[netip.AddrPort]int32),
 		links:      make(map[uint64]*Link),
 		ephemeral:  ephemeralFirst,
@@ -206,7 +234,8 @@ func (n *Network) Now() time.Duration {
 }
 
 // NextEvent returns the time of the earliest pending delivery, and false if
-// nothing is in flight.
+// nothing is in flight. A busy endpoint's return to its queue (see
+// Endpoint.SetBusy) counts as a delivery.
 func (n *Network) NextEvent() (time.Duration, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -241,12 +270,26 @@ func (n *Network) AdvanceTo(t time.Duration) {
 	n.now = max(n.now, t)
 }
 
+// AdvanceBefore performs, in order, every delivery due before t, including
+// those scheduled by handlers along the way, then sets Now to t, leaving
+// the deliveries due at t pending: a driver can act at t before them (the
+// simulator runs a busy node's overdue timers before the datagrams that
+// waited). Time never goes back: a t before Now delivers nothing.
+func (n *Network) AdvanceBefore(t time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for len(n.events) > 0 && n.events[0].at < t {
+		n.deliver(n.events.pop())
+	}
+	n.now = max(n.now, t)
+}
+
 // Stats returns a snapshot of the network's counters.
 func (n *Network) Stats() NetworkStats {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	s := n.stats
-	s.Pending = uint64(len(n.events))
+	s.Pending = uint64(len(n.events) - n.wakes)
 	return s
 }
 
@@ -256,13 +299,48 @@ func (n *Network) deliver(ev event) {
 	n.now = max(n.now, ev.at)
 	e := n.slots[ev.dst].ep
 	switch {
+	case ev.src == wakeSrc:
+		n.wakes--
+		if e != nil && e.wakeSeq == ev.seq {
+			e.wakeSeq = 0
+			n.drain(e)
+		}
 	case e == nil:
 		n.stats.DropClosed++
 		n.pool.put(ev.buf)
-	case e.paused || e.handler == nil:
+	case e.paused || e.handler == nil || e.wakeSeq != 0 || n.now < e.busyUntil:
 		e.enqueue(ev.src, ev.buf)
 	default:
 		n.handle(e, e.handler, ev.src, ev.buf)
+	}
+}
+
+// wakeSrc marks an event that is not a datagram but a busy endpoint's
+// return to its queue.
+const wakeSrc = -1
+
+// wakeAt schedules e's return to its queue at time at. n.mu must be held.
+func (n *Network) wakeAt(e *Endpoint, at time.Duration) {
+	n.seq++
+	n.wakes++
+	e.wakeSeq = n.seq
+	n.events.push(event{at: at, seq: n.seq, src: wakeSrc, dst: e.slot})
+}
+
+// drain hands e's queued datagrams to its handler in arrival order while
+// e is free: when a handler leaves e busy (SetBusy), the rest wait for a
+// wake at the end of the busy time. It stops if a handler pauses or closes
+// the endpoint, or removes the handler. n.mu must be held.
+func (n *Network) drain(e *Endpoint) {
+	for !e.paused && !e.closed && e.handler != nil && e.queue.len > 0 {
+		if n.now < e.busyUntil {
+			if e.wakeSeq == 0 {
+				n.wakeAt(e, e.busyUntil)
+			}
+			return
+		}
+		src, buf := e.dequeue()
+		n.handle(e, e.handler, src, buf)
 	}
 }
 
@@ -283,7 +361,8 @@ func (n *Network) handle(e *Endpoint, h func(netip.AddrPort, []byte), src int32,
 }
 
 // send routes one datagram from endpoint e. n.mu must be held. The checks
-// run in the order documented on Link; each drop is counted once.
+// run in the order documented on Link; each drop is counted once. A
+// datagram sent while e is busy leaves at the end of the busy time.
 func (n *Network) send(e *Endpoint, to netip.AddrPort, b []byte) {
 	n.stats.Sent++
 	n.stats.BytesSent += uint64(len(b))
@@ -321,6 +400,8 @@ func (n *Network) send(e *Endpoint, to netip.AddrPort, b []byte) {
 		n.stats.DropFault++
 		return
 	}
+	// A busy endpoint's datagrams leave when its work is done.
+	depart := max(n.now, e.busyUntil)
 	copies := 1
 	if l.Duplicate > 0 && n.rng.Float64() < l.Duplicate {
 		copies = 2
@@ -345,7 +426,7 @@ func (n *Network) send(e *Endpoint, to netip.AddrPort, b []byte) {
 		buf := n.pool.get(len(b))
 		copy(buf, b)
 		n.seq++
-		n.events.push(event{at: addSat(n.now, d), seq: n.seq, src: src, dst: dst, buf: buf})
+		n.events.push(event{at: addSat(depart, d), seq: n.seq, src: src, dst: dst, buf: buf})
 	}
 }
 

@@ -82,10 +82,11 @@ func (n *Network) Heal() {
 }
 
 // Pause freezes the endpoint at addr, as SIGSTOP freezes a process: its
-// deliveries wait in its queue (up to QueueLimit, overflow dropped and
-// counted) and ReadBatch does not return them until Resume. Pause does not
-// stop the endpoint from sending; a paused node's driver should not run its
-// timers. It does nothing if no endpoint is open at addr.
+// deliveries wait in its queue (up to QueueLimit and QueueBytes, overflow
+// dropped and counted) and ReadBatch does not return them until Resume.
+// Pause does not stop the endpoint from sending; a paused node's driver
+// should not run its timers. It does nothing if no endpoint is open at
+// addr.
 func (n *Network) Pause(addr netip.AddrPort) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -96,7 +97,9 @@ func (n *Network) Pause(addr netip.AddrPort) {
 
 // Resume thaws the endpoint at addr. In handler mode the datagrams that
 // queued while it was paused are handed to its handler in arrival order,
-// inside Resume, at the current time; in queue mode they become readable.
+// inside Resume, at the current time, as long as the endpoint is not busy
+// (Endpoint.SetBusy); those left wait for the end of the busy time. In
+// queue mode they become readable.
 func (n *Network) Resume(addr netip.AddrPort) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -107,11 +110,5 @@ func (n *Network) Resume(addr netip.AddrPort) {
 	e := n.slots[i].ep
 	e.paused = false
 	e.wake()
-	// Drain through the handler; stop if a handler pauses or closes the
-	// endpoint, or removes the handler, while it runs.
-	for !e.paused && !e.closed && e.handler != nil && e.queue.len > 0 {
-		src, buf := e.queue.pop()
-		n.stats.Queued--
-		n.handle(e, e.handler, src, buf)
-	}
+	n.drain(e)
 }

@@ -15,6 +15,7 @@ func (s *Sim) Crash(i int) {
 	}
 	n.crashed = true
 	n.ver++
+	n.retire()
 	n.ep.Close()
 }
 
@@ -39,7 +40,7 @@ func (s *Sim) Restart(i int, seeds ...netip.AddrPort) error {
 func (s *Sim) Join(i int, seeds ...netip.AddrPort) error {
 	n := s.nodes[i]
 	err := n.Core.Join(s.now(), seeds)
-	s.flush(n)
+	s.call(n)
 	return err
 }
 
@@ -48,7 +49,7 @@ func (s *Sim) Join(i int, seeds ...netip.AddrPort) error {
 func (s *Sim) Leave(i int) {
 	n := s.nodes[i]
 	n.Core.Leave(s.now())
-	s.flush(n)
+	s.call(n)
 }
 
 // Pause freezes node i: it runs no timers and processes no datagram;
@@ -64,25 +65,33 @@ func (s *Sim) Pause(i int) {
 }
 
 // Resume unfreezes node i: it first reads what queued, then runs its
-// overdue timers.
+// overdue timers. With a cost model, reading takes time: the node reads
+// the first datagram, runs its timers when that is done, and reads the
+// rest as its CPU allows (see CostModel).
 func (s *Sim) Resume(i int) {
 	n := s.nodes[i]
 	if !n.paused {
 		return
 	}
 	n.paused = false
+	n.resumed = s.now()
 	s.net.Resume(n.Addr)
+	if n.crashed || n.paused { // a handler's event hook stopped it again
+		return
+	}
 	n.scheduled = 0
-	n.Core.Tick(s.now())
-	n.Core.Publish()
-	s.flush(n)
+	if s.net.Now() < n.busyUntil {
+		s.schedule(n)
+		return
+	}
+	s.tick(n, s.now())
 }
 
 // SetState sets a key of node i's application state.
 func (s *Sim) SetState(i int, key, value []byte) error {
 	n := s.nodes[i]
 	err := n.Core.SetState(s.now(), key, value)
-	s.flush(n)
+	s.call(n)
 	return err
 }
 

@@ -50,6 +50,13 @@ type Config struct {
 	// separates the protocol's cost from the simulator's. It costs two
 	// clock reads per call.
 	MeasureCore bool
+	// Cost is what work costs a node in virtual time: each node is one CPU
+	// that is busy while it handles a datagram or runs its timers, with a
+	// receive queue bounded in bytes like a socket buffer. The zero value
+	// is the model calibrated on real runs (DefaultCost); Cost{Free: true}
+	// makes work free, as the simulator was before it charged for work.
+	// See CostModel.
+	Cost CostModel
 }
 
 // Sim is a deterministic simulated cluster: virtual time, an event queue,
@@ -57,6 +64,9 @@ type Config struct {
 // safe for concurrent use.
 type Sim struct {
 	cfg    Config
+	cost   CostModel       // resolved: defaults filled in, scaled
+	free   bool            // cost.Free: work takes no time
+	cpus   []time.Duration // with cost.CPUs: when each shared CPU is free
 	net    *netio.Network
 	nodes  []*Node
 	out    engine.Outbox
@@ -66,6 +76,24 @@ type Sim struct {
 
 	coreTime  time.Duration // time inside cores, with MeasureCore
 	coreCalls uint64
+
+	// trace, when set (by the calibration tests), receives every timed
+	// core call with MeasureCore: the datagram received (nil for a timer),
+	// what the core emitted and the time it took. clock, when set, replaces
+	// the monotonic clock for that timing (with a thread CPU clock).
+	trace func(node int, in []byte, out []netio.Message, d time.Duration)
+	clock func() time.Duration
+}
+
+// stopwatchBase is the origin of stopwatch readings.
+var stopwatchBase = time.Now()
+
+// stopwatch reads the clock that MeasureCore times core calls with.
+func (s *Sim) stopwatch() time.Duration {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Since(stopwatchBase)
 }
 
 // CoreTime returns the wall time spent inside cores and the number of calls
@@ -87,6 +115,11 @@ type Node struct {
 	ver       uint32
 	lastTick  engine.Time // when Tick last ran
 	spins     int         // Ticks in a row at lastTick
+
+	busyUntil time.Duration // virtual time at which the node's CPU is free
+	due       engine.Time   // when the scheduled timer came due, for MaxLag
+	resumed   engine.Time   // when the node was last resumed, for MaxLag
+	stats     NodeStats     // work counters; queue figures of past endpoints
 }
 
 // maxSpins is how many Ticks in a row one node may take at the same virtual
@@ -117,9 +150,24 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.N < 1 || cfg.N > 1<<22 {
 		return nil, fmt.Errorf("sim: N must be in [1, %d], got %d", 1<<22, cfg.N)
 	}
+	cost, err := cfg.Cost.resolve()
+	if err != nil {
+		return nil, err
+	}
+	nc := netio.NetworkConfig{Seed: cfg.Seed, Link: cfg.Link}
+	if !cost.Free {
+		nc.QueueLimit = -1 // bounded in bytes only, as a socket is
+		nc.QueueBytes = cost.RecvBuffer
+		nc.QueueOverhead = cost.QueueOverhead
+	}
 	s := &Sim{
-		cfg: cfg,
-		net: netio.NewNetwork(netio.NetworkConfig{Seed: cfg.Seed, Link: cfg.Link}),
+		cfg:  cfg,
+		cost: cost,
+		free: cost.Free,
+		net:  netio.NewNetwork(nc),
+	}
+	if !cost.Free && cost.CPUs > 0 {
+		s.cpus = make([]time.Duration, cost.CPUs)
 	}
 	if !cfg.NoSharing {
 		s.pool = engine.NewShardPool()
@@ -179,6 +227,7 @@ func (s *Sim) boot(n *Node, gen uint64) error {
 	}
 	n.Core, n.ep = c, ep
 	n.crashed, n.paused = false, false
+	n.busyUntil = 0
 	ep.SetHandler(func(from netip.AddrPort, b []byte) { s.receive(n, from, b) })
 	s.schedule(n)
 	return nil
@@ -207,19 +256,87 @@ func (s *Sim) Node(i int) *Node { return s.nodes[i] }
 // Pool returns the shard pool, or nil without sharing.
 func (s *Sim) Pool() *engine.ShardPool { return s.pool }
 
+// receive hands a datagram to n's core. The network calls it only when n
+// is free (not busy, not paused), at the time n gets to the datagram.
 func (s *Sim) receive(n *Node, from netip.AddrPort, b []byte) {
 	if n.crashed || n.paused {
 		return
 	}
+	now := s.net.Now()
 	if s.cfg.MeasureCore {
-		t0 := time.Now()
-		n.Core.Receive(s.now(), from, b)
-		s.coreTime += time.Since(t0)
+		t0 := s.stopwatch()
+		n.Core.Receive(epoch+engine.Time(now), from, b)
+		d := s.stopwatch() - t0
+		s.coreTime += d
 		s.coreCalls++
+		if s.trace != nil {
+			s.trace(n.Index, b, s.out.Messages(), d)
+		}
 	} else {
-		n.Core.Receive(s.now(), from, b)
+		n.Core.Receive(epoch+engine.Time(now), from, b)
+	}
+	n.stats.Datagrams++
+	if !s.free {
+		s.charge(n, now, s.cost.receive(b)+s.cost.emit(s.out.Messages()))
 	}
 	s.flush(n)
+}
+
+// tick runs n's timers at now and publishes its table.
+func (s *Sim) tick(n *Node, now engine.Time) {
+	if s.cfg.MeasureCore {
+		t0 := s.stopwatch()
+		n.Core.Tick(now)
+		n.Core.Publish()
+		d := s.stopwatch() - t0
+		s.coreTime += d
+		s.coreCalls++
+		if s.trace != nil {
+			s.trace(n.Index, nil, s.out.Messages(), d)
+		}
+	} else {
+		n.Core.Tick(now)
+		n.Core.Publish()
+	}
+	n.stats.Ticks++
+	if !s.free {
+		s.charge(n, time.Duration(now-epoch), s.cost.Tick+s.cost.emit(s.out.Messages()))
+	}
+	s.flush(n)
+}
+
+// call charges n for a user call (Join, Leave, SetState) that emitted what
+// is in the outbox, and sends it.
+func (s *Sim) call(n *Node) {
+	if !s.free {
+		s.charge(n, s.net.Now(), s.cost.Tick+s.cost.emit(s.out.Messages()))
+	}
+	s.flush(n)
+}
+
+// charge makes n busy for d (and Wake more if n was idle) from start, or
+// from the end of the work it is already doing, or, with shared CPUs, from
+// when one of them is free. The datagrams it then sends leave when the
+// work is done.
+func (s *Sim) charge(n *Node, start, d time.Duration) {
+	if start > n.busyUntil {
+		d += s.cost.Wake
+		n.stats.Wakes++
+	}
+	start = max(n.busyUntil, start)
+	if len(s.cpus) > 0 {
+		k := 0
+		for i := 1; i < len(s.cpus); i++ {
+			if s.cpus[i] < s.cpus[k] {
+				k = i
+			}
+		}
+		start = max(start, s.cpus[k])
+		s.cpus[k] = start + d
+	}
+	n.busyUntil = start + d
+	n.stats.Busy += d
+	n.ep.SetBusy(n.busyUntil)
 }
 
 // flush sends what n's core emitted and reschedules n.
@@ -240,15 +357,22 @@ func (s *Sim) schedule(n *Node) {
 		return
 	}
 	n.scheduled = d
+	n.due = max(d, s.now()) // a core may name a deadline already past
 	n.ver++
-	heap.Push(&s.timers, timer{at: d, node: int32(n.Index), ver: n.ver})
+	t := timer{at: d, node: int32(n.Index), ver: n.ver}
+	if b := epoch + engine.Time(n.busyUntil); !s.free && d < b {
+		t.at, t.late = b, true
+	}
+	heap.Push(&s.timers, t)
 }
 
 // RunFor advances the simulation by d.
 func (s *Sim) RunFor(d time.Duration) { s.RunUntil(s.net.Now() + d) }
 
 // RunUntil advances the simulation to virtual time t, delivering datagrams
-// and running node timers in time order (deliveries first on ties).
+// and running node timers in time order (deliveries first on ties, except
+// that a timer held back by a busy node runs as soon as the node is free,
+// before the datagrams that waited meanwhile).
 func (s *Sim) RunUntil(t time.Duration) {
 	end := epoch + engine.Time(t)
 	for {
@@ -258,7 +382,8 @@ func (s *Sim) RunUntil(t time.Duration) {
 		if !okN && !okT {
 			break
 		}
-		if okN && (!okT || epoch+engine.Time(nt) <= s.timers[0].at) {
+		if okN && (!okT || epoch+engine.Time(nt) < s.timers[0].at ||
+			epoch+engine.Time(nt) == s.timers[0].at && !s.timers[0].late) {
 			s.net.Step()
 			continue
 		}
@@ -267,8 +392,21 @@ func (s *Sim) RunUntil(t time.Duration) {
 		if tm.ver != n.ver || n.crashed || n.paused {
 			continue
 		}
+		if b := epoch + engine.Time(n.busyUntil); !s.free && tm.at < b {
+			// Busy: the timer runs when the node is free, late.
+			tm.at, tm.late = b, true
+			heap.Push(&s.timers, tm)
+			continue
+		}
 		if at := epoch + engine.Time(s.net.Now()); tm.at > at {
-			s.net.AdvanceTo(time.Duration(tm.at - epoch))
+			// Nothing is due before tm.at (it would have gone first);
+			// what is due at tm.at waits for a late timer.
+			s.net.AdvanceBefore(time.Duration(tm.at - epoch))
+		}
+		if tm.late {
+			if lag := time.Duration(tm.at - max(n.due, n.resumed)); lag > n.stats.MaxLag {
+				n.stats.MaxLag = lag
+			}
 		}
 		n.scheduled = 0
 		if tm.at == n.lastTick {
@@ -278,17 +416,7 @@ func (s *Sim) RunUntil(t time.Duration) {
 		} else {
 			n.lastTick, n.spins = tm.at, 0
 		}
-		if s.cfg.MeasureCore {
-			t0 := time.Now()
-			n.Core.Tick(tm.at)
-			n.Core.Publish()
-			s.coreTime += time.Since(t0)
-			s.coreCalls++
-		} else {
-			n.Core.Tick(tm.at)
-			n.Core.Publish()
-		}
-		s.flush(n)
+		s.tick(n, tm.at)
 	}
 	if s.net.Now() < t {
 		s.net.AdvanceTo(t)
@@ -299,6 +427,7 @@ type timer struct {
 	at   engine.Time
 	node int32
 	ver  uint32
+	late bool // held back by a busy node: runs before deliveries at the same time
 }
 
 type timerHeap []timer
@@ -307,6 +436,9 @@ func (h timerHeap) Len() int { return len(h) }
 func (h timerHeap) Less(i, j int) bool {
 	if h[i].at != h[j].at {
 		return h[i].at < h[j].at
+	}
+	if h[i].late != h[j].late {
+		return h[i].late
 	}
 	return h[i].node < h[j].node
 }
