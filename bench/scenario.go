@@ -126,16 +126,18 @@ func Scenarios() []Scenario {
 }
 
 // Suites are "core" (bootstrap, dissemination, crash, false-positives,
-// steady) and "full" (every scenario).
+// steady), "full" (every scenario of Scenarios), and "nemesis" and
+// "nemesis-short" (NemesisScenarios, NemesisShortScenarios).
 const (
 	SuiteCore = "core"
 	SuiteFull = "full"
 )
 
 // Select returns the scenarios of a suite, or those named in a
-// comma-separated list when names is not empty.
+// comma-separated list when names is not empty (from Scenarios and
+// NemesisScenarios).
 func Select(suite, names string) ([]Scenario, error) {
-	all := Scenarios()
+	all := append(Scenarios(), NemesisScenarios()...)
 	if strings.TrimSpace(names) != "" {
 		var out []Scenario
 		for _, name := range strings.Split(names, ",") {
@@ -159,7 +161,11 @@ func Select(suite, names string) ([]Scenario, error) {
 	}
 	switch suite {
 	case SuiteFull:
-		return all, nil
+		return Scenarios(), nil
+	case SuiteNemesis:
+		return NemesisScenarios(), nil
+	case SuiteNemesisShort:
+		return NemesisShortScenarios(), nil
 	case SuiteCore, "":
 		var out []Scenario
 		for _, s := range all {
@@ -169,7 +175,7 @@ func Select(suite, names string) ([]Scenario, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("bench: unknown suite %q (want core or full)", suite)
+	return nil, fmt.Errorf("bench: unknown suite %q (want core, full, nemesis or nemesis-short)", suite)
 }
 
 func names0(all []Scenario) []string {

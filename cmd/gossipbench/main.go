@@ -11,6 +11,14 @@
 //	go run ./cmd/gossipbench -suite full -n 1000
 //	go run ./cmd/gossipbench -scenario crash,dissemination -n 100000
 //
+// The nemesis suite injects one fault per scenario — loss, loss bursts,
+// blips, one-way and three-way partitions, gray, flaky and slow nodes, a
+// mass crash, duplication and reordering, CPU stalls — and a mix of them
+// over a long run (see bench.NemesisScenarios):
+//
+//	go run ./cmd/gossipbench -suite nemesis -n 1000
+//	go run ./cmd/gossipbench -suite nemesis -scenario nemesis-mix -n 1000 -duration nemesis-mix=10h15m
+//
 // With -mode udp the same scenarios run on N real nodes (engine.Node) in
 // this process, on loopback sockets, with the real clock; -loss is then
 // injected in each node's transport. Scenarios that pause a node are not
@@ -62,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.mode, "mode", "sim", "`driver`: sim (simulated cluster, virtual time, deterministic) or udp (real nodes on loopback)")
 	fs.IntVar(&c.n, "n", 10000, "cluster size")
-	fs.StringVar(&c.suite, "suite", bench.SuiteCore, "`suite` to run: core (bootstrap, dissemination, crash, false-positives, steady) or full (every scenario)")
+	fs.StringVar(&c.suite, "suite", bench.SuiteCore, "`suite` to run: core (bootstrap, dissemination, crash, false-positives, steady), full (every scenario but the nemesis ones), nemesis (one scenario per fault, and their mix) or nemesis-short (the nemesis suite with short phases, for CI)")
 	fs.StringVar(&c.scenarios, "scenario", "", "comma-separated `list` of scenarios to run instead of a suite (see -list)")
 	fs.Float64Var(&c.loss, "loss", 0.01, "uniform datagram loss on every link, in every scenario")
 	fs.Float64Var(&c.fpLoss, "fp-loss", 0.10, "uniform loss in the false-positives scenario")
@@ -118,16 +126,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if c.list {
-		for _, s := range bench.Scenarios() {
+		nemesis := len(bench.Scenarios())
+		for k, s := range append(bench.Scenarios(), bench.NemesisScenarios()...) {
 			suite := "full"
 			if s.Core {
 				suite = "core"
+			} else if k >= nemesis {
+				suite = "nemesis"
 			}
 			limit := ""
 			if s.SimCap > 0 {
 				limit = fmt.Sprintf("; N at most %d in sim mode unless -n-for", s.SimCap)
 			}
-			fmt.Fprintf(stdout, "%-16s %-4s  %s; -duration: %s%s\n", s.Name, suite, s.Title, s.Duration, limit)
+			fmt.Fprintf(stdout, "%-19s %-7s  %s; -duration: %s%s\n", s.Name, suite, s.Title, s.Duration, limit)
 		}
 		return 0
 	}
@@ -197,6 +208,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		r, err := s.Run(ctx, opts, knobs)
 		prog.done()
+		if r == nil && errors.Is(err, bench.ErrUnsupported) {
+			fmt.Fprintf(stdout, "\n== %s: skipped: %v\n", s.Name, err)
+			continue
+		}
 		if r == nil {
 			fmt.Fprintf(stdout, "\n== %s: %v\n", s.Name, err)
 			status = 1
@@ -251,7 +266,7 @@ func summary(rep *bench.Report) string {
 			}
 			targets = "MISSED: " + strings.Join(missed, "; ")
 		}
-		fmt.Fprintf(&b, "%-16s %-11s %s (wall %s, CPU %s)\n", r.Scenario, checks, targets,
+		fmt.Fprintf(&b, "%-19s %-11s %s (wall %s, CPU %s)\n", r.Scenario, checks, targets,
 			bench.FormatValue(float64(r.Wall), "s"), bench.FormatValue(float64(r.CPU), "s"))
 	}
 	return strings.TrimRight(b.String(), "\n")
