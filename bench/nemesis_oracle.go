@@ -22,9 +22,12 @@ const (
 	// event's time, or is an older generation than the member's current
 	// one.
 	verdictCrashed
-	// verdictCut: the observer could not hear the member — a partition or
-	// a one-way cut dropped what the member sent to the observer — at the
-	// event's time or within the grace period before it.
+	// verdictCut: the observer and the member could not exchange datagrams
+	// both ways — a partition, or a one-way cut in either direction (an
+	// observer that cannot reach a member cannot probe it, and a member
+	// that cannot reach the observer's side stops counting it among its
+	// observers) — at the event's time or within the grace period before
+	// it. A death on the observer's own side of a cut is never excused.
 	verdictCut
 	// verdictImpaired: the member or the observer had a lossy-node fault
 	// (gray or flaky) at the event's time or within the grace period
@@ -55,13 +58,10 @@ type cut struct {
 	oneWay int8
 }
 
-// deaf reports whether observer o cannot hear member x under the cut.
-func (c *cut) deaf(o, x int) bool {
-	if c.group[o] == c.group[x] {
-		return false
-	}
-	return c.oneWay < 0 || c.group[x] == c.oneWay
-}
+// deaf reports whether observer o and member x cannot exchange datagrams
+// both ways under the cut: they are on different sides of it, whichever
+// way a one-way cut drops.
+func (c *cut) deaf(o, x int) bool { return c.group[o] != c.group[x] }
 
 // oracle is what the nemesis knows and the nodes do not: which process of
 // each node runs, since when, and which observers may legitimately lose

@@ -366,6 +366,7 @@ func (c *Core) Receive(now Time, from netip.AddrPort, b []byte) {
 func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 	wire := len(b)
 	unbound := false
+	c.aimed = peer{}
 	hv, err := codec.NewHeaderView(b)
 	if err != nil {
 		c.drop(err)
@@ -645,8 +646,9 @@ func (c *Core) send(to netip.AddrPort, t codec.MsgType) {
 }
 
 // aim names the member the next datagram to to is for, so that it is
-// sealed for that member alone (codec.SealFor). A datagram to the source
-// of the datagram being handled is for its sender without aiming.
+// sealed for that member alone (codec.SealFor); the aim holds for that one
+// datagram. A datagram to the source of the datagram being handled is for
+// its sender without aiming.
 func (c *Core) aim(to netip.AddrPort, id ID) { c.aimed = peer{id, to} }
 
 // destID returns the member a datagram to to is sealed for: the one aimed
@@ -680,6 +682,7 @@ func (c *Core) queue(to netip.AddrPort, t codec.MsgType, b []byte) {
 	}
 	if c.keys != nil {
 		sealed, err := codec.SealFor(c.out.buffer(max(len(b)+codec.SealOverhead, pad)), b, c.keys, uint64(c.destID(to)))
+		c.aimed = peer{} // an aim holds for one datagram
 		if err != nil {
 			c.stats.SealErrors++
 			return

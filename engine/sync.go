@@ -393,6 +393,7 @@ func (c *Core) maxWants() int { return 4 * c.cfg.MaxTransfers }
 // for whole.
 func (c *Core) requestShards(now Time, peer netip.AddrPort, shards []int32, join bool) int {
 	sent, added := 0, 0
+	id := c.destID(peer) // every datagram of the request is sealed for it
 	c.expect(peer, codec.MsgShardRequest)
 	c.begin(codec.MsgShardRequest)
 	c.addEcho(peer)
@@ -411,6 +412,7 @@ func (c *Core) requestShards(now Time, peer netip.AddrPort, shards []int32, join
 		// A ShardRef and its fingerprints need two section headers, the
 		// ShardRef and the fingerprints: room for prints+3 fingerprints.
 		if added > 0 && c.bld.Room(codec.RecPrint) < prints+3 {
+			c.aim(peer, id)
 			c.send(peer, codec.MsgShardRequest)
 			sent, added = sent+added, 0
 			c.begin(codec.MsgShardRequest)
@@ -428,6 +430,7 @@ func (c *Core) requestShards(now Time, peer netip.AddrPort, shards []int32, join
 		added++
 	}
 	if added > 0 {
+		c.aim(peer, id)
 		c.send(peer, codec.MsgShardRequest)
 		sent += added
 	}

@@ -2,6 +2,7 @@ package fuzz_test
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/hearsay-io/hearsay/codec"
@@ -37,6 +38,9 @@ func (ck *checker) afterReceive(pre snapshot, b []byte) {
 		ck.failf("DatagramsIn went from %d to %d for one datagram", pre.stats.DatagramsIn, st.DatagramsIn)
 	}
 	rd := ck.read(b)
+	if rd.ok {
+		ck.sawDatagram(&rd)
+	}
 	drops := datagramDrops(&st) - datagramDrops(&pre.stats)
 	unsol := st.DropUnsolicited - pre.stats.DropUnsolicited
 	implausible := st.RefusedImplausible - pre.stats.RefusedImplausible
@@ -80,6 +84,7 @@ func (ck *checker) afterReceive(pre snapshot, b []byte) {
 		ck.checkAboutSelf(pre, &rd)
 	}
 	ck.checkReplies(&pre, &rd, len(b))
+	ck.checkAnswersSealed(&rd)
 	ck.checkAdmission(&pre, &rd)
 	if applied != no {
 		ck.trackKeys(&rd)
@@ -200,7 +205,7 @@ func (ck *checker) checkRetry(rd *reading, unsol uint64) {
 		if msg.Addr != ck.from {
 			continue
 		}
-		if h, body, ok := ck.openOut(msg.Buf[:msg.N]); ok && h.Type == codec.MsgSync && hasEcho(int(h.Sections), body, x.Token, x.Epoch) {
+		if h, body, ok := ck.openOut(msg.Addr, msg.Buf[:msg.N]); ok && h.Type == codec.MsgSync && hasEcho(int(h.Sections), body, x.Token, x.Epoch) {
 			return
 		}
 	}
@@ -249,7 +254,7 @@ func (ck *checker) checkValidation(rd *reading, pre snapshot, st engine.Stats) {
 			// What serves a join or a shard request; the records of the
 			// request are facts like a gossip's, which may still be
 			// answered (a Verdict, an admission ping).
-			switch h, _, ok := ck.openOut(msg.Buf[:msg.N]); {
+			switch h, _, ok := ck.openOut(msg.Addr, msg.Buf[:msg.N]); {
 			case !ok:
 			case h.Type == codec.MsgJoinReply, h.Type == codec.MsgShardData, h.Type == codec.MsgShardRequest,
 				h.Type == codec.MsgSync, h.Type == codec.MsgSyncReply:
@@ -258,3 +263,59 @@ func (ck *checker) checkValidation(rd *reading, pre snapshot, st engine.Stats) {
 		}
 	}
 }
+
+// checkAnswersSealed checks, in a cluster with keys, that the answers the
+// node sent to the source of a datagram it accepted while handling it (an
+// ack to its ping, a Retry, a sync or join reply, shard data) are sealed
+// for the datagram's sender, whoever the node holds at that address: the
+// sender is who asked (engine.Core's destID), and only it could open them.
+func (ck *checker) checkAnswersSealed(rd *reading) {
+	if ck.keys == nil {
+		return
+	}
+	for _, msg := range ck.out.Messages() {
+		if msg.Addr != ck.from {
+			continue
+		}
+		b := msg.Buf[:msg.N]
+		hv, err := codec.NewHeaderView(b)
+		if err != nil {
+			continue
+		}
+		switch hv.Type() {
+		case codec.MsgAck, codec.MsgRetry, codec.MsgSyncReply, codec.MsgJoinReply, codec.MsgShardData:
+		default:
+			continue
+		}
+		if _, err := codec.OpenFor(nil, b, ck.keys, rd.header.Sender); err == nil {
+			continue
+		}
+		if hv.Type() == codec.MsgAck {
+			// A relayed ack (its target another member) goes to the
+			// ping-req's sender, who may be elsewhere than this source.
+			if h, body, ok := ck.openOut(msg.Addr, b); ok && !acksSelf(int(h.Sections), body, ck.self) {
+				continue
+			}
+		}
+		ck.failf("answered a %v from %v (sender %#x) with a %v that its sender cannot open: %s",
+			rd.header.Type, ck.from, rd.header.Sender, hv.Type(), ck.whySealed(msg.Addr, b))
+	}
+}
+
+// acksSelf reports whether an ack body answers a ping of the node itself.
+func acksSelf(sections int, body []byte, self engine.ID) bool {
+	var r codec.Reader
+	r.Reset(sections, body)
+	for r.Next() {
+		if r.Type() != codec.RecAck {
+			continue
+		}
+		for i := 0; i < r.Count(); i++ {
+			if a, _, err := codec.ParseAck(r.Record(i)); err == nil && engine.ID(a.Target) == self {
+				return true
+			}
+		}
+	}
+	return false
+}
+

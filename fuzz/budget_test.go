@@ -98,4 +98,3 @@ func (ck *checker) checkAdmission(pre *snapshot, rd *reading) {
 			fresh, rd.header.Type, rd.header.Sender, ck.from, admitted)
 	}
 }
-

@@ -28,7 +28,25 @@ type captured struct {
 	header     codec.Header
 	body       []byte // plain: opened and decompressed
 	compressed bool
-	gap        time.Duration // since the previous delivery to the same node
+	// unbound: sealed for no receiver (a Join or Sync to a seed whose ID
+	// the sender did not know yet) rather than for the node it went to.
+	unbound bool
+	gap     time.Duration // since the previous delivery to the same node
+}
+
+// openCaptured opens a captured datagram as its receiver, world node to,
+// does: sealed for that node's ID, or, a Join or Sync only, for no one.
+func openCaptured(b []byte, ring *codec.Keyring, to int) (plain []byte, unbound bool, err error) {
+	p, err := codec.OpenFor(nil, b, ring, uint64(worldIDs[to]))
+	if err == nil {
+		return p, false, nil
+	}
+	if hv, herr := codec.NewHeaderView(b); herr == nil && (hv.Type() == codec.MsgJoin || hv.Type() == codec.MsgSync) {
+		if p, err = codec.OpenFor(nil, b, ring, 0); err == nil {
+			return p, true, nil
+		}
+	}
+	return nil, false, err
 }
 
 // captureScenario runs the world as a cluster through a life of joins,
@@ -57,11 +75,11 @@ func captureScenario(keys [][]byte) ([]captured, error) {
 		cp := captured{delivery: d}
 		b := d.data
 		if ring != nil {
-			p, err := codec.Open(nil, b, ring)
+			p, unbound, err := openCaptured(b, ring, d.to)
 			if err != nil {
 				return
 			}
-			b = p
+			b, cp.unbound = p, unbound
 		}
 		h, err := codec.ParseHeader(b)
 		if err != nil {
@@ -138,11 +156,14 @@ func captureScenario(keys [][]byte) ([]captured, error) {
 
 // feature names what makes a captured datagram interesting: its type and
 // the kinds of record it carries, with member states, records about the
-// receiver itself, and compression.
+// receiver itself, compression, and sealing for no receiver.
 func feature(cp *captured) string {
 	f := cp.header.Type.String()
 	if cp.compressed {
 		f += "+z"
+	}
+	if cp.unbound {
+		f += "+unbound"
 	}
 	kinds := map[string]bool{}
 	var r codec.Reader
@@ -241,7 +262,7 @@ func programInput(w []captured, keyed bool) []byte {
 		if i > 0 && cp.gap > 0 {
 			p.advance(stepCode(cp.gap))
 		}
-		p.datagram(cp.from, &cp.header, cp.body, cp.compressed)
+		p.datagram(cp.from, &cp.header, cp.body, cp.compressed, cp.unbound)
 	}
 	return p.b
 }
@@ -296,6 +317,14 @@ func TestCaptureCorpus(t *testing.T) {
 		seal[name] = frameInput(w)
 		if name < "08" {
 			prog["sealed-"+name] = programInput(w, true)
+		}
+		if name < "04" || strings.Contains(name, "+unbound") {
+			// The same window delivered to the next node, which it was not
+			// sealed for: every datagram fails authentication there, but
+			// a Join or Sync sealed for no one.
+			in := frameInput(w)
+			in[0] = byte((w[0].to + 1) % worldN)
+			seal["redirected-"+name] = in
 		}
 	}
 	// One long sequence per target: everything node 3 received around its

@@ -21,7 +21,8 @@
 //   - FuzzCoreReceive: raw datagrams in an open (unsealed) cluster. The
 //     input is a node byte, then frames of a control byte (source address;
 //     time step before delivery, 1 ms to 16 s), a 2-byte length and the
-//     datagram; a length bit asks the harness to seal the datagram first.
+//     datagram; two length bits ask the harness to seal the datagram
+//     first: for the node, for no one or for another member.
 //     Seeds: captured traffic and hand-written hostile datagrams, among
 //     them one per rule of the validated protocol (compressed gossip,
 //     unsolicited shard data, sync and join replies and Retries,
@@ -30,11 +31,17 @@
 //     strangers' members, a padded ping-req from a stranger).
 //   - FuzzCoreReceiveSealed: the same in a cluster with keys (the node
 //     seals with one key and accepts another, which sealed the captured
-//     seeds). Mutated sealed datagrams must fail to open, be dropped as
-//     truncated, unknown-key or auth, and change nothing; a datagram seen
-//     before from the same sender is a replay (the rule seeds send each
-//     twice); frames the harness seals reach the protocol as an insider's
-//     would.
+//     seeds, each for the member it went to, as codec.SealFor binds a
+//     sealed datagram to its receiver). Mutated sealed datagrams must fail
+//     to open, be dropped as truncated, unknown-key or auth, and change
+//     nothing; so must a datagram sealed for another member (captured
+//     windows redirected to the next node, a Verdict sealed for another
+//     member) or for no one unless it is a Join or Sync; a Join or Sync
+//     sealed for no one (the first contact with a seed) is answered as
+//     from an address that has not proven itself, whatever Echo it
+//     carries; a datagram seen before from the same sender is a replay
+//     (the rule seeds send each twice); frames the harness seals for the
+//     node reach the protocol as an insider's would.
 //   - FuzzCoreSequence: a program whose every instruction builds something
 //     well formed with the codec Builder, so mutations exercise the merge
 //     logic rather than the decoder: member records with chosen states,
@@ -48,7 +55,9 @@
 //     with an Echo of its token; the node's requests answered by a Retry),
 //     compressed datagrams, time steps, and the user calls SetState,
 //     DeleteState, Join and Leave. A flag bit runs the program in a cluster
-//     with keys. The language is documented on runProgram.
+//     with keys, where option bits choose whom each datagram is sealed
+//     for (the node, no one, another member, its sender). The language is
+//     documented on runProgram.
 //
 // # Invariants
 //
@@ -65,7 +74,8 @@
 //     reply. The gate, in order: header, cluster (DropCluster),
 //     compression only on shard data (DropCompressed) the node asked the
 //     source for (DropUnsolicited), sealing (DropSealed, DropUnsealed,
-//     DropUnknownKey, DropAuth), decompression, a known type
+//     DropUnknownKey, DropAuth: a sealed datagram opens for the node's own
+//     ID, or, a Join or Sync only, for no one), decompression, a known type
 //     (DropUnknownType), not the node's own ID (DropSelf), a plausible
 //     incarnation (below 2^32-1) and generation (below 2^64-1 and at most
 //     MaxClockSkew ahead of the node's, which stands in for the world's
@@ -83,7 +93,8 @@
 //     source while handling it are at most the datagram's size (both as on
 //     the wire) unless the datagram carried a valid Echo of a token the
 //     node issued to that address (in its Retry, this token epoch or the
-//     last) or the node sent a request there within 4 s; so are the bytes
+//     last), and was sealed for the node, not for no one, or the node
+//     sent a request there within 4 s; so are the bytes
 //     it queues to addresses that are no member's recorded address (the
 //     source included when not validated, and leaving out addresses it
 //     sent a request to within 4 s). A Join or ShardRequest from an address
@@ -118,16 +129,24 @@
 //     live keys and MaxStateBytes per member (the world's bounds are small,
 //     so inputs reach them);
 //   - every datagram the node emits fits MaxDatagramSize, is sealed exactly
-//     when the cluster has keys, opens, decompresses and parses, and has a
-//     header naming the node at its generation (or, in the step that
-//     renewed, the one it left);
+//     when the cluster has keys, and then for a member the node has seen
+//     at the destination (in its table, as the sender of a datagram from
+//     there, or named there by a member record or ping-req) or, a Join or
+//     Sync only, for no one; an answer to a datagram's source while the
+//     node handles it (an ack to its ping, a Retry, a sync or join reply,
+//     shard data) is sealed for the datagram's sender; it opens,
+//     decompresses and parses, and has a header naming the node at its
+//     generation (or, in the step that renewed, the one it left);
 //   - after Tick(now), Deadline is after now: a driver that ticks at the
 //     deadline never spins.
 //
 // Where the checker cannot see the node's state (an answer the reply
 // budget refused may still have noted a request; a shard request may close
 // before its deadline), its model answers "maybe" and the invariant accepts
-// either outcome; the counters then settle what the node did.
+// either outcome; the counters then settle what the node did. A token
+// the node did not issue in the run may still be one it would issue (a
+// keyed hash of address and epoch, keyed from the node's seed): the
+// checker asks a twin of the node (tokenOracle).
 //
 // # Running
 //
@@ -159,7 +178,9 @@
 // kind of datagram it saw (message type, record kinds, member states,
 // records about the receiver, Verdict states, the request a Retry names),
 // the first one with the datagrams the same node received around it, as a
-// raw input and as a program. To regenerate:
+// raw input and as a program; the sealed corpus also holds a few windows
+// delivered to the next node (capture-redirected-*), which they were not
+// sealed for. To regenerate:
 //
 //	go test ./fuzz -run TestCaptureCorpus -args -capture
 //
@@ -172,9 +193,12 @@
 // generation, a crash, a refutation, state updates and a leave, then
 // injects every captured datagram again, in order and in reverse, into
 // every node, open and sealed: member views, incarnations, generations and
-// application state must not change, and no live node may be suspected.
-// (While finding 7 is open, a datagram carrying a Verdict goes back only to
-// the node it was sent to.)
+// application state must not change, and no live node may be suspected;
+// sealed, every datagram redirected to a node it was not sealed for counts
+// once in DropAuth. In an open cluster a datagram carrying a Verdict goes
+// back only to the node it was sent to: a Verdict names no subject, so
+// redirected it is a forged claim about its new receiver, which the node
+// answers as it must (finding 7, closed).
 //
 // # Findings
 //

@@ -56,7 +56,9 @@ import (
 //   - output: every datagram the core emits fits MaxDatagramSize, is from
 //     this node at its generation (or the one it renewed from in that
 //     step) and an incarnation it has had, is sealed exactly when the
-//     cluster has keys, and is well formed;
+//     cluster has keys, and then for a member the node has seen at the
+//     destination address (sealed for no one only a Join or Sync, the
+//     first contact with a seed), and is well formed;
 //   - timers: after Tick(now) the core's Deadline is after now (a driver
 //     would otherwise spin).
 type checker struct {
@@ -92,6 +94,15 @@ type checker struct {
 	stepInc uint32
 
 	peers peers
+	// idsAt holds, for every address, the member IDs the node has seen
+	// there: members of its table at their recorded address, the senders
+	// of the datagrams it accepted at their source, the members and
+	// ping-req targets those datagrams named at an address. A datagram
+	// the node sends to an address is sealed for one of them.
+	idsAt map[netip.AddrPort]map[uint64]bool
+	// tokens, when set, returns the token the node would issue to an
+	// address in an epoch (see tokenOracle).
+	tokens func(addr netip.AddrPort, epoch uint32) uint64
 
 	members []engine.Member // scratch
 	before  []engine.Member // the view before a datagram
@@ -131,6 +142,44 @@ func newChecker(cfg engine.Config, keys *codec.Keyring) *checker {
 		tracked: make(map[stateKey]seenState),
 		own:     make(map[string]ownEntry),
 		peers:   newPeers(),
+		idsAt:   make(map[netip.AddrPort]map[uint64]bool),
+	}
+}
+
+// sawAt notes that the node has seen member id at addr (0 included: a
+// datagram's sender may claim it, and is answered sealed for it).
+func (ck *checker) sawAt(addr netip.AddrPort, id uint64) {
+	if !addr.IsValid() {
+		return
+	}
+	ids := ck.idsAt[addr]
+	if ids == nil {
+		ids = make(map[uint64]bool)
+		ck.idsAt[addr] = ids
+	}
+	ids[id] = true
+}
+
+// sawDatagram notes the member IDs an accepted datagram from ck.from shows
+// at an address: its sender at the source, its member records and ping-req
+// targets at theirs.
+func (ck *checker) sawDatagram(rd *reading) {
+	ck.sawAt(ck.from, rd.header.Sender)
+	var r codec.Reader
+	r.Reset(rd.sections, rd.body)
+	for r.Next() {
+		for i := 0; i < r.Count(); i++ {
+			switch r.Type() {
+			case codec.RecMember:
+				if m, _, err := codec.ParseMember(r.Record(i)); err == nil {
+					ck.sawAt(m.Addr, m.ID)
+				}
+			case codec.RecPingReq:
+				if p, _, err := codec.ParsePingReq(r.Record(i)); err == nil {
+					ck.sawAt(p.Addr, p.Target)
+				}
+			}
+		}
 	}
 }
 
@@ -296,6 +345,7 @@ func (ck *checker) checkView(ticked bool) {
 	}
 	live, self := 0, false
 	for _, m := range ms {
+		ck.sawAt(m.Addr, uint64(m.ID))
 		if m.State.Live() {
 			live++
 		}
@@ -426,11 +476,12 @@ func (ck *checker) checkState() {
 	}
 }
 
-// openOut opens and decompresses a datagram the node emitted.
-func (ck *checker) openOut(b []byte) (codec.Header, []byte, bool) {
+// openOut opens and decompresses a datagram the node emitted to addr
+// (sealed, for a member seen at addr: see sealedFor).
+func (ck *checker) openOut(to netip.AddrPort, b []byte) (codec.Header, []byte, bool) {
 	if ck.keys != nil {
-		p, err := codec.Open(nil, b, ck.keys)
-		if err != nil {
+		p, _, ok := ck.openSent(to, b)
+		if !ok {
 			return codec.Header{}, nil, false
 		}
 		b = p
@@ -446,6 +497,46 @@ func (ck *checker) openOut(b []byte) (codec.Header, []byte, bool) {
 		}
 	}
 	return h, body, true
+}
+
+// openSent opens a sealed datagram the node emitted to addr, as its
+// receiver there would: for a member ID the node has seen at addr, or, a
+// Join or Sync only, for no one (receiver 0). It returns the plain
+// datagram and the receiver it was sealed for.
+func (ck *checker) openSent(to netip.AddrPort, b []byte) ([]byte, uint64, bool) {
+	for id := range ck.idsAt[to] {
+		if p, err := codec.OpenFor(nil, b, ck.keys, id); err == nil {
+			return p, id, true
+		}
+	}
+	if hv, err := codec.NewHeaderView(b); err == nil && (hv.Type() == codec.MsgJoin || hv.Type() == codec.MsgSync) {
+		if p, err := codec.OpenFor(nil, b, ck.keys, 0); err == nil {
+			return p, 0, true
+		}
+	}
+	return nil, 0, false
+}
+
+// whySealed says whom a sealed datagram the node emitted to addr was
+// sealed for, when not for its receiver there: no one, a member seen at
+// addr, a member seen only elsewhere, or no member the checker knows.
+func (ck *checker) whySealed(to netip.AddrPort, b []byte) string {
+	if _, err := codec.OpenFor(nil, b, ck.keys, 0); err == nil {
+		return "sealed for no one (only a Join or Sync may be)"
+	}
+	for id := range ck.idsAt[to] {
+		if _, err := codec.OpenFor(nil, b, ck.keys, id); err == nil {
+			return fmt.Sprintf("sealed for member %#x, which the node has seen at %v", id, to)
+		}
+	}
+	for addr, ids := range ck.idsAt {
+		for id := range ids {
+			if _, err := codec.OpenFor(nil, b, ck.keys, id); err == nil {
+				return fmt.Sprintf("sealed for member %#x, seen at %v and never at %v", id, addr, to)
+			}
+		}
+	}
+	return "sealed for no member the checker knows, or not opening at all"
 }
 
 // checkOutput checks every datagram the core emitted since the outbox was
@@ -469,7 +560,13 @@ func (ck *checker) checkOutput(seen func(to netip.AddrPort, h *codec.Header, bod
 			ck.failf("emitted a datagram sealed=%v in a cluster with keys=%v", sealed, ck.keys != nil)
 			continue
 		}
-		h, body, ok := ck.openOut(b)
+		if ck.keys != nil {
+			if _, _, ok := ck.openSent(msg.Addr, b); !ok {
+				ck.failf("emitted a %v datagram to %v that its receiver cannot open: %s", hv.Type(), msg.Addr, ck.whySealed(msg.Addr, b))
+				continue
+			}
+		}
+		h, body, ok := ck.openOut(msg.Addr, b)
 		if !ok {
 			ck.failf("emitted a datagram that does not open, parse or decompress")
 			continue

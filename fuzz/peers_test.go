@@ -139,8 +139,12 @@ func (ck *checker) wantsShard(addr netip.AddrPort, shard uint32) tri {
 
 // echoed reports whether the datagram carries a valid Echo for from: the
 // first record of an Echo section returns a token the node issued to from
-// in the current token epoch or the one before.
+// in the current token epoch or the one before, and the datagram is sealed
+// for the node (an unbound one proves nothing, whatever it echoes).
 func (ck *checker) echoed(from netip.AddrPort, rd *reading) bool {
+	if rd.unbound {
+		return false
+	}
 	cur := epochAt(ck.now)
 	var r codec.Reader
 	r.Reset(rd.sections, rd.body)
@@ -149,11 +153,26 @@ func (ck *checker) echoed(from netip.AddrPort, rd *reading) bool {
 			continue
 		}
 		e, _, _ := codec.ParseEcho(r.Record(0))
-		if e.Token != 0 && (e.Epoch == cur || e.Epoch+1 == cur) && ck.peers.tokens[tokenKey{from, e.Epoch}] == e.Token {
+		if e.Token != 0 && (e.Epoch == cur || e.Epoch+1 == cur) && ck.token(from, e.Epoch) == e.Token {
 			return true
 		}
 	}
 	return false
+}
+
+// token returns the token the node gives addr in epoch e: the one it
+// issued in a Retry, or, when it issued none in this run, the one it would
+// (tokens are stateless, a keyed hash of the address and epoch, so an
+// input may carry one learnt from another run of the same node: the
+// harness's tokens oracle), or 0 when unknown.
+func (ck *checker) token(addr netip.AddrPort, e uint32) uint64 {
+	if t, ok := ck.peers.tokens[tokenKey{addr, e}]; ok {
+		return t
+	}
+	if ck.tokens != nil {
+		return ck.tokens(addr, e)
+	}
+	return 0
 }
 
 // validated says whether the node may answer the datagram beyond its size:

@@ -19,10 +19,13 @@ import (
 //
 //	0x00-0x5f  datagram: type, source, sender, generation, incarnation,
 //	           options (bit 0 compress, bits 1-3 sections, bit 4 echo
-//	           the token the node issued to the source), seq, then the
-//	           sections: record type, count, records (a section of
-//	           Fingerprint records after a ShardRef lists, as a shard
-//	           request does, records of that ShardRef's shard)
+//	           the token the node issued to the source, bits 5-6 in a
+//	           cluster with keys whom it is sealed for: 0 the node, as
+//	           its peers seal, 1 no one, as a first Join or Sync to a
+//	           seed is, 2 the world node after the node, 3 the sender),
+//	           seq, then the sections: record type, count, records (a
+//	           section of Fingerprint records after a ShardRef lists, as
+//	           a shard request does, records of that ShardRef's shard)
 //	0x60-0x8f  reply to one of the last datagrams the node sent (index,
 //	           kind): an ack to its ping, echoing its sequence number,
 //	           from the member pinged; an ack or nack to its ping-req;
@@ -383,7 +386,7 @@ func (s *seqRun) finish(from netip.AddrPort, h codec.Header, first func(*codec.B
 		}
 	}
 	if s.t.chk.keys != nil {
-		sealed, err := codec.Seal(s.seal[:0], b, s.t.sealer)
+		sealed, err := codec.SealFor(s.seal[:0], b, s.t.sealer, s.receiver(opts, h.Sender))
 		if err != nil {
 			return
 		}
@@ -391,6 +394,28 @@ func (s *seqRun) finish(from netip.AddrPort, h codec.Header, first func(*codec.B
 		b = sealed
 	}
 	s.t.receive(from, b)
+}
+
+// Whom a datagram is sealed for: bits 5-6 of its options.
+const (
+	optSealUnbound = 1 << 5 // for no one (receiver 0)
+	optSealOther   = 2 << 5 // for the world node after the node
+	optSealSender  = 3 << 5 // for its own sender
+	optSealMask    = 3 << 5
+)
+
+// receiver returns the member ID a datagram with options opts and the
+// given sender is sealed for.
+func (s *seqRun) receiver(opts byte, sender uint64) uint64 {
+	switch opts & optSealMask {
+	case optSealUnbound:
+		return 0
+	case optSealOther:
+		return uint64(worldIDs[(s.t.node+1)%worldN])
+	case optSealSender:
+		return sender
+	}
+	return uint64(s.t.core.ID())
 }
 
 // section adds records of one type.

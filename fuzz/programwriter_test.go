@@ -88,8 +88,9 @@ func (w *progWriter) value(v []byte) {
 }
 
 // datagram writes an instruction that rebuilds the plain datagram h, body
-// (compressed if it was), received from from.
-func (w *progWriter) datagram(from netip.AddrPort, h *codec.Header, body []byte, compressed bool) {
+// (compressed if it was; in a cluster with keys sealed for no receiver if
+// unbound, else for the node), received from from.
+func (w *progWriter) datagram(from netip.AddrPort, h *codec.Header, body []byte, compressed, unbound bool) {
 	w.byte(0x00)
 	if h.Type < 16 {
 		w.byte(byte(h.Type))
@@ -121,6 +122,9 @@ func (w *progWriter) datagram(from netip.AddrPort, h *codec.Header, body []byte,
 	opts := byte(len(secs)) << 1
 	if compressed {
 		opts |= 1
+	}
+	if unbound {
+		opts |= optSealUnbound
 	}
 	w.byte(opts)
 	w.u32(h.Seq)

@@ -29,6 +29,11 @@ type reading struct {
 	// seen records the datagram in the replay model; the caller runs it
 	// once it knows the gate got that far.
 	seen func()
+	// unbound: a sealed Join or Sync that opened for no receiver (0)
+	// rather than for the node, as a first contact with a seed whose ID
+	// the sender does not know is sealed. The node answers it as from an
+	// address that has not proven itself: an Echo in it does not count.
+	unbound bool
 }
 
 func refused(cause string, count func(*engine.Stats) uint64) reading {
@@ -40,7 +45,9 @@ func refused(cause string, count func(*engine.Stats) uint64) reading {
 // engine.Core.Receive): a valid header of this cluster; compression only on
 // shard data the node asked from for; sealed exactly when the node has keys
 // and opening under its keyring; a body that decompresses within the
-// engine's bound; a message type the codec defines; not claiming to come
+// engine's bound (a sealed datagram opens for the node's own ID or, a Join
+// or Sync only, for no one: see open); a message type the codec defines;
+// not claiming to come
 // from this node; a plausible incarnation and generation; in a sealed
 // cluster, not a replay nor a sequence number implausibly far ahead (the
 // caller records it in the replay model, reading.seen); and every section
@@ -68,18 +75,19 @@ func (ck *checker) read(b []byte) reading {
 		}
 	}
 	sealed := hv.Flags()&codec.FlagSealed != 0
+	unbound := false
 	switch {
 	case sealed && ck.keys == nil:
 		return refused("sealed without keys", func(s *engine.Stats) uint64 { return s.DropSealed })
 	case !sealed && ck.keys != nil:
 		return refused("unsealed with keys", func(s *engine.Stats) uint64 { return s.DropUnsealed })
 	case sealed:
-		p, err := codec.Open(ck.scratch[:0], b, ck.keys)
+		p, u, err := ck.open(ck.scratch[:0], b, hv.Type())
 		if err != nil {
 			return refused("a seal that does not open", dropCounter(err))
 		}
 		ck.scratch = p[:0]
-		b = p
+		b, unbound = p, u
 	}
 	h, err := codec.ParseHeader(b)
 	if err != nil {
@@ -121,7 +129,23 @@ func (ck *checker) read(b []byte) reading {
 	if err := wellFormed(int(h.Sections), body); err != nil {
 		return reading{cause: "a malformed body", count: dropCounter(err), unsure: unsure, seen: seen}
 	}
-	return reading{ok: true, header: h, sections: int(h.Sections), body: body, unsure: unsure, seen: seen}
+	return reading{ok: true, header: h, sections: int(h.Sections), body: body, unsure: unsure, seen: seen, unbound: unbound}
+}
+
+// open opens a sealed datagram of type t (as its header says) the way the
+// node must: bound to the node's own member ID (codec.OpenFor); failing
+// that authentication, a Join or Sync, the first contact with a seed whose
+// ID the sender did not know, may be sealed for no one (receiver 0), and
+// is then unbound. Anything else sealed for another receiver, or for no
+// one, fails with codec.ErrAuth.
+func (ck *checker) open(dst, b []byte, t codec.MsgType) (plain []byte, unbound bool, err error) {
+	p, err := codec.OpenFor(dst, b, ck.keys, uint64(ck.self))
+	if errors.Is(err, codec.ErrAuth) && (t == codec.MsgJoin || t == codec.MsgSync) {
+		if p, err = codec.OpenFor(dst, b, ck.keys, 0); err == nil {
+			return p, true, nil
+		}
+	}
+	return p, false, err
 }
 
 // dropCounter is the counter of Stats that a datagram refused by the codec

@@ -31,11 +31,13 @@ func FuzzCoreReceive(f *testing.F) {
 }
 
 // FuzzCoreReceiveSealed is FuzzCoreReceive for a cluster with keys: the
-// node seals with keyB and accepts keyA, which sealed the captured corpus.
-// A mutated sealed datagram must fail to open, be dropped as truncated,
-// unknown-key or auth, and change nothing; frames with the seal bit are
-// sealed by the harness with keyB, so that mutated plaintexts still reach
-// the protocol as an insider's datagrams would.
+// node seals with keyB and accepts keyA, which sealed the captured corpus
+// (each datagram for the member it went to). A mutated sealed datagram
+// must fail to open, be dropped as truncated, unknown-key or auth, and
+// change nothing, as must one sealed for another member; frames with the
+// seal bits are sealed by the harness with keyB, for the node (so that
+// mutated plaintexts still reach the protocol as an insider's datagrams
+// would), for no one or for another member (see sealing).
 func FuzzCoreReceiveSealed(f *testing.F) {
 	for _, s := range handSeeds(true) {
 		f.Add(s)
@@ -77,14 +79,9 @@ func handSeeds(keyed bool) [][]byte {
 		return b.Finish()
 	}
 	_, ringA, ringC := keyrings()
-	seal := func(b []byte, k *codec.Keyring) []byte {
-		s, err := codec.Seal(nil, b, k)
-		if err != nil {
-			panic(err)
-		}
-		return s
-	}
 	self := uint64(worldIDs[0])
+	// Every seed plays node 0: its peers seal for it.
+	seal := func(b []byte, k *codec.Keyring) []byte { return sealFor(b, k, self) }
 	suspectSelf := build(hdr(codec.MsgGossip, uint64(worldIDs[3]), 1, 0), func(b *codec.Builder) {
 		b.AddMember(&codec.Member{ID: self, Generation: 1, Incarnation: 0, State: codec.StateSuspect, Addr: worldAddrs[0], Witness: uint64(worldIDs[3])})
 	})
@@ -275,11 +272,7 @@ func ruleSeeds(keyed bool) [][]byte {
 	for _, r := range rules {
 		d := r.data
 		if keyed {
-			s, err := codec.Seal(nil, d, ringA)
-			if err != nil {
-				panic(err)
-			}
-			d = s
+			d = sealFor(d, ringA, self)
 		}
 		seeds = append(seeds, appendFrame([]byte{0}, r.src, 0, false, d))
 		all = appendFrame(all, r.src, 700*time.Millisecond, false, d)
@@ -310,6 +303,120 @@ func ruleSeeds(keyed bool) [][]byte {
 			in = appendFrame(in, r.src, 0, true, r.data)
 		}
 		seeds = append(seeds, in)
+		seeds = append(seeds, bindingSeeds()...)
 	}
 	return append(seeds, all)
+}
+
+// sealFor seals b with k for receiver (codec.SealFor), or panics.
+func sealFor(b []byte, k *codec.Keyring, receiver uint64) []byte {
+	s, err := codec.SealFor(nil, b, k, receiver)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// bindingSeeds are inputs for the sealed target about the binding of a
+// sealed datagram to its receiver (codec.SealFor), each played by node 0:
+//
+//   - redirected: a gossip node 3 sealed for node 5, suspecting node 6,
+//     then a Left Verdict it sealed for node 5 (what finding 7 redirected),
+//     then the Verdict sealed by the harness for node 3 itself
+//     (sealOther): none opens at node 0 (DropAuth), nothing changes;
+//   - unbound join: a stranger's Join sealed for no one, as to a seed
+//     whose ID it does not know: it opens, and the stranger, whose address
+//     has not proven itself, gets one Retry and nothing that serves it;
+//     then a gossip sealed for no one, which only a Join or Sync may be
+//     (DropAuth);
+//   - unbound sync with an echo: a stranger's Sync with a differing
+//     digest (a Retry with a token), then the Sync again echoing that
+//     token, sealed for no one: the Echo is ignored, so the answer is at
+//     most its size (another Retry); then the same sealed for node 0: the
+//     Echo proves the address, and the sync is served.
+func bindingSeeds() [][]byte {
+	_, ringA, _ := keyrings()
+	self, n3, n5 := uint64(worldIDs[0]), uint64(worldIDs[3]), uint64(worldIDs[5])
+	stranger := uint64(foreignIDs[3])
+	build := func(t codec.MsgType, sender uint64, seq uint32, add func(b *codec.Builder)) []byte {
+		var b codec.Builder
+		b.Reset(make([]byte, 0, 1400), 1400-codec.SealOverhead, codec.Header{
+			Type: t, Cluster: worldCluster, Sender: sender, Generation: 1, Seq: seq,
+		})
+		add(&b)
+		return b.Finish()
+	}
+	suspect6 := build(codec.MsgGossip, n3, 21, func(b *codec.Builder) {
+		b.AddMember(&codec.Member{ID: uint64(worldIDs[6]), Generation: 1, State: codec.StateSuspect, Addr: worldAddrs[6], Witness: n3})
+	})
+	leftVerdict := build(codec.MsgGossip, n3, 22, func(b *codec.Builder) {
+		b.AddVerdict(codec.Verdict{Generation: 1, State: codec.StateLeft})
+	})
+	redirected := []byte{0}
+	redirected = appendFrame(redirected, 3, 0, false, sealFor(suspect6, ringA, n5))
+	redirected = appendFrame(redirected, 3, 0, false, sealFor(leftVerdict, ringA, n5))
+	redirected = appendFrameSealing(redirected, 3, 0, sealOther, leftVerdict)
+
+	join := build(codec.MsgJoin, stranger, 1, func(b *codec.Builder) {
+		b.AddMember(&codec.Member{ID: stranger, Generation: 1, State: codec.StateAlive, Addr: foreignAddrs[0]})
+	})
+	gossip := build(codec.MsgGossip, stranger, 2, func(b *codec.Builder) {
+		b.AddMember(&codec.Member{ID: uint64(foreignIDs[4]), Generation: 1, State: codec.StateAlive, Addr: foreignAddrs[1]})
+	})
+	unboundJoin := []byte{0}
+	unboundJoin = appendFrame(unboundJoin, worldN, 0, false, sealFor(join, ringA, 0))
+	unboundJoin = appendFrameSealing(unboundJoin, worldN, 0, sealUnbound, gossip)
+
+	sync := func(seq uint32, echo *codec.Echo) []byte {
+		return build(codec.MsgSync, stranger, seq, func(b *codec.Builder) {
+			if echo != nil {
+				b.AddEcho(*echo)
+			}
+			b.AddDigest(codec.Digest{Count: 8, Sum: 1})
+		})
+	}
+	// The token node 0 gives the stranger's address: that of its Retry to
+	// the first sync (the node's token key comes from its seed, so a
+	// target at the same start issues the same token).
+	first := sealFor(sync(1, nil), ringA, self)
+	tok, err := retryToken(0, foreignAddrs[0], first)
+	if err != nil {
+		panic(err)
+	}
+	unboundSync := []byte{0}
+	unboundSync = appendFrame(unboundSync, worldN, 0, false, first)
+	unboundSync = appendFrame(unboundSync, worldN, 0, false, sealFor(sync(2, &tok), ringA, 0))
+	unboundSync = appendFrame(unboundSync, worldN, 0, false, sealFor(sync(3, &tok), ringA, self))
+	return [][]byte{redirected, unboundJoin, unboundSync}
+}
+
+// retryToken delivers b from from to a fresh sealed target playing node
+// and returns the token of the Retry it answers with.
+func retryToken(node int, from netip.AddrPort, b []byte) (codec.Echo, error) {
+	t, err := newTarget(node, true)
+	if err != nil {
+		return codec.Echo{}, err
+	}
+	var tok codec.Echo
+	t.seen = func(to netip.AddrPort, h *codec.Header, body []byte) {
+		if to != from || h.Type != codec.MsgRetry {
+			return
+		}
+		var r codec.Reader
+		r.Reset(int(h.Sections), body)
+		for r.Next() {
+			if r.Type() == codec.RecRetry && r.Count() > 0 {
+				x, _, _ := codec.ParseRetry(r.Record(0))
+				tok = codec.Echo{Token: x.Token, Epoch: x.Epoch}
+			}
+		}
+	}
+	t.receive(from, b)
+	if t.chk.err != nil {
+		return codec.Echo{}, t.chk.err
+	}
+	if tok.Token == 0 {
+		return codec.Echo{}, fmt.Errorf("node %d answered the sync from %v with no Retry token", node, from)
+	}
+	return tok, nil
 }

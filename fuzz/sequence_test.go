@@ -308,6 +308,27 @@ func handPrograms() [][]byte {
 				[]byte{opAdvance | 12, opAdvance | 12}),
 		)
 	}
+	// Receiver binding, in a cluster with keys (options bits 5-6 choose
+	// whom a datagram is sealed for). Node 3 suspects node 6 in a gossip
+	// sealed for node 1 (the node after node 0), then in one sealed for
+	// itself, then in one sealed for no one: none opens (DropAuth). A
+	// stranger's Join sealed for no one, as to a seed: one Retry. A
+	// stranger syncs, bound, and gets a Retry; it sends the sync again
+	// echoing the token but sealed for no one: the Echo does not count
+	// (another Retry); then bound, with the Echo: served.
+	suspect6 := cat(rec(codec.RecMember, 1), member(6, same, same, codec.StateSuspect, idOf+3))
+	sealedAs := func(h []byte, seal byte, seq byte) []byte { h[5] |= seal; h[6] = seq; return h }
+	progs = append(progs, cat([]byte{1, 0},
+		[]byte{opDatagram}, sealedAs(header(codec.MsgGossip, 3, same, same, 1), optSealOther, 1), suspect6,
+		[]byte{opDatagram}, sealedAs(header(codec.MsgGossip, 3, same, same, 1), optSealSender, 2), suspect6,
+		[]byte{opDatagram}, sealedAs(header(codec.MsgGossip, 3, same, same, 1), optSealUnbound, 3), suspect6,
+		[]byte{opDatagram, byte(codec.MsgJoin), foreign + 0, foreign + 3, same, same, 1<<1 | optSealUnbound, 1},
+		rec(codec.RecMember, 1), []byte{foreign + 3, same, same, state(codec.StateAlive), foreign + 0, 0, noWitness},
+		[]byte{opDatagram, byte(codec.MsgSync), foreign + 1, foreign + 5, same, same, 1 << 1, 1},
+		rec(codec.RecDigest, 1), []byte{0, 0, liveCount, sumPlus1},
+		[]byte{opReply, 0, 0, foreign + 5, 1<<1 | optSealUnbound, 2}, rec(codec.RecDigest, 1), []byte{0, 0, liveCount, sumPlus1},
+		[]byte{opReply, 0, 0, foreign + 5, 1 << 1, 3}, rec(codec.RecDigest, 1), []byte{0, 0, liveCount, sumPlus1},
+		[]byte{opAdvance | 10}))
 	return progs
 }
 

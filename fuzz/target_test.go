@@ -22,6 +22,8 @@ type target struct {
 	node int
 	// sealer seals frames that ask for it: the node's own keyring in a
 	// keyed cluster, keyA's in an open one (which the node must refuse).
+	// What it seals is bound to the node (codec.SealFor with the node's
+	// member ID) unless the frame asks otherwise (sealing).
 	sealer  *codec.Keyring
 	sealBuf []byte
 	// seen, when set, sees every datagram the core emits.
@@ -61,9 +63,9 @@ func keyrings() (nodeRing, sealA, stranger *codec.Keyring) {
 
 // bootstrap returns a gossip datagram from world node to+1, to be sent
 // from its own address (so from a trusted member), that gives node `to`
-// the bootState of the others, plain or sealed with keyA. A node is the
-// authority on its own state: it writes its part of bootState itself
-// (newTarget).
+// the bootState of the others, plain or sealed with keyA for node `to`. A
+// node is the authority on its own state: it writes its part of bootState
+// itself (newTarget).
 func bootstrap(to int, sealed bool) []byte {
 	bootstrapOnce.Do(func() {
 		_, ringA, _ := keyrings()
@@ -79,7 +81,7 @@ func bootstrap(to int, sealed bool) []byte {
 				}
 			}
 			plain := bld.Finish()
-			sealedB, err := codec.Seal(nil, plain, ringA)
+			sealedB, err := codec.SealFor(nil, plain, ringA, uint64(worldIDs[t]))
 			if err != nil {
 				panic(err)
 			}
@@ -113,10 +115,12 @@ func newTarget(node int, keyed bool) (*target, error) {
 	cfg.ID = worldIDs[node]
 	cfg.Generation = 1
 	cfg.BindAddr = worldAddrs[node]
+	seed := uint64(node) + 1
+	t.chk.tokens = tokenOracle(cfg, seed, t.sealer)
 	core, err := engine.NewCore(cfg, engine.Env{
 		Addr:    worldAddrs[node],
 		Now:     t.now,
-		Seed:    uint64(node) + 1,
+		Seed:    seed,
 		Outbox:  &t.out,
 		OnEvent: t.chk.onEvent,
 	})
@@ -141,6 +145,70 @@ func newTarget(node int, keyed bool) (*target, error) {
 		t.chk.track(engine.ID(e.Owner), e.Key)
 	}
 	return t, t.chk.err
+}
+
+// tokenOracle returns the tokens a node made with cfg and seed issues: a
+// token is a keyed hash of the address and the epoch, its key drawn from
+// the node's seed (engine/validation.go), so a twin of the node, made
+// afresh at the start of the epoch and sent a sync from the address whose
+// digest differs, answers with the same token in its Retry. The checker
+// asks it for an Echo of a token the node did not issue in the run (an
+// input may carry one learnt from another run of the same node); answers
+// are cached, and 0 means none.
+func tokenOracle(cfg engine.Config, seed uint64, sealer *codec.Keyring) func(netip.AddrPort, uint32) uint64 {
+	cfg.Logger = quietLogger
+	type key struct {
+		addr  netip.AddrPort
+		epoch uint32
+	}
+	cache := map[key]uint64{}
+	return func(addr netip.AddrPort, epoch uint32) uint64 {
+		k := key{addr, epoch}
+		if tok, ok := cache[k]; ok {
+			return tok
+		}
+		cache[k] = 0
+		now := engine.Time(int64(epoch)*int64(tokenEpoch)) + 1
+		var out engine.Outbox
+		twin, err := engine.NewCore(cfg, engine.Env{Addr: cfg.BindAddr, Now: now, Seed: seed, Outbox: &out})
+		if err != nil {
+			return 0
+		}
+		var b codec.Builder
+		b.Reset(make([]byte, 0, 256), 256, codec.Header{
+			Type: codec.MsgSync, Cluster: worldCluster, Sender: uint64(foreignIDs[0]), Generation: 1, Seq: 1,
+		})
+		b.AddDigest(codec.Digest{Count: 99, Sum: 1})
+		d := b.Finish()
+		if len(cfg.Keys) > 0 {
+			if d, err = codec.SealFor(nil, d, sealer, uint64(cfg.ID)); err != nil {
+				return 0
+			}
+		}
+		twin.Receive(now, addr, d)
+		for _, msg := range out.Messages() {
+			p := msg.Buf[:msg.N]
+			if len(cfg.Keys) > 0 {
+				if p, err = codec.OpenFor(nil, p, sealer, uint64(foreignIDs[0])); err != nil {
+					continue
+				}
+			}
+			h, body, err := codec.Parse(p)
+			if err != nil || msg.Addr != addr || h.Type != codec.MsgRetry {
+				continue
+			}
+			var r codec.Reader
+			r.Reset(int(h.Sections), body)
+			for r.Next() {
+				if r.Type() == codec.RecRetry && r.Count() > 0 {
+					if x, _, err := codec.ParseRetry(r.Record(0)); err == nil && x.Epoch == epoch {
+						cache[k] = x.Token
+					}
+				}
+			}
+		}
+		return cache[k]
+	}
 }
 
 // setState calls SetState and checks the core.
@@ -224,19 +292,48 @@ func (t *target) flush() {
 //	ctrl  1 byte: low nibble the source (0-7 a node's address, 8-15 a
 //	              foreign one); high nibble k: advance time by 1ms<<(k-1)
 //	              (k=0: not at all; k=15: about 16 s) before delivering
-//	len   2 bytes, big-endian: bit 15 asks the harness to seal the data
-//	              first; the rest is the data's length (cut short at the
-//	              end of the input)
+//	len   2 bytes, big-endian: bits 15-14 ask the harness to seal the
+//	              data first (see sealing); the other 14 bits are the
+//	              data's length (cut short at the end of the input)
 //	data  len bytes: the datagram
 //
 // Frames shorter than their 3-byte head end the input. At most maxFrames
 // are delivered.
 const maxFrames = 48
 
+// sealing is what the harness does with a frame's data before delivering
+// it: bits 15-14 of the frame's length field.
+type sealing uint8
+
+const (
+	sealNone    sealing = iota // deliver the data as it is
+	sealOther                  // seal it for another member (sealedFor)
+	sealForNode                // seal it for the node, as its peers do
+	sealUnbound                // seal it for no one (receiver 0), as a first contact with a seed is
+)
+
+// sealedFor returns the member ID a frame's data is sealed for: the node's
+// own, 0 for no one, or another member's: that of the world node at the
+// source address, or the node after the target when the source is the
+// target's own or a foreign address (a datagram captured on its way to
+// one member and redirected to another).
+func sealedFor(s sealing, node int, from netip.AddrPort) uint64 {
+	switch s {
+	case sealForNode:
+		return uint64(worldIDs[node])
+	case sealUnbound:
+		return 0
+	}
+	if i := worldIndexOf(from); i >= 0 && i != node {
+		return uint64(worldIDs[i])
+	}
+	return uint64(worldIDs[(node+1)%worldN])
+}
+
 type frame struct {
 	from    netip.AddrPort
 	advance time.Duration
-	seal    bool
+	seal    sealing
 	data    []byte
 }
 
@@ -274,14 +371,14 @@ func splitFrames(in []byte, visit func(frame)) (node int) {
 		ctrl := in[0]
 		l := binary.BigEndian.Uint16(in[1:])
 		in = in[3:]
-		size := int(l & 0x7fff)
+		size := int(l & 0x3fff)
 		if size > len(in) {
 			size = len(in)
 		}
 		visit(frame{
 			from:    sourceAddr(ctrl & 0xf),
 			advance: stepDuration(ctrl >> 4),
-			seal:    l&0x8000 != 0,
+			seal:    sealing(l >> 14),
 			data:    in[:size:size],
 		})
 		in = in[size:]
@@ -289,12 +386,20 @@ func splitFrames(in []byte, visit func(frame)) (node int) {
 	return node
 }
 
-// appendFrame encodes one frame; src is the source nibble.
+// appendFrame encodes one frame; src is the source nibble. seal asks the
+// harness to seal data for the node.
 func appendFrame(dst []byte, src byte, gap time.Duration, seal bool, data []byte) []byte {
-	l := uint16(len(data)) & 0x7fff
+	s := sealNone
 	if seal {
-		l |= 0x8000
+		s = sealForNode
 	}
+	return appendFrameSealing(dst, src, gap, s, data)
+}
+
+// appendFrameSealing encodes one frame whose data the harness seals as s
+// says.
+func appendFrameSealing(dst []byte, src byte, gap time.Duration, s sealing, data []byte) []byte {
+	l := uint16(len(data))&0x3fff | uint16(s)<<14
 	dst = append(dst, stepCode(gap)<<4|src&0xf)
 	dst = binary.BigEndian.AppendUint16(dst, l)
 	return append(dst, data...)
@@ -327,17 +432,7 @@ func runFrames(in []byte, keyed bool) error {
 		if traceInput != nil {
 			before = t.core.Stats()
 		}
-		if f.advance > 0 {
-			t.advance(f.advance)
-		}
-		b := f.data
-		if f.seal {
-			if s, err := codec.Seal(t.sealBuf[:0], b, t.sealer); err == nil {
-				t.sealBuf = s[:0]
-				b = s
-			}
-		}
-		t.receive(f.from, b)
+		b := t.deliver(f)
 		if traceInput != nil {
 			traceStep(t, fmt.Sprintf("+%v %d bytes from %v", f.advance, len(b), f.from), &before)
 		}
@@ -346,6 +441,23 @@ func runFrames(in []byte, keyed bool) error {
 		}
 	}
 	return t.chk.err
+}
+
+// deliver runs one frame: advances time, seals the data if the frame asks,
+// and delivers it. It returns the datagram as delivered.
+func (t *target) deliver(f frame) []byte {
+	if f.advance > 0 {
+		t.advance(f.advance)
+	}
+	b := f.data
+	if f.seal != sealNone {
+		if s, err := codec.SealFor(t.sealBuf[:0], b, t.sealer, sealedFor(f.seal, t.node, f.from)); err == nil {
+			t.sealBuf = s[:0]
+			b = s
+		}
+	}
+	t.receive(f.from, b)
+	return b
 }
 
 // traceInput, when set, is told every step runFrames and runProgram take

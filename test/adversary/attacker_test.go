@@ -21,7 +21,10 @@ import (
 
 // attacker builds datagrams of the cluster, sealed with the cluster's key
 // when it holds it (an insider), and sends them from UDP sockets of its
-// own.
+// own. A sealed datagram is bound to its receiver (codec.SealFor): the
+// attacker seals each for the member ID of the node it goes to, which the
+// node's HTTP view names (/members lists it as self; see waitConverged),
+// as the node's peers do.
 type attacker struct {
 	t       testing.TB
 	c       *cluster
@@ -30,6 +33,7 @@ type attacker struct {
 	limit   int            // largest plain datagram, so that a sealed one fits the default size
 	seq     atomic.Uint32  // the last sequence number written
 	real    map[engine.ID]bool
+	idAt    map[netip.AddrPort]engine.ID // the member at each node's address
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -39,7 +43,13 @@ type attacker struct {
 // holds the key of a sealed cluster.
 func newAttacker(t testing.TB, c *cluster, insider bool, seed uint64) *attacker {
 	a := &attacker{t: t, c: c, cluster: codec.ClusterID(clusterName), limit: codec.DefaultDatagramSize,
-		rng: rand.New(rand.NewPCG(seed, 0xadd)), real: c.ids()}
+		rng: rand.New(rand.NewPCG(seed, 0xadd)), real: c.ids(), idAt: map[netip.AddrPort]engine.ID{}}
+	for _, n := range c.nodes {
+		if n.id == 0 {
+			t.Fatalf("attacker: %v's member ID is not known (its /members lists no self)", n)
+		}
+		a.idAt[n.addr] = n.id
+	}
 	if c.keyed && insider {
 		a.kr = c.keyring()
 		a.limit -= codec.SealOverhead
@@ -82,9 +92,17 @@ func (a *attacker) header(t codec.MsgType, sender uint64) codec.Header {
 	return codec.Header{Type: t, Cluster: a.cluster, Sender: sender, Generation: 1, Seq: a.seq.Add(1)}
 }
 
-// datagram builds a datagram with header h (its Seq set afresh) and the
-// records add writes, sealed when the attacker holds the key.
-func (a *attacker) datagram(h codec.Header, add func(b *codec.Builder)) []byte {
+// datagram builds a datagram for the node at to with header h (its Seq set
+// afresh) and the records add writes, sealed for that node when the
+// attacker holds the key.
+func (a *attacker) datagram(to netip.AddrPort, h codec.Header, add func(b *codec.Builder)) []byte {
+	return a.datagramFor(a.receiver(to), h, add)
+}
+
+// datagramFor is datagram sealed for the member ID receiver (0: for no
+// one, as a first Join or Sync to a seed whose ID the sender does not
+// know is).
+func (a *attacker) datagramFor(receiver uint64, h codec.Header, add func(b *codec.Builder)) []byte {
 	h.Seq = a.seq.Add(1)
 	if h.Cluster == 0 {
 		h.Cluster = a.cluster
@@ -94,24 +112,37 @@ func (a *attacker) datagram(h codec.Header, add func(b *codec.Builder)) []byte {
 	if add != nil {
 		add(&b)
 	}
-	return a.seal(b.Finish())
+	return a.sealFor(receiver, b.Finish())
 }
 
-// seal seals plain with the cluster's key when the attacker holds it.
-func (a *attacker) seal(plain []byte) []byte {
+// receiver returns the member ID of the node at to, which what the
+// attacker sends there is sealed for; 0 (no one) for an address that is
+// no node's.
+func (a *attacker) receiver(to netip.AddrPort) uint64 { return uint64(a.idAt[to]) }
+
+// seal seals plain with the cluster's key, for the node at to, when the
+// attacker holds the key.
+func (a *attacker) seal(to netip.AddrPort, plain []byte) []byte {
+	return a.sealFor(a.receiver(to), plain)
+}
+
+// sealFor seals plain with the cluster's key for the member ID receiver
+// when the attacker holds the key.
+func (a *attacker) sealFor(receiver uint64, plain []byte) []byte {
 	if a.kr == nil {
 		return plain
 	}
-	b, err := codec.Seal(nil, plain, a.kr)
+	b, err := codec.SealFor(nil, plain, a.kr, receiver)
 	if err != nil {
 		panic(fmt.Sprintf("sealing a %d-byte datagram: %v", len(plain), err)) // a bug of the test
 	}
 	return b
 }
 
-// compressed builds a compressed datagram with header h whose plain body
-// (sections sections) is body, sealed when the attacker holds the key.
-func (a *attacker) compressed(h codec.Header, sections int, body []byte) []byte {
+// compressed builds a compressed datagram for the node at to with header
+// h whose plain body (sections sections) is body, sealed for that node
+// when the attacker holds the key.
+func (a *attacker) compressed(to netip.AddrPort, h codec.Header, sections int, body []byte) []byte {
 	h.Seq = a.seq.Add(1)
 	if h.Cluster == 0 {
 		h.Cluster = a.cluster
@@ -120,7 +151,7 @@ func (a *attacker) compressed(h codec.Header, sections int, body []byte) []byte 
 	h.Flags = codec.FlagCompressed
 	h.Sections = uint8(sections)
 	h.Length = uint16(len(z))
-	return a.seal(append(h.Append(nil), z...))
+	return a.seal(to, append(h.Append(nil), z...))
 }
 
 // section returns a body section header of n records of type t.

@@ -45,8 +45,10 @@
 // socket in the temporary directory (no TCP port to pick). A cluster is
 // open (-open) or sealed (-key-file, a random AES-256 key); against a
 // sealed cluster the attacker is an insider that holds the key and seals
-// what it sends (codec.Seal), unless a test says otherwise. Startup waits,
-// bounded, until every node's /members lists every node alive. Every
+// what it sends for the node it sends it to (codec.SealFor with the node's
+// member ID, which its /members lists as self: a sealed datagram is bound
+// to its receiver), unless a test says otherwise. Startup waits, bounded,
+// until every node's /members lists every node alive. Every
 // process is killed and every file removed in t.Cleanup, also on
 // failure; the processes carry a parent-death signal, so they die with a
 // killed test binary too.
@@ -73,11 +75,17 @@
 //     exactly its true state (role=cache), within 10 s.
 //   - TestReplay (sealed): datagrams of the cluster, captured (between
 //     nodes off loopback as root; in any case by an insider that joined
-//     with the key), sent again: to the node they were for (from the
-//     attacker's socket and, as root, in the original sender's name), at
-//     once and 3 s later, and redirected to the nodes they were not for,
-//     twice. Every copy must be dropped as a replay
-//     (hearsay_drops_total{cause="replay"}) and none answered.
+//     with the key, opening what it is sent as sealed for its own ID),
+//     sent again: to the node they were for (from the attacker's socket
+//     and, as root, in the original sender's name), at once and 3 s later,
+//     and redirected to the nodes they were not for, twice (the insider's
+//     three times). Every copy sent to its node must be dropped as a
+//     replay (hearsay_drops_total{cause="replay"}), every redirected copy
+//     as failing authentication (hearsay_drops_total{cause="auth"}): none
+//     taken as new, none answered. A Join or Sync a node sealed for no one
+//     (its first contact with a seed) opens anywhere: redirected, those go
+//     in a step of their own, whose answers must stay within what was
+//     sent.
 //   - TestWindowForgery (sealed): an insider sends every other node one
 //     datagram in a member's name whose header moves the receivers'
 //     replay window for the member ahead (sequence 2^32-2, or the next

@@ -224,7 +224,7 @@ func floodFakes(a *attacker, sock *udpSock, c *cluster, n int) time.Duration {
 	}
 	for k := 0; k < dgrams; k++ {
 		to := targets[a.intn(len(targets))]
-		sock.send(to, a.datagram(a.header(codec.MsgGossip, a.fakeID()), func(b *codec.Builder) {
+		sock.send(to, a.datagram(to, a.header(codec.MsgGossip, a.fakeID()), func(b *codec.Builder) {
 			for range fakePerDgram {
 				b.AddMember(&codec.Member{ID: a.fakeID(), Generation: 1, State: codec.StateAlive, Addr: a.unusedAddr()})
 			}

@@ -40,17 +40,18 @@ type floodKind struct {
 	name   string
 	weight int // per thousand
 	keyed  int // 0: both kinds of cluster; 1: sealed only; -1: open only
-	build  func(f *flooder) []byte
+	// build returns a datagram for the node at to.
+	build func(f *flooder, to netip.AddrPort) []byte
 }
 
 // flooder builds the flood's datagrams. Building is cheap: templates are
 // prepared once; insider datagrams are sealed afresh (a new sequence
-// number) at each send.
+// number) at each send, for the node they go to.
 type flooder struct {
 	a      *attacker
 	rng    *rand.Rand
 	noise  []byte
-	valid  [][]byte // valid datagrams as the cluster takes them (sealed when it is), to truncate
+	valid  [][]byte // valid datagrams as the cluster takes them (sealed when it is, for some node), to truncate
 	plains [][]byte // valid plain datagrams
 	wrong  *codec.Keyring
 	seq    uint32
@@ -64,10 +65,10 @@ func newFlooder(a *attacker, seed uint64) *flooder {
 	wk := make([]byte, 16)
 	binary.BigEndian.PutUint64(wk, f.rng.Uint64())
 	f.wrong, _ = codec.NewKeyring(wk)
-	for range 64 {
-		p := f.members(false)
+	for i := range 64 {
+		p := f.members(false, netip.AddrPort{})
 		f.plains = append(f.plains, p)
-		f.valid = append(f.valid, f.seal(p))
+		f.valid = append(f.valid, f.sealTo(a.c.nodes[i%len(a.c.nodes)].addr, p))
 	}
 	return f
 }
@@ -85,37 +86,39 @@ func (f *flooder) plain(t codec.MsgType, limit int, add func(b *codec.Builder)) 
 	return b.Finish()
 }
 
-func (f *flooder) seal(p []byte) []byte { return f.a.seal(p) }
+// sealTo seals p for the node at to when the attacker holds the key.
+func (f *flooder) sealTo(to netip.AddrPort, p []byte) []byte { return f.a.seal(to, p) }
 
 func (f *flooder) addr() netip.AddrPort {
 	v := f.rng.Uint64()
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 66, byte(v), byte(1 + (v>>8)%254)}), uint16(1024+(v>>16)%60000))
 }
 
-// members is forged gossip: as many fake alive members as fit.
-func (f *flooder) members(sealed bool) []byte {
+// members is forged gossip: as many fake alive members as fit, sealed for
+// the node at to if sealed.
+func (f *flooder) members(sealed bool, to netip.AddrPort) []byte {
 	p := f.plain(codec.MsgGossip, f.a.limit, func(b *codec.Builder) {
 		for b.AddMember(&codec.Member{ID: f.rng.Uint64() | 1, Generation: 1, State: codec.StateAlive, Addr: f.addr()}) {
 		}
 	})
 	if sealed {
-		return f.seal(p)
+		return f.sealTo(to, p)
 	}
 	return p
 }
 
 func floodKinds() []floodKind {
 	return []floodKind{
-		{"random bytes", 200, 0, func(f *flooder) []byte {
+		{"random bytes", 200, 0, func(f *flooder, to netip.AddrPort) []byte {
 			n := f.rng.IntN(1401)
 			off := f.rng.IntN(len(f.noise) - n)
 			return f.noise[off : off+n]
 		}},
-		{"truncated", 150, 0, func(f *flooder) []byte {
+		{"truncated", 150, 0, func(f *flooder, to netip.AddrPort) []byte {
 			v := f.valid[f.rng.IntN(len(f.valid))]
 			return v[:f.rng.IntN(len(v))]
 		}},
-		{"garbage records", 100, 0, func(f *flooder) []byte {
+		{"garbage records", 100, 0, func(f *flooder, to netip.AddrPort) []byte {
 			h := f.header(codec.MsgType(1 + f.rng.IntN(int(codec.MsgRetry))))
 			n := f.rng.IntN(f.a.limit - codec.HeaderSize)
 			off := f.rng.IntN(len(f.noise) - n)
@@ -124,55 +127,55 @@ func floodKinds() []floodKind {
 			if n > 0 {
 				b[codec.HeaderSize] = byte(1 + f.rng.IntN(int(codec.RecRetry)))
 			}
-			return f.seal(b)
+			return f.sealTo(to, b)
 		}},
-		{"forged members", 150, 0, func(f *flooder) []byte { return f.members(true) }},
-		{"forged state", 100, 0, func(f *flooder) []byte {
-			return f.seal(f.plain(codec.MsgGossip, f.a.limit, func(b *codec.Builder) {
+		{"forged members", 150, 0, func(f *flooder, to netip.AddrPort) []byte { return f.members(true, to) }},
+		{"forged state", 100, 0, func(f *flooder, to netip.AddrPort) []byte {
+			return f.sealTo(to, f.plain(codec.MsgGossip, f.a.limit, func(b *codec.Builder) {
 				for b.AddState(&codec.StateEntry{Owner: f.rng.Uint64() | 1, Generation: 1, Version: 1 + f.rng.Uint64N(1000),
 					Key: fmt.Appendf(nil, "k%d", f.rng.IntN(100)), Value: f.noise[:64]}) {
 				}
 			}))
 		}},
-		{"forged requests", 150, 0, func(f *flooder) []byte {
+		{"forged requests", 150, 0, func(f *flooder, to netip.AddrPort) []byte {
 			switch f.rng.IntN(5) {
 			case 0:
-				return f.seal(f.plain(codec.MsgShardRequest, f.a.limit, func(b *codec.Builder) {
+				return f.sealTo(to, f.plain(codec.MsgShardRequest, f.a.limit, func(b *codec.Builder) {
 					for i := 0; b.AddShardRef(codec.ShardRef{Shard: uint32(i % 256)}); i++ {
 					}
 				}))
 			case 1:
-				return f.seal(f.plain(codec.MsgPing, f.a.limit, func(b *codec.Builder) {
+				return f.sealTo(to, f.plain(codec.MsgPing, f.a.limit, func(b *codec.Builder) {
 					b.AddPing(codec.Ping{Seq: f.rng.Uint32(), Target: f.rng.Uint64()})
 				}))
 			case 2:
-				return f.seal(f.plain(codec.MsgPingReq, f.a.limit, func(b *codec.Builder) {
+				return f.sealTo(to, f.plain(codec.MsgPingReq, f.a.limit, func(b *codec.Builder) {
 					b.AddPingReq(codec.PingReq{Seq: f.rng.Uint32(), Target: f.rng.Uint64() | 1, Addr: f.addr()})
 				}))
 			case 3:
-				return f.seal(f.plain(codec.MsgJoin, f.a.limit, func(b *codec.Builder) {
+				return f.sealTo(to, f.plain(codec.MsgJoin, f.a.limit, func(b *codec.Builder) {
 					b.AddMember(&codec.Member{ID: f.rng.Uint64() | 1, Generation: 1, State: codec.StateAlive, Addr: f.addr()})
 				}))
 			default:
-				return f.seal(f.plain(codec.MsgSync, f.a.limit, func(b *codec.Builder) {
+				return f.sealTo(to, f.plain(codec.MsgSync, f.a.limit, func(b *codec.Builder) {
 					for i := 0; b.AddDigest(codec.Digest{Level: uint8(i % 3), Index: uint16(i % 16), Count: 1, Sum: f.rng.Uint64()}); i++ {
 					}
 				}))
 			}
 		}},
-		{"compression bombs", 50, 0, func(f *flooder) []byte {
+		{"compression bombs", 50, 0, func(f *flooder, to netip.AddrPort) []byte {
 			h := f.header(codec.MsgType(1 + f.rng.IntN(int(codec.MsgRetry))))
 			h.Flags = codec.FlagCompressed
 			body := binary.AppendUvarint(nil, 1<<20)
 			body = append(body, f.noise[:32]...)
 			h.Sections, h.Length = 1, uint16(len(body))
-			return f.seal(append(h.Append(nil), body...))
+			return f.sealTo(to, append(h.Append(nil), body...))
 		}},
-		{"unsealed", 50, 1, func(f *flooder) []byte { return f.plains[f.rng.IntN(len(f.plains))] }},
-		{"wrong key", 50, 1, func(f *flooder) []byte {
-			b, err := codec.Seal(nil, f.plain(codec.MsgGossip, f.a.limit, func(b *codec.Builder) {
+		{"unsealed", 50, 1, func(f *flooder, to netip.AddrPort) []byte { return f.plains[f.rng.IntN(len(f.plains))] }},
+		{"wrong key", 50, 1, func(f *flooder, to netip.AddrPort) []byte {
+			b, err := codec.SealFor(nil, f.plain(codec.MsgGossip, f.a.limit, func(b *codec.Builder) {
 				b.AddMember(&codec.Member{ID: f.rng.Uint64() | 1, Generation: 1, State: codec.StateAlive, Addr: f.addr()})
-			}), f.wrong)
+			}), f.wrong, f.a.receiver(to))
 			if err != nil {
 				panic(err)
 			}
@@ -238,8 +241,9 @@ func TestHostileFlood(t *testing.T) {
 							w -= kinds[ki].weight
 							ki++
 						}
-						b := kinds[ki].build(f)
-						sock.send(c.nodes[f.rng.IntN(len(c.nodes))].addr, b)
+						to := c.nodes[f.rng.IntN(len(c.nodes))].addr
+						b := kinds[ki].build(f, to)
+						sock.send(to, b)
 						sent[ki].Add(1)
 						sentBytes[ki].Add(uint64(len(b)))
 						if k%64 == 63 {

@@ -164,7 +164,7 @@ func runPoison(t *testing.T, c *cluster, a *attacker, from *udpSock, p poison, k
 	start := time.Now()
 	for d := range p.datagrams {
 		for _, ti := range r.targets {
-			b := a.datagram(a.header(codec.MsgGossip, 0xa77ac4e5+uint64(k)), func(b *codec.Builder) {
+			b := a.datagram(c.nodes[ti].addr, a.header(codec.MsgGossip, 0xa77ac4e5+uint64(k)), func(b *codec.Builder) {
 				p.records(b, uint64(victim.id), victim.addr, s0, d)
 			})
 			from.send(c.nodes[ti].addr, b)

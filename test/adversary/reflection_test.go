@@ -51,93 +51,93 @@ func reflectVariants(c *cluster) []variant {
 	}
 	return []variant{
 		{codec.MsgHeartbeat, "heartbeat of an unknown sender", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgHeartbeat, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgHeartbeat, a.fakeID()), func(b *codec.Builder) {
 				b.AddHeartbeat(codec.Heartbeat{Counter: 1 + a.u64()%1000, Digest: a.u64(), Members: 10})
 			})
 		}},
 		{codec.MsgPing, "ping of the node", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgPing, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgPing, a.fakeID()), func(b *codec.Builder) {
 				b.AddPing(codec.Ping{Seq: uint32(a.u64()), Target: uint64(to.id)})
 			})
 		}},
 		{codec.MsgPing, "ping of another member", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgPing, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgPing, a.fakeID()), func(b *codec.Builder) {
 				b.AddPing(codec.Ping{Seq: uint32(a.u64()), Target: uint64(c.other(to).id)})
 			})
 		}},
 		{codec.MsgPing, "82 pings in one datagram", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgPing, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgPing, a.fakeID()), func(b *codec.Builder) {
 				for b.AddPing(codec.Ping{Seq: uint32(a.u64()), Target: uint64(to.id)}) {
 				}
 			})
 		}},
 		{codec.MsgAck, "ack nobody waits for", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgAck, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgAck, a.fakeID()), func(b *codec.Builder) {
 				b.AddAck(codec.Ack{Seq: uint32(a.u64()), Target: uint64(to.id)})
 			})
 		}},
 		{codec.MsgPingReq, "ping-req of a live member", func(a *attacker, to *node, _ netip.AddrPort) []byte {
 			o := c.other(to)
-			return a.datagram(a.header(codec.MsgPingReq, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgPingReq, a.fakeID()), func(b *codec.Builder) {
 				b.AddPingReq(codec.PingReq{Seq: uint32(a.u64()), Target: uint64(o.id), Addr: o.addr})
 			})
 		}},
 		{codec.MsgPingReq, "ping-req of a live member, padded to 3 probes", func(a *attacker, to *node, _ netip.AddrPort) []byte {
 			o := c.other(to)
-			d := a.datagram(a.header(codec.MsgPingReq, a.fakeID()), func(b *codec.Builder) {
+			d := a.datagram(to.addr, a.header(codec.MsgPingReq, a.fakeID()), func(b *codec.Builder) {
 				b.AddPingReq(codec.PingReq{Seq: uint32(a.u64()), Target: uint64(o.id), Addr: o.addr})
 			})
 			return pad(d, 3*len(d))
 		}},
 		{codec.MsgPingReq, "ping-req of an address nobody listens on", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgPingReq, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgPingReq, a.fakeID()), func(b *codec.Builder) {
 				b.AddPingReq(codec.PingReq{Seq: uint32(a.u64()), Target: a.fakeID(), Addr: a.unusedAddr()})
 			})
 		}},
 		{codec.MsgNack, "nack nobody waits for", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgNack, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgNack, a.fakeID()), func(b *codec.Builder) {
 				b.AddNack(codec.Nack{Seq: uint32(a.u64()), Target: uint64(c.other(to).id)})
 			})
 		}},
 		{codec.MsgGossip, "23 fake members at unused addresses", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgGossip, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgGossip, a.fakeID()), func(b *codec.Builder) {
 				for b.AddMember(&codec.Member{ID: a.fakeID(), Generation: 1, State: codec.StateAlive, Addr: a.unusedAddr()}) {
 				}
 			})
 		}},
 		{codec.MsgGossip, "23 fake members at the sender's address", func(a *attacker, to *node, from netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgGossip, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgGossip, a.fakeID()), func(b *codec.Builder) {
 				for b.AddMember(&codec.Member{ID: a.fakeID(), Generation: 1, State: codec.StateAlive, Addr: from}) {
 				}
 			})
 		}},
 		{codec.MsgGossip, "state entries of unknown owners", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgGossip, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgGossip, a.fakeID()), func(b *codec.Builder) {
 				for b.AddState(&codec.StateEntry{Owner: a.fakeID(), Generation: 1, Version: 1, Key: []byte("k"), Value: make([]byte, 64)}) {
 				}
 			})
 		}},
 		{codec.MsgSync, "sync, a root digest that differs", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgSync, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgSync, a.fakeID()), func(b *codec.Builder) {
 				b.AddDigest(codec.Digest{Count: 10, Sum: a.u64()})
 			})
 		}},
 		{codec.MsgSync, "sync, 16 level-1 digests that differ", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgSync, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgSync, a.fakeID()), func(b *codec.Builder) {
 				for i := range 16 {
 					b.AddDigest(codec.Digest{Level: 1, Index: uint16(i), Count: 1, Sum: a.u64()})
 				}
 			})
 		}},
 		{codec.MsgSync, "sync, as many shard digests as fit, all differing", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgSync, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgSync, a.fakeID()), func(b *codec.Builder) {
 				for i := 0; b.AddDigest(codec.Digest{Level: shardLevels, Index: uint16(i), Count: 1, Sum: a.u64()}); i++ {
 				}
 			})
 		}},
 		{codec.MsgSync, "sync, one shard digest repeated", func(a *attacker, to *node, _ netip.AddrPort) []byte {
 			d := codec.Digest{Level: shardLevels, Index: 7, Count: 1, Sum: a.u64()}
-			return a.datagram(a.header(codec.MsgSync, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgSync, a.fakeID()), func(b *codec.Builder) {
 				for b.AddDigest(d) {
 				}
 			})
@@ -149,22 +149,22 @@ func reflectVariants(c *cluster) []variant {
 				d := codec.Digest{Level: uint8(1 + i%shardLevels), Index: uint16(i % 256), Count: 1, Sum: uint64(i)}
 				body = d.Append(body)
 			}
-			return a.compressed(a.header(codec.MsgSync, a.fakeID()), 1, body)
+			return a.compressed(to.addr, a.header(codec.MsgSync, a.fakeID()), 1, body)
 		}},
 		{codec.MsgShardRequest, "shard request naming 82 shards", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgShardRequest, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgShardRequest, a.fakeID()), func(b *codec.Builder) {
 				for i := 0; b.AddShardRef(codec.ShardRef{Shard: uint32(i)}); i++ {
 				}
 			})
 		}},
 		{codec.MsgShardRequest, "shard request, one shard repeated", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgShardRequest, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgShardRequest, a.fakeID()), func(b *codec.Builder) {
 				for b.AddShardRef(codec.ShardRef{Shard: 3}) {
 				}
 			})
 		}},
 		{codec.MsgShardData, "shard data nobody asked for", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgShardData, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgShardData, a.fakeID()), func(b *codec.Builder) {
 				for b.AddMember(&codec.Member{ID: a.fakeID(), Generation: 1, State: codec.StateAlive, Addr: a.unusedAddr()}) {
 				}
 				b.AddShardRef(codec.ShardRef{Shard: 1, Count: 20})
@@ -176,19 +176,19 @@ func reflectVariants(c *cluster) []variant {
 				m := codec.Member{ID: a.fakeID(), Generation: 1, State: codec.StateAlive, Addr: a.unusedAddr()}
 				body = m.Append(body)
 			}
-			return a.compressed(a.header(codec.MsgShardData, a.fakeID()), 1, body)
+			return a.compressed(to.addr, a.header(codec.MsgShardData, a.fakeID()), 1, body)
 		}},
 		{codec.MsgJoin, "join without records", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgJoin, a.fakeID()), nil)
+			return a.datagram(to.addr, a.header(codec.MsgJoin, a.fakeID()), nil)
 		}},
 		{codec.MsgJoin, "join of a member at the sender's address", func(a *attacker, to *node, from netip.AddrPort) []byte {
 			id := a.fakeID()
-			return a.datagram(a.header(codec.MsgJoin, id), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgJoin, id), func(b *codec.Builder) {
 				b.AddMember(&codec.Member{ID: id, Generation: 1, State: codec.StateAlive, Addr: from})
 			})
 		}},
 		{codec.MsgJoinReply, "join reply nobody asked for", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgJoinReply, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgJoinReply, a.fakeID()), func(b *codec.Builder) {
 				for i := range 16 {
 					b.AddDigest(codec.Digest{Level: 1, Index: uint16(i), Count: 1, Sum: a.u64()})
 				}
@@ -196,17 +196,17 @@ func reflectVariants(c *cluster) []variant {
 		}},
 		{codec.MsgLeave, "leave of an unknown member", func(a *attacker, to *node, from netip.AddrPort) []byte {
 			id := a.fakeID()
-			return a.datagram(a.header(codec.MsgLeave, id), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgLeave, id), func(b *codec.Builder) {
 				b.AddMember(&codec.Member{ID: id, Generation: 1, State: codec.StateLeft, Addr: from})
 			})
 		}},
 		{codec.MsgRetry, "retry of a join nobody sent", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgRetry, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgRetry, a.fakeID()), func(b *codec.Builder) {
 				b.AddRetry(codec.Retry{For: codec.MsgJoin, Epoch: 1, Token: a.u64() | 1})
 			})
 		}},
 		{codec.MsgRetry, "retry of a sync nobody sent", func(a *attacker, to *node, _ netip.AddrPort) []byte {
-			return a.datagram(a.header(codec.MsgRetry, a.fakeID()), func(b *codec.Builder) {
+			return a.datagram(to.addr, a.header(codec.MsgRetry, a.fakeID()), func(b *codec.Builder) {
 				b.AddRetry(codec.Retry{For: codec.MsgSync})
 			})
 		}},
@@ -257,7 +257,7 @@ func TestReflection(t *testing.T) {
 						for i, v := range vs {
 							socks[i].send(to.addr, v.build(a, to, socks[i].addr))
 						}
-						thirdSrc.send(to.addr, a.datagram(a.header(codec.MsgGossip, a.fakeID()), func(b *codec.Builder) {
+						thirdSrc.send(to.addr, a.datagram(to.addr, a.header(codec.MsgGossip, a.fakeID()), func(b *codec.Builder) {
 							for _, s := range third {
 								b.AddMember(&codec.Member{ID: a.fakeID(), Generation: 1, State: codec.StateAlive, Addr: s.addr})
 							}

@@ -24,7 +24,10 @@ const (
 // insider is a member that joined a sealed cluster with its key, at the
 // address of one of the attacker's sockets: it answers the pings it is
 // sent (so that the cluster talks to it) and keeps copies of what it
-// receives.
+// receives. What the cluster sends it is sealed for its member ID, and it
+// opens it as such (codec.OpenFor); what it sends a node is sealed for
+// that node's ID, but its first Join, sealed for no one as a first contact
+// with a seed is.
 type insider struct {
 	a    *attacker
 	sock *udpSock
@@ -57,7 +60,7 @@ func (in *insider) onRead(from netip.AddrPort, b []byte) {
 	}
 	plain := b
 	if in.a.kr != nil {
-		p, err := codec.Open(in.open[:0], b, in.a.kr)
+		p, err := codec.OpenFor(in.open[:0], b, in.a.kr, in.id)
 		if err != nil {
 			return
 		}
@@ -78,7 +81,7 @@ func (in *insider) onRead(from netip.AddrPort, b []byte) {
 				}
 			case codec.RecPing:
 				if p, _, err := codec.ParsePing(rd.Record(i)); err == nil && p.Target == in.id && in.answer.Load() {
-					in.sock.send(from, in.a.datagram(in.header(codec.MsgAck), func(b *codec.Builder) {
+					in.sock.send(from, in.a.datagram(from, in.header(codec.MsgAck), func(b *codec.Builder) {
 						b.AddAck(codec.Ack{Seq: p.Seq, Target: in.id})
 					}))
 				}
@@ -91,13 +94,19 @@ func (in *insider) header(t codec.MsgType) codec.Header {
 	return codec.Header{Type: t, Sender: in.id, Generation: in.gen}
 }
 
-// join joins the cluster through n: a Join, then the Join again with the
-// token of the Retry it gets, and waits until n lists the insider alive.
+// join joins the cluster through n: a Join sealed for no one, as to a
+// seed whose ID is not known, then the Join again, sealed for n, with the
+// token of the Retry it gets (sealed for the insider), and waits until n
+// lists the insider alive.
 func (in *insider) join(t *testing.T, n *node) {
 	t.Helper()
 	in.answer.Store(true)
 	joinDatagram := func(e *codec.Echo) []byte {
-		return in.a.datagram(in.header(codec.MsgJoin), func(b *codec.Builder) {
+		receiver := uint64(0)
+		if e != nil {
+			receiver = uint64(n.id)
+		}
+		return in.a.datagramFor(receiver, in.header(codec.MsgJoin), func(b *codec.Builder) {
 			if e != nil {
 				b.AddEcho(*e)
 			}
@@ -144,8 +153,11 @@ func (in *insider) captured() []packet {
 // replayStep is one round of replays and what the nodes did with them.
 type replayStep struct {
 	name     string
+	want     string // the drop every copy must be counted in: "replay" or "auth"
 	sent     uint64
+	sentB    uint64  // bytes sent
 	replay   float64 // dropped as replays
+	auth     float64 // dropped as failing authentication (sealed for another receiver)
 	self     float64 // dropped as the receiver's own
 	kernel   float64 // dropped by the receiving socket (buffer full)
 	backN    uint64
@@ -156,12 +168,19 @@ type replayStep struct {
 // TestReplay captures sealed datagrams of a cluster and sends them again:
 // to the node each was for (from the attacker's socket, and as root in the
 // original sender's name), at once and later, and to the nodes it was not
-// for (redirected), twice. Every copy must be dropped as a replay
-// (hearsay_drops_total{cause="replay"}: replays taken as new = 0) and none
+// for (redirected), twice. A sealed datagram is bound to its receiver
+// (codec.SealFor), so a copy sent to the node it was for must be dropped as
+// a replay (hearsay_drops_total{cause="replay"}), and one redirected to
+// another node fails authentication there
+// (hearsay_drops_total{cause="auth"}): replays taken as new = 0, and none
 // answered. Datagrams are captured between nodes off loopback as root,
 // and in any case by an insider that joined with the key and keeps what
 // the cluster sends it (a member, or anyone on its path, can record
-// those).
+// those). The exception is a Join or Sync sealed for no one (a node's
+// first contact with a seed whose ID it does not know): it opens at any
+// node, which answers it as from an address that has not proven itself;
+// redirected, such datagrams go in a step of their own, where the answers
+// must stay within the bytes sent and a copy not dropped is counted.
 func TestReplay(t *testing.T) {
 	suiteMode(t)
 	c := startCluster(t, true)
@@ -174,12 +193,18 @@ func TestReplay(t *testing.T) {
 
 	// run sends every datagram of plan to its node, from a socket of the
 	// attacker or, with sp, in the datagram's original sender's name, and
-	// checks that the nodes dropped every one as a replay and answered
-	// none.
-	run := func(t *testing.T, name string, sp *spoofer, plan []replayed) {
+	// checks that the nodes dropped every one (as a replay, or failing
+	// authentication, as want says) and answered none. With want "", the
+	// plan holds datagrams sealed for no one, which any node opens: the
+	// answers must stay within what was sent.
+	run := func(t *testing.T, name, want string, sp *spoofer, plan []replayed) {
 		t.Helper()
+		if len(plan) == 0 {
+			return
+		}
 		sock := listenUDP(t, netip.MustParseAddr("127.0.0.1"), nil)
-		want := make([]uint64, len(c.nodes))
+		sentTo := make([]uint64, len(c.nodes))
+		s := replayStep{name: name, want: want}
 		m0 := c.allMetrics(t)
 		for _, r := range plan {
 			if sp != nil {
@@ -189,29 +214,68 @@ func TestReplay(t *testing.T) {
 			} else {
 				sock.send(r.to.addr, r.p.payload)
 			}
-			want[r.to.i]++
+			sentTo[r.to.i]++
+			s.sentB += uint64(len(r.p.payload))
 		}
 		time.Sleep(replaySettle)
 		m1 := c.allMetrics(t)
-		s := replayStep{name: name}
 		for _, n := range c.nodes {
-			s.sent += want[n.i]
+			s.sent += sentTo[n.i]
 			s.replay += m1[n.i].sub(m0[n.i], `hearsay_drops_total{cause="replay"}`)
+			s.auth += m1[n.i].sub(m0[n.i], `hearsay_drops_total{cause="auth"}`)
 			s.self += m1[n.i].sub(m0[n.i], `hearsay_drops_total{cause="self"}`)
 			s.kernel += m1[n.i].sub(m0[n.i], `hearsay_transport_drops_total{cause="buffer_full"}`)
 		}
 		s.backN, s.back = sock.back()
-		s.accepted = float64(s.sent) - s.replay - s.self - s.kernel
+		s.accepted = float64(s.sent) - s.replay - s.auth - s.self - s.kernel
 		steps = append(steps, s)
 		if s.kernel > 0 {
 			t.Errorf("%s: the nodes' sockets dropped %v datagrams: what the nodes did with them is unknown", name, s.kernel)
 		}
-		if s.replay != float64(s.sent) {
-			t.Errorf("replayed %s: %d sent, %v dropped as replays: %v taken as new", name, s.sent, s.replay, s.accepted)
+		switch want {
+		case "replay", "auth":
+			if got := map[string]float64{"replay": s.replay, "auth": s.auth}[want]; got != float64(s.sent) {
+				t.Errorf("replayed %s: %d sent, %v dropped as %s (%v as replays, %v failing authentication): %v taken as new",
+					name, s.sent, got, want, s.replay, s.auth, s.accepted)
+			}
+			if s.back > 0 {
+				t.Errorf("replayed %s: the nodes answered the replays with %d datagrams (%d bytes)", name, s.backN, s.back)
+			}
+		default:
+			if s.back > s.sentB {
+				t.Errorf("replayed %s: the nodes answered %d bytes of datagrams sealed for no one with %d bytes, from an address that never proved itself",
+					name, s.sentB, s.back)
+			}
 		}
-		if s.back > 0 {
-			t.Errorf("replayed %s: the nodes answered the replays with %d datagrams (%d bytes)", name, s.backN, s.back)
+	}
+	// unbound reports whether a captured datagram to the member rcpt was
+	// sealed for no one (a first Join or Sync to a seed) rather than for
+	// it.
+	unbound := func(p packet, rcpt engine.ID) bool {
+		if _, err := codec.OpenFor(nil, p.payload, a.kr, uint64(rcpt)); err == nil {
+			return false
 		}
+		_, err := codec.OpenFor(nil, p.payload, a.kr, 0)
+		return err == nil
+	}
+	// others plans ps for every node but the packet's source and its
+	// recipient (rcpt), split into the packets sealed for their recipient
+	// and those sealed for no one.
+	others := func(ps []packet, rcpt func(p packet) (netip.AddrPort, engine.ID)) (bound, free []replayed) {
+		for _, p := range ps {
+			dst, id := rcpt(p)
+			for _, n := range c.nodes {
+				if n.addr == p.src || n.addr == dst {
+					continue
+				}
+				if unbound(p, id) {
+					free = append(free, replayed{p, n})
+				} else {
+					bound = append(bound, replayed{p, n})
+				}
+			}
+		}
+		return bound, free
 	}
 
 	// The cluster's own traffic, off loopback: datagrams between nodes.
@@ -233,24 +297,25 @@ func TestReplay(t *testing.T) {
 		if len(ps) < 20 {
 			t.Fatalf("captured %d datagrams between nodes in %v, want at least 20", len(ps), captureFor)
 		}
-		t.Logf("captured %d sealed datagrams between nodes in %v: %s", len(ps), captureFor, typeCounts(ps))
+		rcpt := func(p packet) (netip.AddrPort, engine.ID) { return p.dst, byAddr[p.dst].id }
+		free := 0
+		for _, p := range ps {
+			if _, id := rcpt(p); unbound(p, id) {
+				free++
+			}
+		}
+		t.Logf("captured %d sealed datagrams between nodes in %v (%d sealed for no one): %s", len(ps), captureFor, free, typeCounts(ps))
 		sp, _ := openSpoofer(t)
 		toRecipient := plan(ps, func(p packet) []*node { return []*node{byAddr[p.dst]} })
-		run(t, "to its recipient, from the attacker", nil, toRecipient)
-		run(t, "to its recipient, in its sender's name", sp, toRecipient)
+		run(t, "to its recipient, from the attacker", "replay", nil, toRecipient)
+		run(t, "to its recipient, in its sender's name", "replay", sp, toRecipient)
 		time.Sleep(replayLater)
-		run(t, fmt.Sprintf("to its recipient, %v later", replayLater), nil, toRecipient)
-		redirect := plan(ps, func(p packet) []*node {
-			var to []*node
-			for _, n := range c.nodes {
-				if n.addr != p.src && n.addr != p.dst {
-					to = append(to, n)
-				}
-			}
-			return to
-		})
-		run(t, fmt.Sprintf("to the other nodes (%v after capture)", time.Since(ps[0].at).Round(100*time.Millisecond)), nil, redirect)
-		run(t, "to the other nodes, second copy", nil, redirect)
+		run(t, fmt.Sprintf("to its recipient, %v later", replayLater), "replay", nil, toRecipient)
+		redirect, redirectFree := others(ps, rcpt)
+		ago := time.Since(ps[0].at).Round(100 * time.Millisecond)
+		run(t, fmt.Sprintf("to the other nodes (%v after capture)", ago), "auth", nil, redirect)
+		run(t, "to the other nodes, second copy", "auth", nil, redirect)
+		run(t, "sealed for no one, to the other nodes", "", nil, redirectFree)
 	})
 
 	// What the cluster sends a member: an insider joins with the key.
@@ -267,24 +332,25 @@ func TestReplay(t *testing.T) {
 			t.Fatalf("the insider captured %d datagrams in %v, want at least 10", len(ps), captureFor)
 		}
 		t.Logf("the insider captured %d sealed datagrams in %v: %s", len(ps), captureFor, typeCounts(ps))
-		redirect := plan(ps, func(p packet) []*node {
-			var to []*node
-			for _, n := range c.nodes {
-				if n.addr != p.src {
-					to = append(to, n)
-				}
-			}
-			return to
-		})
-		run(t, fmt.Sprintf("insider's, to every node but the sender (%v after capture)", time.Since(ps[0].at).Round(100*time.Millisecond)), nil, redirect)
-		run(t, "insider's, to every node but the sender, second copy", nil, redirect)
+		rcpt := func(p packet) (netip.AddrPort, engine.ID) { return p.dst, engine.ID(in.id) }
+		redirect, redirectFree := others(ps, rcpt)
+		if len(redirectFree) > 0 {
+			t.Errorf("the cluster sent the insider, a member whose ID it knows, %d datagrams sealed for no one", len(redirectFree))
+		}
+		ago := time.Since(ps[0].at).Round(100 * time.Millisecond)
+		run(t, fmt.Sprintf("insider's, to every node but the sender (%v after capture)", ago), "auth", nil, redirect)
+		run(t, "insider's, to every node but the sender, second copy", "auth", nil, redirect)
 		time.Sleep(replayLater)
-		run(t, fmt.Sprintf("insider's, to every node but the sender, %v later", replayLater), nil, redirect)
+		run(t, fmt.Sprintf("insider's, to every node but the sender, %v later", replayLater), "auth", nil, redirect)
 	})
 
-	tb := newTable("replayed", "sent", "dropped as replay", "dropped as own", "kernel drops", "taken as new", "answers (bytes)")
+	tb := newTable("replayed", "must drop as", "sent", "dropped as replay", "dropped as auth", "dropped as own", "kernel drops", "taken as new", "answers (bytes)")
 	for _, s := range steps {
-		tb.row(s.name, fmt.Sprint(s.sent), fmt.Sprint(s.replay), fmt.Sprint(s.self), fmt.Sprint(s.kernel),
+		want := s.want
+		if want == "" {
+			want = "(answers ≤ sent)"
+		}
+		tb.row(s.name, want, fmt.Sprint(s.sent), fmt.Sprint(s.replay), fmt.Sprint(s.auth), fmt.Sprint(s.self), fmt.Sprint(s.kernel),
 			fmt.Sprint(s.accepted), fmt.Sprintf("%d (%d)", s.backN, s.back))
 	}
 	t.Logf("replays of captured sealed datagrams (taken as new = sent - dropped; answers: datagrams the replaying socket got back)%s", tb)

@@ -58,7 +58,7 @@ func TestWindowForgery(t *testing.T) {
 				var b codec.Builder
 				b.Reset(make([]byte, 0, 256), 256, codec.Header{Type: codec.MsgGossip, Cluster: a.cluster,
 					Sender: uint64(victim.id), Generation: gen, Incarnation: s0.inc, Seq: seq})
-				sock.send(n.addr, a.seal(b.Finish()))
+				sock.send(n.addr, a.seal(n.addr, b.Finish()))
 			}
 			firstBad, recovered := "", time.Duration(-1)
 			var streak time.Time
