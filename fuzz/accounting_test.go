@@ -2,7 +2,6 @@ package fuzz_test
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 
 	"github.com/hearsay-io/hearsay/codec"
@@ -318,4 +317,3 @@ func acksSelf(sections int, body []byte, self engine.ID) bool {
 	}
 	return false
 }
-
