@@ -67,6 +67,7 @@ type Metric struct {
 //	doubts, doubts_cleared           Stats.Doubts, DoubtsCleared
 //	late_acks                        Stats.LateAcks
 //	stalls                           Stats.Stalls
+//	suspicions_held                  Stats.SuspicionsHeld
 //	revivals, revivals_refused       Stats.Revivals, RevivalsRefused
 //	updates_sent, updates_received   Stats.UpdatesSent, UpdatesReceived
 //	queue.dropped, queue.depth (g)   Stats.QueueDropped, QueueDepth
@@ -205,6 +206,7 @@ var metricDefs = []metricDef{
 	metricCounter("doubts_cleared", func(s *NodeStats) uint64 { return s.DoubtsCleared }),
 	metricCounter("late_acks", func(s *NodeStats) uint64 { return s.LateAcks }),
 	metricCounter("stalls", func(s *NodeStats) uint64 { return s.Stalls }),
+	metricCounter("suspicions_held", func(s *NodeStats) uint64 { return s.SuspicionsHeld }),
 	metricCounter("revivals", func(s *NodeStats) uint64 { return s.Revivals }),
 	metricCounter("revivals_refused", func(s *NodeStats) uint64 { return s.RevivalsRefused }),
 	metricCounter("updates_sent", func(s *NodeStats) uint64 { return s.UpdatesSent }),

@@ -16,6 +16,9 @@ func (c *Core) fromSender(now Time, from netip.AddrPort, h *codec.Header) {
 	if r == nil || from != r.addr() || h.Generation > r.gen {
 		return
 	}
+	if h.Generation == r.gen {
+		c.heardFrom(now, id)
+	}
 	if h.Generation == r.gen && h.Incarnation > r.inc && r.live() {
 		// Only the member raises its incarnation, and only to refute: this
 		// is a refutation we had not heard yet.

@@ -196,6 +196,7 @@ func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
 	}
 	m.beat = hb.Counter
 	m.unanswered = false
+	c.heardFrom(now, m.id)
 	m.quietFor = 0
 	c.stats.Heartbeats++
 	m.phi.HeartbeatAfter(now, missed)

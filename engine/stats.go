@@ -68,6 +68,7 @@ type Stats struct {
 	DoubtsCleared   uint64 // doubts settled without taking the death: the member answered or refuted
 	LateAcks        uint64 // acks that arrived after their probe ran out, taken as round-trip samples
 	Stalls          uint64 // ticks that came so late that the node must have stalled; its waiting timers were moved
+	SuspicionsHeld  uint64 // suspicion timers that ran out while the suspect was still heard from, and were re-armed
 	Revivals        uint64 // records bringing back a member held dead, held until it answers a ping
 	RevivalsRefused uint64 // such records dropped: the member did not answer in time, or too many were held
 

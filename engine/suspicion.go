@@ -22,6 +22,9 @@ type suspicion struct {
 	// has pinged the suspect itself at the timer's end (see
 	// expireSuspicions).
 	checked bool
+	// heard is when this node last heard from the suspect first-hand: a
+	// heartbeat as its observer, or any datagram from its address.
+	heard Time
 }
 
 type suspAt struct {
@@ -43,8 +46,31 @@ func (c *Core) startSuspicion(now Time, r *record, witness ID) {
 	s.ver++
 	s.gen, s.inc = r.gen, r.inc
 	s.mine = witness == c.id
+	s.heard = 0
 	s.s.Start(now, c.tab.live, uint64(witness), c.suspicionConfig())
-	heap.Push(&c.sheap, suspAt{at: s.s.Deadline(), id: r.id, ver: s.ver})
+	heap.Push(&c.sheap, suspAt{at: c.suspicionDeadline(s), id: r.id, ver: s.ver})
+}
+
+// suspicionDeadline is when this node's timer on s runs out. A node that
+// accused the suspect, or confirmed the accusation, declares it dead when
+// the Lifeguard timer runs out (Max shrinking toward Min as witnesses
+// confirm): it probed the suspect itself. A node that only heard of the
+// suspicion waits the full Max: the accusers' declaration normally comes
+// long before, and a suspect that answers its observers slowly but surely
+// (a slow link, see expireSuspicions) has the time to refute.
+func (c *Core) suspicionDeadline(s *suspicion) Time {
+	if s.mine {
+		return s.s.Deadline()
+	}
+	return s.s.StartTime().Add(c.suspicionConfig().Max(c.tab.live))
+}
+
+// heardFrom notes first-hand evidence that id is running: a heartbeat from
+// it, or a datagram from its address.
+func (c *Core) heardFrom(now Time, id ID) {
+	if s := c.susp[id]; s != nil {
+		s.heard = now
+	}
 }
 
 // suspicionConfig is Config.Suspicion with its timeouts stretched by the
@@ -68,9 +94,9 @@ func (c *Core) confirm(now Time, id, witness ID) {
 	if witness == c.id {
 		s.mine = true
 	}
-	if s.s.Confirm(uint64(witness)) {
+	if s.s.Confirm(uint64(witness)) || witness == c.id {
 		s.ver++
-		heap.Push(&c.sheap, suspAt{at: s.s.Deadline(), id: id, ver: s.ver})
+		heap.Push(&c.sheap, suspAt{at: c.suspicionDeadline(s), id: id, ver: s.ver})
 	}
 }
 
@@ -89,6 +115,18 @@ func (c *Core) expireSuspicions(now Time) {
 		r := c.lookup(e.id)
 		if r == nil || r.state != StateSuspect || r.gen != s.gen || r.inc != s.inc {
 			delete(c.susp, e.id)
+			continue
+		}
+		if s.heard != 0 && now.Sub(s.heard) < 2*c.cfg.HeartbeatInterval {
+			// We heard from the suspect in the last two periods: it runs,
+			// slowly or after a blip. Remind it (it refutes once it hears)
+			// and look again one Min later; a suspect that goes quiet, or
+			// that only gets a datagram through now and then (a flaky
+			// link), runs out at a later look.
+			s.ver++
+			c.tellVerdict(now, r.addr(), r)
+			heap.Push(&c.sheap, suspAt{at: now.Add(c.suspicionConfig().Min(c.tab.live)), id: e.id, ver: s.ver})
+			c.stats.SuspicionsHeld++
 			continue
 		}
 		if !s.mine && !s.checked {

@@ -131,6 +131,7 @@ var metricHelp = map[string]string{
 	"doubts_cleared":               "Doubted deaths not taken: the member answered or refuted.",
 	"late_acks":                    "Acks that arrived after their probe ran out, taken as round-trip samples.",
 	"stalls":                       "Ticks so late that the node must have stalled; its waiting timers were moved.",
+	"suspicions_held":              "Suspicion timers that ran out while the suspect was still heard from first-hand, and were re-armed.",
 	"revivals":                     "Records bringing back a member held dead, held until it answers pings.",
 	"revivals_refused":             "Records bringing back a member held dead, dropped: it did not answer in time.",
 	"link_loss_permille":           "Per mille of its subjects' heartbeats this node misses.",
