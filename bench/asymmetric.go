@@ -74,7 +74,7 @@ func RunAsymmetric(ctx context.Context, cfg AsymmetricConfig) (*Result, error) {
 		case isVictim[j]:
 			victimDeaths++
 			if first == "" {
-				first = fmt.Sprintf("node %d declared victim %d dead at %v", node, j, rn.c.Elapsed(e.Time))
+				first = fmt.Sprintf("node %d declared victim %d dead at %v", node, j, rn.c.Elapsed(e.At))
 			}
 		default:
 			otherDeaths++

@@ -60,7 +60,7 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 		dead[e.Member.ID] = true
 		if first == "" {
 			j, _ := rn.c.Index(e.Member.ID)
-			first = fmt.Sprintf("; first: node %d declared node %d dead at %v", node, j, rn.c.Elapsed(e.Time))
+			first = fmt.Sprintf("; first: node %d declared node %d dead at %v", node, j, rn.c.Elapsed(e.At))
 		}
 	}
 	if err := rn.build(StartAlone, rn.o.Loss, onEvent); err != nil {

@@ -81,7 +81,7 @@ func RunChurn(ctx context.Context, cfg ChurnConfig) (*Result, error) {
 			if g == gen[j] && rn.c.Running(j) {
 				falseDeaths++
 				if first == "" {
-					first = fmt.Sprintf("node %d declared running node %d dead at %v", node, j, rn.c.Elapsed(e.Time))
+					first = fmt.Sprintf("node %d declared running node %d dead at %v", node, j, rn.c.Elapsed(e.At))
 				}
 			} else if leaver[j] && g != 0 && (g == gen[j] || g == prevGen[j]) {
 				deadLeavers++ // a node that left gracefully, declared dead

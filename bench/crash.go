@@ -83,7 +83,7 @@ func (ob *crashObserver) onEvent(node int, e engine.Event) {
 	rn := ob.rn
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
-	t := rn.c.Elapsed(e.Time)
+	t := rn.c.Elapsed(e.At)
 	k, isVictim := ob.victim[e.Member.ID]
 	var cr *crashRecord
 	if isVictim {

@@ -82,7 +82,7 @@ func (ob *dissObserver) onEvent(node int, e engine.Event) {
 		return
 	}
 	u.seen.set(node)
-	u.learned = append(u.learned, rn.c.Elapsed(e.Time)-u.at)
+	u.learned = append(u.learned, rn.c.Elapsed(e.At)-u.at)
 }
 
 func (ob *dissObserver) run(cfg DisseminationConfig, each time.Duration) error {

@@ -56,7 +56,7 @@ func RunFalsePositives(ctx context.Context, cfg FalsePositiveConfig) (*Result, e
 			deaths++
 			if first == "" {
 				j, _ := rn.c.Index(e.Member.ID)
-				first = fmt.Sprintf("node %d declared node %d dead at %v", node, j, rn.c.Elapsed(e.Time))
+				first = fmt.Sprintf("node %d declared node %d dead at %v", node, j, rn.c.Elapsed(e.At))
 			}
 		case engine.EventSuspect:
 			suspects++

@@ -94,21 +94,21 @@ func RunFlaky(ctx context.Context, cfg FlakyConfig) (*Result, error) {
 			if e.Type == engine.EventDead {
 				healthyDeaths++
 				if firstHealthy == "" {
-					firstHealthy = fmt.Sprintf("node %d declared healthy node %d dead at %v", node, j, rn.c.Elapsed(e.Time))
+					firstHealthy = fmt.Sprintf("node %d declared healthy node %d dead at %v", node, j, rn.c.Elapsed(e.At))
 				}
 			}
 		case e.Type == engine.EventDead:
 			if deaths[k][node] < math.MaxUint8 {
 				deaths[k][node]++
 			}
-			lastDead[k][node] = float32((rn.c.Elapsed(e.Time) - faultAt).Seconds())
+			lastDead[k][node] = float32((rn.c.Elapsed(e.At) - faultAt).Seconds())
 		case deaths[k][node] > 0:
 			aliveAgain++
 			cameBack[j]++
 			if firstAgain == "" {
 				firstAgain = fmt.Sprintf("node %d saw flaky node %d %v again at %v (incarnation %d, generation %d), %.2fs after the faults began and %.2fs after it had seen it dead",
-					node, j, e.Type, rn.c.Elapsed(e.Time), e.Member.Incarnation, e.Member.Generation,
-					(rn.c.Elapsed(e.Time) - faultAt).Seconds(), (rn.c.Elapsed(e.Time)-faultAt).Seconds()-float64(lastDead[k][node]))
+					node, j, e.Type, rn.c.Elapsed(e.At), e.Member.Incarnation, e.Member.Generation,
+					(rn.c.Elapsed(e.At) - faultAt).Seconds(), (rn.c.Elapsed(e.At)-faultAt).Seconds()-float64(lastDead[k][node]))
 			}
 		}
 	}

@@ -57,7 +57,7 @@ func (nm *nemesis) build(warmup time.Duration) error {
 		if nm.or == nil {
 			return
 		}
-		t := nm.c.Elapsed(e.Time)
+		t := nm.c.Elapsed(e.At)
 		v := verdictNone
 		if e.Type == engine.EventDead {
 			if x, ok := nm.c.Index(e.Member.ID); ok {

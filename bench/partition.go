@@ -78,7 +78,7 @@ func RunPartition(ctx context.Context, cfg PartitionConfig) (*Result, error) {
 		}
 		sameSideDeaths++
 		if first == "" {
-			first = fmt.Sprintf("node %d declared node %d (same side) dead at %v", node, j, rn.c.Elapsed(e.Time))
+			first = fmt.Sprintf("node %d declared node %d (same side) dead at %v", node, j, rn.c.Elapsed(e.At))
 		}
 	}
 	if err := rn.buildWarm(cfg.Warmup, onEvent); err != nil {

@@ -61,7 +61,7 @@ func RunPause(ctx context.Context, cfg PauseConfig) (*Result, error) {
 		deaths++
 		if first == "" {
 			j, _ := rn.c.Index(e.Member.ID)
-			first = fmt.Sprintf("node %d declared node %d dead at %v", node, j, rn.c.Elapsed(e.Time))
+			first = fmt.Sprintf("node %d declared node %d dead at %v", node, j, rn.c.Elapsed(e.At))
 		}
 	}
 	if err := rn.buildWarm(cfg.Warmup, onEvent); err != nil {

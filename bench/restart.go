@@ -95,7 +95,7 @@ func RunRollingRestart(ctx context.Context, cfg RestartConfig) (*Result, error) 
 			if rn.c.Running(j) {
 				falseDeaths++
 				if first == "" {
-					first = fmt.Sprintf("node %d declared node %d (generation %d) dead at %v", node, j, e.Member.Generation, rn.c.Elapsed(e.Time))
+					first = fmt.Sprintf("node %d declared node %d (generation %d) dead at %v", node, j, e.Member.Generation, rn.c.Elapsed(e.At))
 				}
 			}
 			return

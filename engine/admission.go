@@ -188,6 +188,7 @@ func (c *Core) probeAnsweredBy(now Time, target ID, addr netip.AddrPort, sent Ti
 		return
 	}
 	rtt := now.Sub(sent)
+	c.stats.ProbeRTT.Observe(rtt)
 	if t.srtt == 0 {
 		t.srtt, t.rttvar = rtt, rtt/2
 		return

@@ -778,7 +778,7 @@ func (c *Core) selfRecord() *record { return c.tab.get(c.id, c.pos) }
 func (c *Core) emit(e Event) {
 	c.stats.Events++
 	if c.env.OnEvent != nil {
-		e.Time = c.now
+		e.At = c.now
 		c.env.OnEvent(e)
 	}
 }

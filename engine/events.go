@@ -1,5 +1,7 @@
 package engine
 
+import "time"
+
 // EventType says what happened to a member.
 type EventType uint8
 
@@ -27,6 +29,12 @@ const (
 	EventSelfDead
 	// EventSelfAlive: this node refuted its death and is alive again.
 	EventSelfAlive
+	// EventGap: this subscription missed events because its channel was
+	// full; Missed says how many. Only Subscription delivers it, as soon as
+	// its channel has room again, whatever types it asked for. The
+	// membership reads (Node.Members, Member, State) are exact: read them
+	// again to resynchronize.
+	EventGap
 )
 
 // String returns the event type's lowercase name.
@@ -50,6 +58,8 @@ func (t EventType) String() string {
 		return "self-dead"
 	case EventSelfAlive:
 		return "self-alive"
+	case EventGap:
+		return "gap"
 	}
 	return "invalid"
 }
@@ -57,8 +67,16 @@ func (t EventType) String() string {
 // Event is one change as the local node saw it. Events are values; Key and
 // Value alias immutable memory and may be kept.
 type Event struct {
-	Type   EventType
-	Time   Time   // the core's clock when the event happened
+	Type EventType
+	// Time is when the node saw the change: the Node converts At to the
+	// wall clock when it delivers the event (the wall-clock time at which
+	// the process started plus the monotonic time elapsed since, so that
+	// it never steps back). It is zero in events of the simulator, whose
+	// clock is At.
+	Time time.Time
+	// At is the core's clock when the event happened: NodeTime's scale for
+	// a Node, virtual time in the simulator.
+	At     Time
 	Member Member // the member after the change
 	// Witness is the member that accused (EventSuspect) or declared
 	// (EventDead) it, when known.
@@ -68,4 +86,7 @@ type Event struct {
 	Value   []byte
 	Version uint64
 	Deleted bool
+	// Missed, for EventGap: the events this subscription did not receive
+	// since its previous EventGap (or since it started).
+	Missed uint64
 }

@@ -156,11 +156,17 @@ func (c *Core) put(now Time, rec record, old *record, witness ID) {
 	if grave {
 		c.bury(now, &rec)
 	}
-	c.emit(transition(old != nil, &prev, &rec, witness))
+	if e, ok := transition(old != nil, &prev, &rec, witness); ok {
+		c.emit(e)
+	}
 }
 
-// transition names the event for a change from prev (if existed) to rec.
-func transition(existed bool, prev, rec *record, witness ID) Event {
+// transition names the event for a change from prev (if existed) to rec,
+// if the change is one subscribers hear of: a change of state, or of the
+// address or generation of a member that stays live (EventUpdate). A new
+// incarnation in the same state, new application state (EventState,
+// emitted apart) and a tombstone's new generation are not.
+func transition(existed bool, prev, rec *record, witness ID) (Event, bool) {
 	e := Event{Member: rec.member(), Witness: witness}
 	switch {
 	case !existed:
@@ -169,13 +175,16 @@ func transition(existed bool, prev, rec *record, witness ID) Event {
 			e.Type = eventFor(rec.state)
 		}
 	case rec.state == prev.state:
+		if !rec.live() || (prev.gen == rec.gen && prev.ip == rec.ip && prev.port == rec.port) {
+			return Event{}, false
+		}
 		e.Type = EventUpdate
 	case rec.state == StateAlive && prev.gen != rec.gen:
 		e.Type = EventJoin
 	default:
 		e.Type = eventFor(rec.state)
 	}
-	return e
+	return e, true
 }
 
 func eventFor(s State) EventType {

@@ -105,7 +105,8 @@ type Node struct {
 
 	closed    atomic.Bool
 	closeOnce sync.Once
-	final     atomic.Pointer[Stats] // the core's counters when the loop stopped
+	stats     statsBox // the core's counters, published after every step
+	counts    counter  // Counts' cache
 
 	readErrs    atomic.Uint64
 	lastReadLog time.Time // reader goroutine only
@@ -217,6 +218,7 @@ func newNodeWith(cfg Config, opts NodeOptions) (*Node, error) {
 	}
 	n.core = core
 	n.snap = core.Snapshot()
+	n.publishStats()
 	n.initKeys()
 	for range readBatches {
 		n.free <- newBatch(initialReadBatch, cfg.MaxDatagramSize)

@@ -31,11 +31,11 @@ func TestNodeAdoptView(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[engine.ID]bool{b.ID(): true}
-	for _, m := range a.Members() {
+	for _, m := range a.AllMembers() {
 		want[m.ID] = true
 	}
 	got := map[engine.ID]bool{}
-	for _, m := range b.Members() {
+	for _, m := range b.AllMembers() {
 		got[m.ID] = true
 		if !want[m.ID] {
 			t.Errorf("b holds %v, which a does not", m.ID)
@@ -57,7 +57,7 @@ func TestNodeAdoptView(t *testing.T) {
 	if err := b.AdoptView(b); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(b.Members()); n != 302 {
+	if n := len(b.AllMembers()); n != 302 {
 		t.Errorf("b holds %d members after adopting its own view, want 302", n)
 	}
 

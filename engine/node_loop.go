@@ -72,8 +72,7 @@ func (n *Node) run() {
 		n.arm()
 		select {
 		case <-n.closing:
-			s := n.core.Stats()
-			n.final.Store(&s)
+			n.publishStats()
 			n.timer.Stop()
 			return
 		case b := <-n.in:
@@ -111,6 +110,10 @@ func (n *Node) drainReady() {
 // now reads the clock for the core.
 func (n *Node) now() Time { return monotime() }
 
+// wallTime converts a time of the node's clock to the wall clock: the
+// process's start plus the monotonic time elapsed since.
+func wallTime(t Time) time.Time { return processStart.Add(time.Duration(t - clockEpoch)) }
+
 // handle feeds a batch of received datagrams to the core and sends and
 // publishes the results. It is the runtime's per-datagram path and
 // allocates nothing in steady state.
@@ -134,8 +137,13 @@ func (n *Node) step() {
 		n.updateRing()
 	}
 	n.core.Publish()
+	n.publishStats()
 	if len(n.events) > 0 {
 		n.dispatch()
+	}
+	if n.subs.gaps.Load() > 0 {
+		at := n.now()
+		n.subs.flushGaps(at, wallTime(at))
 	}
 	if len(n.waiters) > 0 {
 		n.checkWaiters()
@@ -173,6 +181,7 @@ func (n *Node) arm() {
 // middle of a core call, so it only records: events are delivered by
 // dispatch once the step's changes are published, so that a subscriber who
 // reads Members or Ring on receiving an event sees at least that change.
+// e.Time is set.
 func (n *Node) onEvent(e Event) {
 	n.events = append(n.events, e)
 	if !n.ringOn {

@@ -7,12 +7,29 @@ import (
 	"github.com/hearsay-io/hearsay/ring"
 )
 
-// Members returns every member this node knows, itself included, as value
-// snapshots: live members (alive, suspect) and the tombstones of dead and
-// left ones, kept for Config.TombstoneRetention. Filter on Member.State.Live
-// for the live set. It reads the published table without locks; each shard
-// of the table is consistent, the whole is as of at most one step ago.
+// Members returns the live members this node knows (alive and suspect),
+// itself included unless it left, as value snapshots. AllMembers adds the
+// tombstones. It reads the published table without locks; each shard of
+// the table is consistent, the whole is as of at most one step ago.
 func (n *Node) Members() []Member {
+	live, _ := n.NumMembers()
+	dst := make([]Member, 0, live)
+	t := n.snap.t
+	for i := range t.pub {
+		sh := t.pub[i].Load()
+		for j := range sh.recs {
+			if sh.recs[j].live() {
+				dst = append(dst, sh.recs[j].member())
+			}
+		}
+	}
+	return dst
+}
+
+// AllMembers returns every member this node holds, as Members does, and
+// the tombstones of dead and left members too, kept for
+// Config.TombstoneRetention: filter on Member.State to tell them apart.
+func (n *Node) AllMembers() []Member {
 	_, total := n.NumMembers()
 	return n.snap.Members(make([]Member, 0, total))
 }
@@ -76,9 +93,7 @@ func (n *Node) Ring() *ring.Ring {
 		// Closed: build from the final table.
 		var ids []uint64
 		for _, m := range n.Members() {
-			if m.State.Live() {
-				ids = append(ids, uint64(m.ID))
-			}
+			ids = append(ids, uint64(m.ID))
 		}
 		n.ring.CompareAndSwap(nil, ring.New(ring.Config{}, ids))
 	}
@@ -155,8 +170,8 @@ func (n *Node) rebuildRing() {
 // gossips with, so it knows a few dozen members' round trips at any time.
 // A member that answers slowly but steadily is slow, not dead: its probe
 // timeouts stretch to fit. Applications can use it to route around slow
-// members. RTT runs on the node's goroutine and waits for it; after Close
-// it returns false.
+// members. RTT runs on the node's goroutine and waits for it; RTTs reads
+// every measurement at once. After Close it returns false.
 func (n *Node) RTT(id ID) (time.Duration, bool) {
 	var d time.Duration
 	var ok bool
@@ -164,4 +179,12 @@ func (n *Node) RTT(id ID) (time.Duration, bool) {
 		return 0, false
 	}
 	return d, ok
+}
+
+// RTTs returns every round-trip time this node has measured (see RTT), by
+// member, in one call on the node's goroutine. After Close it returns nil.
+func (n *Node) RTTs() map[ID]time.Duration {
+	var out map[ID]time.Duration
+	n.do(func(Time) { out = n.core.RTTs() })
+	return out
 }

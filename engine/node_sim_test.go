@@ -114,7 +114,7 @@ func TestSimulatorAndRuntimeAgree(t *testing.T) {
 				continue
 			}
 			v[i] = make([]engine.State, n)
-			for _, m := range nd.Members() {
+			for _, m := range nd.AllMembers() {
 				v[i][index[m.ID]] = m.State
 			}
 		}

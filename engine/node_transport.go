@@ -55,15 +55,15 @@ func NewNodeWith(cfg Config, opts NodeOptions) (*Node, error) {
 	return n, nil
 }
 
-// eventHook returns the core's event hook: the node's own, followed by
-// extra when set.
+// eventHook returns the core's event hook: it sets the event's wall-clock
+// Time and hands it to the node's own hook, then to extra when set.
 func (n *Node) eventHook(extra func(Event)) func(Event) {
-	if extra == nil {
-		return n.onEvent
-	}
 	return func(e Event) {
+		e.Time = wallTime(e.At)
 		n.onEvent(e)
-		extra(e)
+		if extra != nil {
+			extra(e)
+		}
 	}
 }
 

@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/hearsay-io/hearsay/codec"
+import (
+	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
+)
 
 // msgTypes bounds the per-type counters; MsgType values are small and
 // append-only.
@@ -99,6 +103,47 @@ type Stats struct {
 	LinkLoss            uint64 // gauge: per mille of its subjects' heartbeats this node misses (see MaxRefutations)
 	Members             uint64 // gauge: members in the table, tombstones included
 	LiveMembers         uint64 // gauge: alive and suspect members
+
+	// ProbeRTT is the histogram of the round trips this node measured
+	// with its probes: one sample per answered ping, to any member.
+	ProbeRTT RTTHistogram
+}
+
+// RTTBuckets are the upper bounds of RTTHistogram's buckets: from a
+// loopback round trip to a probe that barely made its timeout.
+var RTTBuckets = [...]time.Duration{
+	50 * time.Microsecond, 100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
+	500 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second,
+}
+
+// RTTHistogram counts round-trip samples by size. Counts[i] holds the
+// samples in (RTTBuckets[i-1], RTTBuckets[i]], and the last element those
+// above every bound; the counts are not cumulative. Recording a sample
+// allocates nothing.
+type RTTHistogram struct {
+	Counts [len(RTTBuckets) + 1]uint64
+	Sum    time.Duration // of every sample
+}
+
+// Observe records one sample.
+func (h *RTTHistogram) Observe(d time.Duration) {
+	i := 0
+	for i < len(RTTBuckets) && d > RTTBuckets[i] {
+		i++
+	}
+	h.Counts[i]++
+	h.Sum += d
+}
+
+// Count returns the number of samples.
+func (h *RTTHistogram) Count() uint64 {
+	var n uint64
+	for _, c := range h.Counts {
+		n += c
+	}
+	return n
 }
 
 func (s *Stats) countIn(t codec.MsgType) {
@@ -124,4 +169,16 @@ func (c *Core) Stats() Stats {
 	s.Members = uint64(c.tab.total)
 	s.LiveMembers = uint64(c.tab.live)
 	return s
+}
+
+// RTTs returns the smoothed round-trip time this node measured to each
+// member it has a measurement for (see RTT).
+func (c *Core) RTTs() map[ID]time.Duration {
+	out := make(map[ID]time.Duration)
+	for id := range c.adm.trust {
+		if d, ok := c.RTT(id); ok {
+			out[id] = d
+		}
+	}
+	return out
 }

@@ -44,7 +44,7 @@ type memberJSON struct {
 
 // sortedMembers returns the node's members ordered by ID.
 func (a *agent) sortedMembers() []engine.Member {
-	ms := a.node.Members()
+	ms := a.node.AllMembers()
 	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
 	return ms
 }

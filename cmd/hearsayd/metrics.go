@@ -246,26 +246,26 @@ func families(ms []engine.Metric) []*metricFamily {
 
 // agentMetrics are the agent's own families.
 func (a *agent) agentMetrics() []*metricFamily {
-	counts := map[engine.State]uint64{}
-	for _, m := range a.node.Members() {
-		counts[m.State]++
-	}
+	c := a.node.Counts()
 	members := &metricFamily{name: "hearsay_members", help: metricHelp["members"], kind: gauge}
-	for _, s := range []engine.State{engine.StateAlive, engine.StateSuspect, engine.StateDead, engine.StateLeft} {
-		ms := intSample(counts[s])
-		ms.labels = [][2]string{{"state", s.String()}}
+	for _, s := range []struct {
+		state engine.State
+		n     int
+	}{{engine.StateAlive, c.Alive}, {engine.StateSuspect, c.Suspect}, {engine.StateDead, c.Dead}, {engine.StateLeft, c.Left}} {
+		ms := intSample(uint64(s.n))
+		ms.labels = [][2]string{{"state", s.state.String()}}
 		members.samples = append(members.samples, ms)
 	}
 	var h uint64
 	if ok, _, _ := a.status(); ok {
 		h = 1
 	}
-	c := a.node.Config()
+	cfg := a.node.Config()
 	return []*metricFamily{
 		members,
 		{name: "hearsay_healthy", help: metricHelp["healthy"], kind: gauge, samples: []metricSample{intSample(h)}},
 		{name: "hearsay_info", help: metricHelp["info"], kind: gauge, samples: []metricSample{{
-			labels: [][2]string{{"id", a.node.ID().String()}, {"addr", a.node.Addr().String()}, {"cluster", c.ClusterName}},
+			labels: [][2]string{{"id", a.node.ID().String()}, {"addr", a.node.Addr().String()}, {"cluster", cfg.ClusterName}},
 			val:    1,
 		}}},
 		buildInfoFamily(readBuildInfo()),

@@ -262,7 +262,7 @@ func runDigest(t *testing.T, c sim.CostModel) (string, sim.NodeStats) {
 	const n = 120
 	s, err := sim.New(sim.Config{N: n, Seed: 33, Engine: openLAN(), Link: link, Start: sim.Alone, Cost: c,
 		OnEvent: func(node int, e engine.Event) {
-			fmt.Fprintf(h, "%d %d %v %x %v %d\n", node, e.Time, e.Type, e.Member.ID, e.Member.State, e.Member.Incarnation)
+			fmt.Fprintf(h, "%d %d %v %x %v %d\n", node, e.At, e.Type, e.Member.ID, e.Member.State, e.Member.Incarnation)
 		}})
 	if err != nil {
 		t.Fatal(err)

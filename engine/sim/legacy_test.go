@@ -241,7 +241,7 @@ func legacyScenario(t *testing.T, w io.Writer, build func(Config) (driver, error
 	ec.Open = true
 	d, err := build(Config{N: n, Seed: 41, Engine: ec, Link: link, Start: Alone,
 		OnEvent: func(node int, e engine.Event) {
-			fmt.Fprintf(w, "%d %d %v %x %v %d %d\n", node, e.Time, e.Type, e.Member.ID, e.Member.State, e.Member.Incarnation, e.Member.Generation)
+			fmt.Fprintf(w, "%d %d %v %x %v %d %d\n", node, e.At, e.Type, e.Member.ID, e.Member.State, e.Member.Incarnation, e.Member.Generation)
 		}})
 	if err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ func TestSharingChangesNothing(t *testing.T) {
 		cfg := sim.Config{N: n, Seed: 91, Engine: openLAN(), Link: lan(), Start: sim.Alone, NoSharing: noSharing,
 			OnEvent: func(node int, e engine.Event) {
 				events = append(events, fmt.Sprintf("%v %d %v %v %d %d %v %q %q %d %v",
-					sim.Since(e.Time), node, e.Type, e.Member.ID, e.Member.Generation, e.Member.Incarnation, e.Member.State,
+					sim.Since(e.At), node, e.Type, e.Member.ID, e.Member.Generation, e.Member.Incarnation, e.Member.State,
 					e.Key, e.Value, e.Version, e.Deleted))
 			}}
 		s, err := sim.New(cfg)

@@ -37,7 +37,7 @@ func (r *recorder) on(node int, e engine.Event) {
 	if !ok {
 		return
 	}
-	at := sim.Since(e.Time)
+	at := sim.Since(e.At)
 	switch e.Type {
 	case engine.EventDead:
 		r.deaths[[2]int{node, subj}]++
