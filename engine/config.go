@@ -77,9 +77,12 @@ type Config struct {
 	// node's own probe timeouts by (1 + score) when it misses acks and nacks.
 	// Default 8.
 	MaxLocalHealth int
-	// RejoinProbes is how many random members a node declared dead must ping
-	// successfully, all in one attempt, before it refutes its death. This
-	// keeps a node with a bad network removed instead of flapping. Default 5.
+	// RejoinProbes is how many pings, one to each of that many random
+	// members, a node declared dead sends in one attempt to prove its links
+	// before it refutes its death; it refutes when at most one in eight go
+	// unanswered. This keeps a node with a bad network removed instead of
+	// flapping, and lets a node whose links recovered back at once. Zero
+	// refutes at once. Default 16.
 	RejoinProbes int
 	// MaxRefutations is how many suspicions a node refutes within
 	// RefutationWindow while its own links look bad: while it misses half
@@ -215,7 +218,7 @@ func DefaultLANConfig() Config {
 		IndirectTimeout:    400 * time.Millisecond,
 		Suspicion:          detector.SuspicionConfig{MinBase: 2 * time.Second, MaxFactor: 6, Expected: 2},
 		MaxLocalHealth:     8,
-		RejoinProbes:       5,
+		RejoinProbes:       16,
 		MaxRefutations:     3,
 		RefutationWindow:   time.Minute,
 		RejoinBackoffMax:   30 * time.Second,
@@ -398,8 +401,8 @@ func (c Config) Validate() error {
 	if c.MaxRefutations < 1 || c.MaxRefutations > maxRefutations {
 		bad("MaxRefutations", "must be in [1, %d], got %d", maxRefutations, c.MaxRefutations)
 	}
-	if c.RejoinProbes < 0 || c.RejoinProbes > 32 {
-		bad("RejoinProbes", "must be in [0, 32], got %d", c.RejoinProbes)
+	if c.RejoinProbes < 0 || c.RejoinProbes > maxRejoinProbes {
+		bad("RejoinProbes", "must be in [0, %d], got %d", maxRejoinProbes, c.RejoinProbes)
 	}
 	min := codec.HeaderSize + codec.SectionHeaderSize + 2*codec.RecState.Size()
 	if len(c.Keys) > 0 {

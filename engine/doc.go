@@ -32,9 +32,9 @@
 // before its timer declares death. A node's own missed acks raise its local
 // health score, which stretches its timeouts and decays once the misses
 // stop; a node suspected too often (MaxRefutations) while it misses half
-// of its subjects' heartbeats stops refuting and must prove its links to
-// RejoinProbes members before it comes back, so a bad link removes it once
-// instead of making it flap.
+// of its subjects' heartbeats stops refuting, and a node declared dead
+// comes back only once nearly all of RejoinProbes pings to random members
+// are answered, so a bad link removes it once instead of making it flap.
 //
 // Dissemination: every datagram piggybacks pending updates, least-sent
 // first, each sent about RetransmitMult·log₂(N+1) times, and every

@@ -69,6 +69,7 @@ type Metric struct {
 //	stalls                           Stats.Stalls
 //	suspicions_held                  Stats.SuspicionsHeld
 //	revivals, revivals_refused       Stats.Revivals, RevivalsRefused
+//	revivals_unproven                Stats.RevivalsUnproven
 //	updates_sent, updates_received   Stats.UpdatesSent, UpdatesReceived
 //	queue.dropped, queue.depth (g)   Stats.QueueDropped, QueueDepth
 //	heartbeats                       Stats.Heartbeats
@@ -209,6 +210,7 @@ var metricDefs = []metricDef{
 	metricCounter("suspicions_held", func(s *NodeStats) uint64 { return s.SuspicionsHeld }),
 	metricCounter("revivals", func(s *NodeStats) uint64 { return s.Revivals }),
 	metricCounter("revivals_refused", func(s *NodeStats) uint64 { return s.RevivalsRefused }),
+	metricCounter("revivals_unproven", func(s *NodeStats) uint64 { return s.RevivalsUnproven }),
 	metricCounter("updates_sent", func(s *NodeStats) uint64 { return s.UpdatesSent }),
 	metricCounter("updates_received", func(s *NodeStats) uint64 { return s.UpdatesReceived }),
 	metricCounter("queue.dropped", func(s *NodeStats) uint64 { return s.QueueDropped }),

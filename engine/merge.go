@@ -25,6 +25,7 @@ func (c *Core) fromSender(now Time, from netip.AddrPort, h *codec.Header) {
 		rec := *r
 		rec.inc = h.Incarnation
 		rec.state = StateAlive
+		rec.proven = false // not known from a header
 		c.put(now, rec, r, 0)
 		c.q.addMember(id, 0)
 		return
@@ -92,6 +93,13 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 		return
 	}
 	if !supersedes(r, m.Generation, m.Incarnation, st) {
+		if st.Live() && m.Flags&flagProven != 0 && !r.proven && r.live() && m.Generation == r.gen && m.Incarnation == r.inc {
+			// The same record, known now to follow a rejoin (we had it
+			// from the member's header): keep the proof to pass it on.
+			rec := *r
+			rec.proven = true
+			c.tab.set(rec)
+		}
 		return
 	}
 	if c.reply.active && m.Generation == r.gen {
@@ -113,6 +121,7 @@ func (c *Core) apply(now Time, r *record, m *codec.Member, witness ID, gossip bo
 		rec.app = nil // a new process publishes its state afresh
 	}
 	rec.gen, rec.inc, rec.state = m.Generation, m.Incarnation, State(m.State)
+	rec.proven = rec.live() && m.Flags&flagProven != 0
 	if m.Addr.IsValid() && m.Addr.Port() != 0 {
 		rec.setAddr(m.Addr)
 	}
@@ -223,6 +232,21 @@ func (c *Core) aboutSelf(now Time, m *codec.Member) {
 		return
 	}
 	st := State(m.State)
+	if st == StateDead && m.Incarnation < c.inc {
+		// Someone still holds us dead from before our last refutation. If
+		// that refutation followed a rejoin, it carries the proof others
+		// need to take us back: make sure it travels. If it only refuted a
+		// suspicion, they will not take it (see revival.go): prove our
+		// links and refute again.
+		if c.selfRecord().proven {
+			if _, queued := c.q.members[c.id]; !queued {
+				c.q.addMember(c.id, 0)
+			}
+		} else if !c.rejoin.active {
+			c.beginRejoin(now, c.inc)
+		}
+		return
+	}
 	if m.Incarnation < c.inc || (m.Incarnation == c.inc && st == StateAlive) {
 		return
 	}
@@ -245,7 +269,7 @@ func (c *Core) aboutSelf(now Time, m *codec.Member) {
 			c.stats.RefutationsWithheld++
 			c.beginRejoin(now, m.Incarnation)
 		default:
-			c.refute(now, m.Incarnation, ID(m.Witness))
+			c.refute(now, m.Incarnation, ID(m.Witness), false)
 		}
 	}
 }
@@ -275,7 +299,9 @@ func (c *Core) mayRefute(now Time) bool {
 // refute raises the incarnation above inc and announces that this node is
 // alive, directly to the accuser and to its observers, and by gossip. An
 // incarnation that cannot be raised further is superseded by renewing.
-func (c *Core) refute(now Time, inc uint32, accuser ID) {
+// proven marks a refutation that follows a rejoin: members that hold this
+// node dead take only such a one (see revival.go).
+func (c *Core) refute(now Time, inc uint32, accuser ID, proven bool) {
 	if inc >= maxIncarnation {
 		c.renewAbove(now, c.gen)
 		return
@@ -287,7 +313,7 @@ func (c *Core) refute(now Time, inc uint32, accuser ID) {
 	c.refutations++
 	r := c.selfRecord()
 	rec := *r
-	rec.inc, rec.state = c.inc, StateAlive
+	rec.inc, rec.state, rec.proven = c.inc, StateAlive, proven
 	c.put(now, rec, r, 0)
 	c.q.addMember(c.id, 0)
 	c.stats.Refutations++

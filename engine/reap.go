@@ -82,7 +82,9 @@ func (c *Core) wear(r *record) uint8 {
 // wire fills m with r's wire form, with its tombstone wear.
 func (c *Core) wire(r *record, m *codec.Member, witness ID) {
 	r.wire(m, witness)
-	m.Flags = c.wear(r)
+	if !r.live() {
+		m.Flags = c.wear(r)
+	}
 }
 
 // entomb stores the tombstone m of a member this node does not hold,

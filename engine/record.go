@@ -21,7 +21,11 @@ type record struct {
 	gen   uint64
 	inc   uint32
 	state State
-	port  uint16
+	// proven is set on a live record whose incarnation the member raised
+	// after proving its links in a rejoin (see revival.go). It fits in
+	// padding.
+	proven bool
+	port   uint16
 	// buried is the incarnation the record had when it was last buried
 	// (stopped being live, or died under a new generation): its grave
 	// carries the same, so that a tombstone whose incarnation rises while
@@ -72,6 +76,9 @@ func (r *record) hash() uint64 {
 	binary.BigEndian.PutUint64(b[8:], r.gen)
 	binary.BigEndian.PutUint32(b[16:], r.inc)
 	b[20] = byte(r.state)
+	if r.proven {
+		b[21] = 1
+	}
 	binary.BigEndian.PutUint16(b[22:], r.port)
 	copy(b[24:], r.ip[:])
 	h := xxhash.Sum64(b[:])
@@ -103,6 +110,9 @@ func (r *record) wire(m *codec.Member, witness ID) {
 		Addr:         r.addr(),
 		StateVersion: r.stateVersion(),
 		Witness:      uint64(witness),
+	}
+	if r.proven && r.live() {
+		m.Flags = flagProven
 	}
 }
 

@@ -3,25 +3,35 @@ package engine
 import "time"
 
 // rejoinState: a node that learns it was declared dead does not refute at
-// once. It first pings RejoinProbes random members and refutes only if every
-// one answers in time; otherwise it waits and tries again. The wait doubles,
-// up to RejoinBackoffMax, when two or more probes of a try failed; when only
-// one did (of three or more), it stays as it was: on a healthy link with 1%
-// loss a try of five probes loses one about one time in ten, and doubling
-// then left a few nodes of every healed partition out for ten seconds. A
-// node behind a lossy link loses several probes of nearly every try, so it
-// stays removed instead of flapping.
+// once. It first proves that its links are good: each try sends one ping to
+// each of RejoinProbes random live members (repeating members in a cluster
+// smaller than that) and refutes when at most one in eight of them goes
+// unanswered (rejoinMisses). A try that fails doubles the wait before the
+// next, up to RejoinBackoffMax.
+//
+// The count is what tells a bad link from a blip. A node back from an
+// outage, with 1% loss on its links, loses three or more round trips of 16
+// about one try in 270; a gray node losing half its datagrams each way
+// answers a round trip one time in four and passes a try about once in
+// four million, so it stays removed instead of flapping, while a node
+// whose links recovered comes back at its next try.
 type rejoinState struct {
 	active   bool
 	inFlight bool
 	deadInc  uint32
 	next     Time
 	backoff  time.Duration
-	seqs     [32]uint32
+	seqs     [maxRejoinProbes]uint32
 	need     int
 	answered int
 	failed   int
 }
+
+// maxRejoinProbes bounds Config.RejoinProbes.
+const maxRejoinProbes = 64
+
+// rejoinMisses is how many of a try's n pings may go unanswered.
+func rejoinMisses(n int) int { return n / 8 }
 
 func (c *Core) beginRejoin(now Time, inc uint32) {
 	if inc > c.rejoin.deadInc || !c.rejoin.active {
@@ -41,11 +51,8 @@ func (c *Core) rejoinTick(now Time) {
 	if !rj.active || rj.inFlight || now < rj.next {
 		return
 	}
-	want := c.cfg.RejoinProbes
-	if want > len(rj.seqs) {
-		want = len(rj.seqs)
-	}
-	var chosen [32]peer
+	want := min(c.cfg.RejoinProbes, len(rj.seqs))
+	var chosen [maxRejoinProbes]peer
 	n := 0
 	for try := 0; n < want && try < 4*want; try++ {
 		r := c.tab.randomLive(c.rng, func(r *record) bool { return r.id == c.id })
@@ -62,8 +69,13 @@ func (c *Core) rejoinTick(now Time) {
 		c.rejoined(now)
 		return
 	}
-	rj.inFlight, rj.need, rj.answered, rj.failed = true, n, 0, 0
-	for i := 0; i < n; i++ {
+	// A cluster with fewer live members than pings: ping them again, so
+	// that the try measures as many round trips.
+	for i := n; i < want; i++ {
+		chosen[i] = chosen[i%n]
+	}
+	rj.inFlight, rj.need, rj.answered, rj.failed = true, want, 0, 0
+	for i := 0; i < want; i++ {
 		r := c.lookup(chosen[i].id)
 		rj.seqs[i] = c.startProbe(now, r, probeRejoin)
 	}
@@ -96,24 +108,21 @@ func (c *Core) rejoinFailed(now Time, seq uint32) {
 	c.rejoinSettle(now)
 }
 
-// rejoinSettle ends a try once its outcome is known: every probe answered,
-// two failed, or all done with one failed.
+// rejoinSettle ends a try once its outcome is known: enough answered, or
+// too many failed.
 func (c *Core) rejoinSettle(now Time) {
 	rj := &c.rejoin
-	if rj.answered == rj.need {
+	allowed := rejoinMisses(rj.need)
+	if rj.answered >= rj.need-allowed {
 		c.rejoined(now)
 		return
 	}
-	oneMiss := rj.failed == 1 && rj.need >= 3
-	if rj.failed == 0 || oneMiss && rj.answered+rj.failed < rj.need {
+	if rj.failed <= allowed {
 		return
 	}
 	rj.inFlight = false
 	c.dropRejoinProbes()
 	rj.next = now.Add(rj.backoff + c.jitter(rj.backoff/2))
-	if oneMiss {
-		return
-	}
 	if rj.backoff *= 2; rj.backoff > c.cfg.RejoinBackoffMax {
 		rj.backoff = c.cfg.RejoinBackoffMax
 	}
@@ -137,6 +146,6 @@ func (c *Core) rejoined(now Time) {
 	}
 	c.dropRejoinProbes()
 	c.rejoin = rejoinState{}
-	c.refute(now, inc, 0)
+	c.refute(now, inc, 0, true)
 	c.emit(Event{Type: EventSelfAlive, Member: c.selfRecord().member()})
 }

@@ -2,26 +2,41 @@ package engine
 
 import "github.com/hearsay-io/hearsay/codec"
 
-// Revivals. A member this node holds dead comes back alive only once this
-// node has seen for itself that it can reach it: a record saying it is
-// alive again (a refutation, a rejoin) is held until the member answers a
-// ping from this node. So a member behind a link too bad to be useful (a
-// flaky node whose refutation got through once) stays removed at every
-// node that cannot reach it, a forged "alive" record cannot raise a
-// crashed member, and a member that is truly back (a partition healed, a
-// refutation that crossed its death) returns after one round trip.
+// Revivals. A member this node holds dead comes back alive only with proof
+// that its links are good again, from two sides:
+//
+//   - The member proved them: the record is a refutation it made after a
+//     rejoin (rejoin.go), which it marks flagProven. A refutation of a
+//     mere suspicion that crossed its death in flight does not count: this
+//     node tells the member that it holds it dead (a ping carrying the
+//     dead record), so that the member rejoins and refutes with proof.
+//   - This node saw it: the proven record is held until the member answers
+//     revivalAcks pings from this node at the address this node holds.
+//
+// So a member behind a link too bad to be useful (a gray or flaky node
+// that got a refutation through) stays removed at every node, however
+// often it refutes suspicions, until its links pass a rejoin; a forged
+// "alive" record cannot raise a crashed member; and a member that is truly
+// back (a partition healed, a blip that ended) returns after its rejoin
+// and one round trip.
 //
 // A record of a new generation (a restart) is not a revival: the member
 // joined through a seed that validated it.
 //
 // Revivals are bounded (maxRevivals; past it the record is refused, and the
 // member's next refutation or anti-entropy brings it again), and so are
-// their pings (maxRevivalChecks outstanding).
+// their pings (maxRevivalChecks outstanding); a member is told it is held
+// dead at most once per suspicion's minimum timeout.
 
 const (
 	maxRevivals      = 1024
 	maxRevivalChecks = 32
 )
+
+// flagProven, in codec.Member.Flags of a live record, says that the member
+// raised its incarnation to this one after proving its links in a rejoin.
+// (The flags of dead and left records carry tombstone wear: reap.go.)
+const flagProven = 1
 
 // revival is a live record held for a member this node holds dead, until
 // it answers revivalAcks pings.
@@ -29,6 +44,7 @@ type revival struct {
 	m       codec.Member
 	witness ID
 	gossip  bool
+	notice  bool   // the record is unproven: the member was told it is held dead
 	seq     uint32 // the check ping's sequence; 0 until sent
 	acks    int    // check pings answered so far
 	until   Time
@@ -42,11 +58,17 @@ const revivalAcks = 2
 // holdRevival holds the live record m of a member r this node holds dead,
 // and pings the member.
 func (c *Core) holdRevival(now Time, r *record, m *codec.Member, gossip bool) {
+	proven := m.Flags&flagProven != 0
 	for i := range c.revivals {
 		v := &c.revivals[i]
 		if v.m.ID == m.ID {
-			if m.Generation == v.m.Generation && m.Incarnation > v.m.Incarnation {
+			if m.Generation == v.m.Generation && (m.Incarnation > v.m.Incarnation || m.Incarnation == v.m.Incarnation && proven) {
 				v.m = *m
+				if v.notice && proven {
+					// The proof we asked for: check it.
+					v.notice, v.seq, v.acks = false, 0, 0
+					c.checkRevivals(now)
+				}
 			}
 			return
 		}
@@ -55,8 +77,12 @@ func (c *Core) holdRevival(now Time, r *record, m *codec.Member, gossip bool) {
 		c.stats.RevivalsRefused++
 		return
 	}
-	c.revivals = append(c.revivals, revival{m: *m, gossip: gossip, until: now.Add(c.cfg.Suspicion.Min(c.tab.live))})
-	c.stats.Revivals++
+	c.revivals = append(c.revivals, revival{m: *m, gossip: gossip, notice: !proven, until: now.Add(c.cfg.Suspicion.Min(c.tab.live))})
+	if proven {
+		c.stats.Revivals++
+	} else {
+		c.stats.RevivalsUnproven++
+	}
 	c.checkRevivals(now)
 }
 
@@ -64,7 +90,7 @@ func (c *Core) holdRevival(now Time, r *record, m *codec.Member, gossip bool) {
 func (c *Core) checkRevivals(now Time) {
 	checks := 0
 	for i := range c.revivals {
-		if c.revivals[i].seq != 0 {
+		if c.revivals[i].seq != 0 && !c.revivals[i].notice {
 			checks++
 		}
 	}
@@ -81,9 +107,13 @@ func (c *Core) checkRevivals(now Time) {
 			continue
 		}
 		// At the address we hold for it, not the one the record claims:
-		// a record cannot aim our pings.
+		// a record cannot aim our pings. A notice carries our dead record.
+		var about *record
+		if v.notice {
+			about = r
+		}
 		seq := c.newSeq()
-		if !c.sidePing(r.addr(), seq, r.id, nil) {
+		if !c.sidePing(r.addr(), seq, r.id, about) {
 			return
 		}
 		v.seq = seq
@@ -98,6 +128,9 @@ func (c *Core) revivalAnswered(now Time, a *codec.Ack) bool {
 		v := &c.revivals[i]
 		if v.seq == 0 || v.seq != a.Seq || v.m.ID != a.Target {
 			continue
+		}
+		if v.notice {
+			return true // it heard us; its proof, if any, comes as a record
 		}
 		if v.acks++; v.acks < revivalAcks {
 			v.seq = 0 // ping again
@@ -127,7 +160,9 @@ func (c *Core) expireRevivals(now Time) {
 		switch {
 		case r == nil || r.live() || !supersedes(r, v.m.Generation, v.m.Incarnation, State(v.m.State)):
 		case now >= v.until:
-			c.stats.RevivalsRefused++
+			if !v.notice {
+				c.stats.RevivalsRefused++
+			}
 		default:
 			kept = append(kept, v)
 		}
@@ -144,10 +179,10 @@ func (c *Core) nextRevival() Time {
 	checks, waiting := 0, false
 	for i := range c.revivals {
 		v := &c.revivals[i]
-		if v.seq != 0 {
-			checks++
-		} else {
+		if v.seq == 0 {
 			waiting = true
+		} else if !v.notice {
+			checks++
 		}
 		if t == 0 || v.until < t {
 			t = v.until

@@ -68,13 +68,14 @@ type Stats struct {
 	Admitted       uint64 // pending members that answered and entered the table
 	PendingExpired uint64 // pending members that did not answer in time
 
-	Doubts          uint64 // deaths heard of for members held alive, checked before they are taken
-	DoubtsCleared   uint64 // doubts settled without taking the death: the member answered or refuted
-	LateAcks        uint64 // acks that arrived after their probe ran out, taken as round-trip samples
-	Stalls          uint64 // ticks that came so late that the node must have stalled; its waiting timers were moved
-	SuspicionsHeld  uint64 // suspicion timers that ran out while the suspect was still heard from, and were re-armed
-	Revivals        uint64 // records bringing back a member held dead, held until it answers a ping
-	RevivalsRefused uint64 // such records dropped: the member did not answer in time, or too many were held
+	Doubts           uint64 // deaths heard of for members held alive, checked before they are taken
+	DoubtsCleared    uint64 // doubts settled without taking the death: the member answered or refuted
+	LateAcks         uint64 // acks that arrived after their probe ran out, taken as round-trip samples
+	Stalls           uint64 // ticks that came so late that the node must have stalled; its waiting timers were moved
+	SuspicionsHeld   uint64 // suspicion timers that ran out while the suspect was still heard from, and were re-armed
+	Revivals         uint64 // records bringing back a member held dead, held until it answers a ping
+	RevivalsRefused  uint64 // such records dropped: the member did not answer in time, or too many were held
+	RevivalsUnproven uint64 // live records of a member held dead that did not follow a rejoin: the member is told instead
 
 	UpdatesSent     uint64 // records piggybacked or gossiped
 	UpdatesReceived uint64 // records received that changed the view

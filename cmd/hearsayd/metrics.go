@@ -134,6 +134,7 @@ var metricHelp = map[string]string{
 	"suspicions_held":              "Suspicion timers that ran out while the suspect was still heard from first-hand, and were re-armed.",
 	"revivals":                     "Records bringing back a member held dead, held until it answers pings.",
 	"revivals_refused":             "Records bringing back a member held dead, dropped: it did not answer in time.",
+	"revivals_unproven":            "Live records of a member held dead that did not follow its rejoin: the member is told it is held dead instead.",
 	"link_loss_permille":           "Per mille of its subjects' heartbeats this node misses.",
 	"local_health":                 "Local health score: this node's timeouts are multiplied by 1 + score.",
 	"transport_received_datagrams": "Datagrams the UDP socket received.",
