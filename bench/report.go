@@ -13,15 +13,68 @@ import (
 )
 
 // Report is a whole gossipbench run: where and how it ran, and every
-// scenario's result.
+// scenario's result. A report saved under bench/results is the source of
+// the figures README quotes, so it carries what is needed to judge and
+// repeat them: the command line, the commit and whether the tree differed
+// from it, the machine and its load, and what the run cost.
 type Report struct {
-	Tool    string    `json:"tool"`
-	Command string    `json:"command"`
-	Mode    string    `json:"mode"`
-	Started time.Time `json:"started"`
-	Wall    Seconds   `json:"wall_s"`
+	Tool string `json:"tool"`
+	// Command is the command line, its arguments quoted for a POSIX shell
+	// where they need it; Args holds them exactly.
+	Command string   `json:"command"`
+	Args    []string `json:"args,omitempty"`
+	Mode    string   `json:"mode"`
+	// Source is the commit the run was built from, when known.
+	Source *Source `json:"source,omitempty"`
+	// Env holds the environment variables that change how Go runs the
+	// process (GOMAXPROCS, GOMEMLIMIT, GOGC, GODEBUG), where set.
+	Env      map[string]string `json:"env,omitempty"`
+	Started  time.Time         `json:"started"`
+	Finished time.Time         `json:"finished,omitzero"`
+	Wall     Seconds           `json:"wall_s"`
+	// Usage is what the whole process used, up to Finished (or to the
+	// last scenario written).
+	Usage   *Usage    `json:"usage,omitempty"`
 	Machine Machine   `json:"machine"`
 	Results []*Result `json:"results"`
+}
+
+// Source identifies the code a run was built from.
+type Source struct {
+	// Commit is the full hash of the commit checked out.
+	Commit string `json:"commit"`
+	// Dirty is set when the working tree differed from Commit: tracked
+	// files modified, or untracked files present. Modified lists them
+	// (at most 50; More counts the rest).
+	Dirty    bool     `json:"dirty"`
+	Modified []string `json:"modified,omitempty"`
+	More     int      `json:"more_modified,omitempty"`
+}
+
+// Short returns the first seven hex digits of the commit, followed by
+// "+dirty" when the tree differed from it.
+func (s *Source) Short() string {
+	if s == nil || s.Commit == "" {
+		return "unknown commit"
+	}
+	c := s.Commit
+	if len(c) > 7 {
+		c = c[:7]
+	}
+	if s.Dirty {
+		c += "+dirty"
+	}
+	return c
+}
+
+// Usage is the resources a process used.
+type Usage struct {
+	// UserCPU and SystemCPU are the process's CPU time in user and kernel
+	// mode.
+	UserCPU   Seconds `json:"user_cpu_s"`
+	SystemCPU Seconds `json:"system_cpu_s"`
+	// PeakRSS is the largest resident set the process had, in bytes.
+	PeakRSS int64 `json:"peak_rss_bytes"`
 }
 
 // Machine describes the computer a report comes from.
@@ -33,7 +86,13 @@ type Machine struct {
 	GoVersion string `json:"go"`
 	// Load is the 1-minute load average when the run started, where the
 	// system reports it: results from a loaded machine read accordingly.
-	Load string `json:"load,omitempty"`
+	// LoadEnd is the same when the run ended.
+	Load    string `json:"load,omitempty"`
+	LoadEnd string `json:"load_end,omitempty"`
+	// GOMAXPROCS is the number of threads the run's Go code could use at
+	// once; Kernel the operating system's release, where reported.
+	GOMAXPROCS int    `json:"gomaxprocs,omitempty"`
+	Kernel     string `json:"kernel,omitempty"`
 }
 
 // ThisMachine describes the computer the process runs on.
@@ -49,12 +108,25 @@ func ThisMachine() Machine {
 		}
 		f.Close()
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			m.Load = f[0]
-		}
+	m.Load = LoadAverage()
+	m.GOMAXPROCS = runtime.GOMAXPROCS(0)
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
 	}
 	return m
+}
+
+// LoadAverage returns the 1-minute load average as the system reports it,
+// or "" where it does not (it reads /proc/loadavg).
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // String formats the machine on one line.
@@ -67,7 +139,20 @@ func (m Machine) String() string {
 	if m.Load != "" {
 		s += ", load " + m.Load + " at start"
 	}
+	if m.LoadEnd != "" {
+		s += ", " + m.LoadEnd + " at end"
+	}
 	return s
+}
+
+// ReadReport reads a report written by WriteJSON.
+func ReadReport(r io.Reader) (*Report, error) {
+	var rep Report
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&rep); err != nil {
+		return nil, err
+	}
+	return &rep, nil
 }
 
 // WriteJSON writes the report as indented JSON. NaN figures (a time never

@@ -37,8 +37,8 @@ type Knobs struct {
 // The simulator shares identical table shards between nodes, which is what
 // lets 10,000 converged nodes fit in a few hundred megabytes. Scenarios
 // whose nodes' views diverge for a long time lose that sharing, and their
-// cost grows faster than N². Measured on the 2-core machine of issue 8
-// (CPU-seconds and peak memory):
+// cost grows faster than N². Measured on a 2-core machine (CPU-seconds and
+// peak memory):
 //
 //	bootstrap        1,000: 6 s, 0.26 GB; 2,000: 29 s, 0.95 GB; 4,000: 183 s, 3.4 GB
 //	appstate         1,000: 15 s, 0.38 GB; 2,000: 120 s, 1.4 GB
@@ -53,13 +53,22 @@ const (
 	divergeCap   = 2000 // partition, rolling restart, churn
 )
 
+// SizeFor returns the cluster size Run uses for o and k: o.N (by default
+// 10,000), lowered to SimCap in the simulator unless k.ExactN.
+func (s Scenario) SizeFor(o Options, k Knobs) int {
+	want := o.withDefaults().N
+	if s.SimCap > 0 && !k.ExactN && want > s.SimCap && (o.Driver == nil || o.Driver.Name() == "sim") {
+		return s.SimCap
+	}
+	return want
+}
+
 // Run runs the scenario. In the simulator, N above SimCap is lowered to it
 // (and the result says so) unless k.ExactN.
 func (s Scenario) Run(ctx context.Context, o Options, k Knobs) (*Result, error) {
 	capped := 0
-	if want := o.withDefaults().N; s.SimCap > 0 && !k.ExactN && want > s.SimCap &&
-		(o.Driver == nil || o.Driver.Name() == "sim") {
-		capped, o.N = want, s.SimCap
+	if n := s.SizeFor(o, k); n != o.withDefaults().N {
+		capped, o.N = o.withDefaults().N, n
 	}
 	r, err := s.run(ctx, o, k)
 	if r != nil && capped > 0 {

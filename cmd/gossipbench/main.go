@@ -27,9 +27,25 @@
 //
 //	go run ./cmd/gossipbench -mode udp -n 1000
 //
+// Standard output carries only the report (the tables and a summary), so
+// `gossipbench > report.txt` keeps it; progress and the files written go
+// to standard error.
+//
+// The figures README quotes come from results files under bench/results,
+// each written by one run with -save, which records the command line, the
+// commit (and whether the tree differed from it), the machine, its load
+// and the run's CPU time and peak memory beside every figure:
+//
+//	go run ./cmd/gossipbench -n 1000 -save bench/results/core-sim-1000.json
+//	go run ./cmd/gossipbench render    # rewrites README's figure blocks from them
+//
+// scripts/figures.sh (make figures) runs every command README's figures
+// come from and renders them; see render.go for the blocks.
+//
 // The exit status is 1 when a scenario fails one of its outcome checks (a
-// false death, a crash never detected...) or stops with an error; with
-// -strict, also when a figure misses its target.
+// false death, a crash never detected...), reports a figure it could not
+// measure, or stops with an error; with -strict, also when a figure misses
+// its target.
 package main
 
 import (
@@ -38,6 +54,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -55,6 +72,7 @@ func main() {
 // config is what the flags say.
 type config struct {
 	mode, suite, scenarios, preset, out, cpuprofile string
+	save                                            string
 	n                                               int
 	seed                                            uint64
 	loss, fpLoss                                    float64
@@ -84,8 +102,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.list, "list", false, "list the scenarios and exit")
 	fs.BoolVar(&c.quiet, "q", false, "no progress display")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to `file`")
+	fs.StringVar(&c.save, "save", "", "when the run completes, also write its results, with the command line, commit, machine and resource usage, to `file.json` (README's figures come from bench/results/*.json; see gossipbench render)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: gossipbench [flags]\n\nRuns Hearsay's cluster scenarios and reports their figures.\n\n")
+		fmt.Fprintf(stderr, "usage: gossipbench [flags]\n       gossipbench render [-check] [flags]\n\nRuns Hearsay's cluster scenarios and reports their figures; render rewrites\nREADME's figure blocks from the saved results (gossipbench render -h).\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -113,10 +132,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.loss < 0 || c.loss >= 1 || c.fpLoss < 0 || c.fpLoss >= 1 {
 		return nil, errors.New("-loss and -fp-loss must be in [0, 1)")
 	}
+	if c.save != "" && filepath.Ext(c.save) != ".json" {
+		return nil, fmt.Errorf("-save %s: the results file must end in .json", c.save)
+	}
 	return &c, nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "render" {
+		return runRender(args[1:], stdout, stderr)
+	}
 	c, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -178,7 +203,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	prog := newProgress(stdout, c.quiet, len(scenarios))
+	prog := newProgress(stderr, c.quiet, len(scenarios))
 	opts := bench.Options{
 		N:        c.n,
 		Seed:     c.seed,
@@ -190,13 +215,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	knobs := bench.Knobs{Crashes: c.crashes, FalsePositiveLoss: c.fpLoss}
 	rep := &bench.Report{
 		Tool:    "gossipbench",
-		Command: "gossipbench " + strings.Join(args, " "),
+		Command: commandLine("gossipbench", args),
+		Args:    append([]string{}, args...),
 		Mode:    driver.Name(),
+		Source:  source(),
+		Env:     goEnv(),
 		Started: time.Now(),
 		Machine: bench.ThisMachine(),
 	}
-	fmt.Fprintf(stdout, "gossipbench: %s mode, N=%d, %d scenarios, seed %d, preset %s, loss %g%%\n%s\n",
-		driver.Name(), c.n, len(scenarios), c.seed, preset, c.loss*100, rep.Machine)
+	sizes := func(k int) int {
+		return scenarios[k].SizeFor(bench.Options{N: c.n, Driver: driver}, bench.Knobs{ExactN: c.nFor[scenarios[k].Name] > 0})
+	}
+	var own []string
+	for k, s := range scenarios {
+		if n, ok := c.nFor[s.Name]; ok {
+			own = append(own, fmt.Sprintf("%s at %d", s.Name, n))
+		} else if n := sizes(k); n != c.n {
+			own = append(own, fmt.Sprintf("%s at %d", s.Name, n))
+		}
+	}
+	size := fmt.Sprintf("N=%d", c.n)
+	if len(own) > 0 {
+		size += " (" + strings.Join(own, ", ") + ")"
+	}
+	fmt.Fprintf(stdout, "gossipbench: %s mode, %s, %d scenarios, seed %d, preset %s, loss %g%%\n%s\n",
+		driver.Name(), size, len(scenarios), c.seed, preset, c.loss*100, rep.Machine)
 
 	status := 0
 	for k, s := range scenarios {
@@ -213,17 +256,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		if r == nil {
+			// The scenario could not start: the report says so, as a
+			// result that fails.
 			fmt.Fprintf(stdout, "\n== %s: %v\n", s.Name, err)
-			status = 1
-			if ctx.Err() != nil {
-				break
+			if err == nil {
+				err = errors.New("no result")
 			}
-			continue
+			r = &bench.Result{Scenario: s.Name, Title: s.Title, Mode: driver.Name(), N: opts.N, Seed: opts.Seed,
+				Preset: string(preset), Loss: opts.Loss, Err: err.Error()}
+		} else {
+			bench.WriteText(stdout, r)
 		}
 		rep.Results = append(rep.Results, r)
 		rep.Wall = bench.Sec(time.Since(rep.Started))
-		bench.WriteText(stdout, r)
-		if !r.ChecksOK() || (c.strict && !r.TargetsMet()) {
+		rep.Usage = processUsage()
+		if !r.ChecksOK() || len(unmeasured(r)) > 0 || (c.strict && !r.TargetsMet()) {
 			status = 1
 		}
 		if werr := writeOutputs(c.out, rep); werr != nil {
@@ -234,19 +281,81 @@ func run(args []string, stdout, stderr io.Writer) int {
 			break
 		}
 	}
-	rep.Wall = bench.Sec(time.Since(rep.Started))
+	rep.Finished = time.Now()
+	rep.Wall = bench.Sec(rep.Finished.Sub(rep.Started))
+	rep.Usage = processUsage()
+	rep.Machine.LoadEnd = bench.LoadAverage()
 	if err := writeOutputs(c.out, rep); err != nil {
 		fmt.Fprintln(stderr, "gossipbench:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "\n%s\nwall %s; wrote %s and %s\n", summary(rep),
-		bench.FormatValue(float64(rep.Wall), "s"),
-		filepath.Join(c.out, "results.json"), filepath.Join(c.out, "report.html"))
+	fmt.Fprintf(stdout, "\n%s\nwall %s%s\n", summary(rep), bench.FormatValue(float64(rep.Wall), "s"), usageText(rep.Usage))
+	fmt.Fprintf(stderr, "gossipbench: wrote %s and %s\n", filepath.Join(c.out, "results.json"), filepath.Join(c.out, "report.html"))
 	if ctx.Err() != nil {
 		fmt.Fprintln(stdout, "interrupted")
+		if c.save != "" {
+			fmt.Fprintf(stderr, "gossipbench: interrupted: %s not written\n", c.save)
+		}
 		return 130
 	}
+	if c.save != "" {
+		if err := saveResults(c.save, rep); err != nil {
+			fmt.Fprintln(stderr, "gossipbench:", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "gossipbench: saved %s\n", c.save)
+	}
 	return status
+}
+
+// usageText formats the process's CPU time and peak memory for the
+// summary, or "" when unknown.
+func usageText(u *bench.Usage) string {
+	if u == nil {
+		return ""
+	}
+	return fmt.Sprintf(", CPU %s user + %s system, peak RSS %s",
+		bench.FormatValue(float64(u.UserCPU), "s"), bench.FormatValue(float64(u.SystemCPU), "s"), formatBytes(u.PeakRSS))
+}
+
+// formatBytes formats a byte count with a binary prefix.
+func formatBytes(b int64) string {
+	v := float64(b)
+	for _, unit := range []string{"B", "KiB", "MiB", "GiB"} {
+		if v < 1024 || unit == "GiB" {
+			if unit == "B" {
+				return fmt.Sprintf("%d B", b)
+			}
+			return fmt.Sprintf("%.3g %s", v, unit)
+		}
+		v /= 1024
+	}
+	return ""
+}
+
+// unmeasured returns the names of r's figures that could not be measured
+// (NaN or infinite: a time never reached), which results.json marks
+// Missing. A figure that is part of a result but has no value means the
+// scenario did not observe what it measures: a failure, like a failed
+// check.
+func unmeasured(r *bench.Result) []string {
+	var out []string
+	for _, f := range r.Figures {
+		if math.IsNaN(f.Value) || math.IsInf(f.Value, 0) || f.Missing {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// saveResults writes the report as a results file at path, through a
+// temporary file, creating its directory.
+func saveResults(path string, rep *bench.Report) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeFile(dir, filepath.Base(path), rep.WriteJSON)
 }
 
 // summary is one line per scenario: checks and targets.
@@ -257,6 +366,9 @@ func summary(rep *bench.Report) string {
 		if !r.ChecksOK() {
 			checks = "CHECKS FAIL"
 		}
+		if missing := unmeasured(r); len(missing) > 0 {
+			checks = "NOT MEASURED: " + strings.Join(missing, "; ") + "; " + checks
+		}
 		if !r.TargetsMet() {
 			var missed []string
 			for _, f := range r.Figures {
@@ -266,7 +378,7 @@ func summary(rep *bench.Report) string {
 			}
 			targets = "MISSED: " + strings.Join(missed, "; ")
 		}
-		fmt.Fprintf(&b, "%-19s %-11s %s (wall %s, CPU %s)\n", r.Scenario, checks, targets,
+		fmt.Fprintf(&b, "%-19s N=%-6d %-11s %s (wall %s, CPU %s)\n", r.Scenario, r.N, checks, targets,
 			bench.FormatValue(float64(r.Wall), "s"), bench.FormatValue(float64(r.CPU), "s"))
 	}
 	return strings.TrimRight(b.String(), "\n")
@@ -275,31 +387,34 @@ func summary(rep *bench.Report) string {
 // writeOutputs writes results.json and report.html, each through a
 // temporary file so that a reader never sees half a file.
 func writeOutputs(dir string, rep *bench.Report) error {
-	write := func(name string, fill func(io.Writer) error) error {
-		path := filepath.Join(dir, name)
-		f, err := os.CreateTemp(dir, name+".tmp*")
-		if err != nil {
-			return err
-		}
-		// CreateTemp makes the file private; the outputs are for reading.
-		if err := f.Chmod(0o644); err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			return err
-		}
-		if err := fill(f); err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			return fmt.Errorf("writing %s: %w", path, err)
-		}
-		if err := f.Close(); err != nil {
-			os.Remove(f.Name())
-			return err
-		}
-		return os.Rename(f.Name(), path)
-	}
-	if err := write("results.json", rep.WriteJSON); err != nil {
+	if err := writeFile(dir, "results.json", rep.WriteJSON); err != nil {
 		return err
 	}
-	return write("report.html", rep.WriteHTML)
+	return writeFile(dir, "report.html", rep.WriteHTML)
+}
+
+// writeFile writes dir/name with fill, through a temporary file in dir
+// renamed into place, so that a reader never sees half a file.
+func writeFile(dir, name string, fill func(io.Writer) error) error {
+	path := filepath.Join(dir, name)
+	f, err := os.CreateTemp(dir, name+".tmp*")
+	if err != nil {
+		return err
+	}
+	// CreateTemp makes the file private; the outputs are for reading.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := fill(f); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

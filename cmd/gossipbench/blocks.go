@@ -1,0 +1,576 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/hearsay-io/hearsay/bench"
+)
+
+// The figure blocks of README and the results each reads. A results
+// name is a file bench/results/NAME.json (one run) or a directory
+// bench/results/NAME/ of repeated runs of one command, shown as medians.
+// scripts/figures.sh runs the commands that write them; the quick ones by
+// default, the large ones (resultsBig) with FIGURES_BIG=1.
+//
+// Each block picks its figures by scenario and figure name. When a
+// scenario renames a figure, render fails with the name it could not
+// find: rename it here too and re-render.
+var blocks = []block{
+	{
+		name:      "core-sim",
+		from:      groupsFrom(resultsCoreSim),
+		remeasure: figuresScript,
+		render:    func(src *sources) (string, error) { return suiteBlock(src, resultsCoreSim) },
+	},
+	{
+		name:      "scaling-sim",
+		from:      groupsFrom(resultsCoreSim1000, resultsCoreSim, resultsScale100k),
+		remeasure: figuresScript + " (100,000 nodes with FIGURES_BIG=1)",
+		render:    renderScaling,
+	},
+	{
+		name:      "core-udp",
+		from:      groupsFrom(resultsUDP1000),
+		remeasure: figuresScript,
+		render:    func(src *sources) (string, error) { return suiteBlock(src, resultsUDP1000) },
+	},
+	{
+		name:      "sim-vs-udp",
+		from:      groupsFrom(resultsCoreSim1000, resultsUDP1000),
+		remeasure: figuresScript,
+		render:    renderSimVsUDP,
+	},
+	{
+		name:      "nemesis",
+		from:      groupsFrom(resultsNemesis1000, resultsNemesisShort),
+		remeasure: figuresScript + " (1,000 nodes with FIGURES_BIG=1)",
+		render:    renderNemesis,
+	},
+	{
+		name:      "peers",
+		from:      func(src *sources) []string { return []string{src.peersPath} },
+		remeasure: "re-measure with bench/peers (bench/peers/results/README.md)",
+		render:    renderPeers,
+	},
+	{
+		name:      "udp-bootstrap-10000",
+		from:      groupsFrom(resultsUDPBootstrap10k),
+		remeasure: "measured on its own (bench/results/udp-10000/)",
+		render:    renderUDPBootstrap,
+	},
+}
+
+// The results names the blocks read.
+const (
+	resultsCoreSim         = "core-sim"         // the default run: the core suite, 10,000 simulated nodes
+	resultsCoreSim1000     = "core-sim-1000"    // the core suite at 1,000 simulated nodes
+	resultsScale100k       = "scale-sim-100000" // dissemination, crash, steady at 100,000 simulated nodes (big)
+	resultsUDP1000         = "udp-1000"         // the core suite on real UDP at 1,000 nodes, repeated
+	resultsNemesisShort    = "nemesis-short-200"
+	resultsNemesis1000     = "nemesis-1000" // the nemesis suite at 1,000 simulated nodes (big)
+	resultsUDPBootstrap10k = "udp-10000"    // bootstrap of 10,000 nodes on real UDP, saved separately
+	notMeasured            = "Not measured yet"
+)
+
+// block is one figure block: its marker name, the files it reads and how
+// they are re-measured (for the note render writes above it), and its
+// rendering.
+type block struct {
+	name      string
+	from      func(*sources) []string
+	remeasure string
+	render    func(*sources) (string, error)
+}
+
+const figuresScript = "re-measure with scripts/figures.sh"
+
+// groupsFrom lists where the named results are, present or not.
+func groupsFrom(names ...string) func(*sources) []string {
+	return func(src *sources) []string {
+		var out []string
+		for _, n := range names {
+			if g, ok := src.groups[n]; ok {
+				out = append(out, g.path)
+			} else {
+				out = append(out, src.dir+"/"+n+" (absent)")
+			}
+		}
+		return out
+	}
+}
+
+// pick is one figure of a scenario a block shows.
+type pick struct{ scenario, figure string }
+
+// coreFigures are the figures the core-suite blocks show, in order.
+var coreFigures = []pick{
+	{"bootstrap", "all see all, after the last start"},
+	{"bootstrap", "deaths declared"},
+	{"dissemination", "all know p50"},
+	{"dissemination", "all know p99"},
+	{"dissemination", "rounds to all p50"},
+	{"crash", "first suspicion p50"},
+	{"crash", "all live nodes know p50"},
+	{"crash", "all live nodes know p99"},
+	{"crash", "false deaths"},
+	{"false-positives", "node-hours"},
+	{"false-positives", "false deaths"},
+	{"false-positives", "suspicions raised per node-hour"},
+	{"steady", "datagrams sent per node per period"},
+	{"steady", "bytes sent per node per second p50"},
+	{"steady", "bytes sent per node per second p99"},
+	{"steady", "anti-entropy datagrams per node per second"},
+	{"steady", "anti-entropy bytes sent per node per second"},
+	{"steady", "CPU per node per second"},
+}
+
+// scenarioLabel names a scenario with its cluster size, e.g.
+// "bootstrap (N = 1,000)".
+func scenarioLabel(s stat, scenario string) string {
+	return fmt.Sprintf("%s (N = %s)", scenario, thousands(s.n))
+}
+
+// absent is the text of a block whose results are not there.
+func absent(src *sources, name string) string {
+	return fmt.Sprintf("%s: no %s/%s.json or %s/%s/ (scripts/figures.sh writes it).\n", notMeasured, src.dir, name, src.dir, name)
+}
+
+// suiteBlock renders a core-suite run: each figure with its target and
+// reference, the checks, and where the figures come from.
+func suiteBlock(src *sources, name string) (string, error) {
+	g, ok := src.groups[name]
+	if !ok {
+		return absent(src, name), nil
+	}
+	var rows [][]string
+	last := ""
+	for _, p := range coreFigures {
+		s, err := g.figure(p.scenario, p.figure)
+		if err != nil {
+			return "", err
+		}
+		label := scenarioLabel(s, p.scenario)
+		if label == last {
+			label = ""
+		} else {
+			last = label
+		}
+		rows = append(rows, []string{label, s.name, s.value(), s.targetText(), s.refText()})
+	}
+	var b bytes.Buffer
+	b.WriteString(g.caption() + " " + g.checks(nil) + "\n\n")
+	table(&b, []string{"scenario", "figure", "value", "target", "reference"}, rows)
+	return b.String(), nil
+}
+
+// renderScaling renders the scaling table: the same figures at 1,000,
+// 10,000 and 100,000 simulated nodes, one run each.
+func renderScaling(src *sources) (string, error) {
+	cols := []pick{
+		{"crash", "all live nodes know p50"},
+		{"dissemination", "all know p50"},
+		{"steady", "bytes sent per node per second p50"},
+		{"steady", "datagrams sent per node per period"},
+	}
+	header := []string{"N"}
+	for _, c := range cols {
+		header = append(header, c.scenario+": "+c.figure)
+	}
+	header = append(header, "commit", "wall")
+	var rows [][]string
+	var notes []string
+	for _, size := range []struct {
+		n    int
+		name string
+	}{{1000, resultsCoreSim1000}, {10000, resultsCoreSim}, {100000, resultsScale100k}} {
+		g, ok := src.groups[size.name]
+		if !ok {
+			row := []string{thousands(size.n)}
+			for range cols {
+				row = append(row, "")
+			}
+			rows = append(rows, append(row, notMeasured, ""))
+			continue
+		}
+		row := []string{""}
+		n := 0
+		for _, c := range cols {
+			s, err := g.figure(c.scenario, c.figure)
+			if err != nil {
+				return "", err
+			}
+			if n != 0 && s.n != n {
+				return "", fmt.Errorf("%s: %s ran at N = %d, %s at %d", g.path, c.scenario, s.n, cols[0].scenario, n)
+			}
+			n = s.n
+			row = append(row, s.value())
+		}
+		if n != size.n {
+			return "", fmt.Errorf("%s: measured at N = %d, want %d", g.path, n, size.n)
+		}
+		row[0] = thousands(n)
+		r := g.runs[0].rep
+		rows = append(rows, append(row, r.Source.Short(), bench.FormatValue(float64(r.Wall), "s")))
+		notes = append(notes, fmt.Sprintf("N = %s: %s", thousands(n), g.caption()))
+	}
+	var b bytes.Buffer
+	b.WriteString("Simulation, one run each (seed 1; simulated figures are exact for the seed).\n\n")
+	table(&b, header, rows)
+	b.WriteString("\n")
+	for _, n := range notes {
+		b.WriteString("- " + n + "\n")
+	}
+	return b.String(), nil
+}
+
+// renderSimVsUDP renders the core suite at 1,000 nodes in the simulator
+// and over real UDP side by side.
+func renderSimVsUDP(src *sources) (string, error) {
+	sim, okSim := src.groups[resultsCoreSim1000]
+	udp, okUDP := src.groups[resultsUDP1000]
+	if !okSim || !okUDP {
+		var missing []string
+		if !okSim {
+			missing = append(missing, resultsCoreSim1000)
+		}
+		if !okUDP {
+			missing = append(missing, resultsUDP1000)
+		}
+		return fmt.Sprintf("%s: no results %s in %s (scripts/figures.sh writes them).\n", notMeasured, strings.Join(missing, ", "), src.dir), nil
+	}
+	udpHead := "real UDP"
+	if len(udp.runs) > 1 {
+		udpHead = fmt.Sprintf("real UDP, median of %d runs", len(udp.runs))
+	}
+	var rows [][]string
+	last := ""
+	for _, p := range coreFigures {
+		a, err := sim.figure(p.scenario, p.figure)
+		if err != nil {
+			return "", err
+		}
+		u, err := udp.figure(p.scenario, p.figure)
+		if err != nil {
+			return "", err
+		}
+		label := p.scenario
+		if a.n != u.n {
+			label = fmt.Sprintf("%s (N = %s sim, %s UDP)", p.scenario, thousands(a.n), thousands(u.n))
+		} else {
+			label = scenarioLabel(a, p.scenario)
+		}
+		if label == last {
+			label = ""
+		} else {
+			last = label
+		}
+		target := ""
+		if a.target != nil {
+			target = a.target.String(a.unit)
+		}
+		rows = append(rows, []string{label, p.figure, a.value(), u.value(), target})
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Simulated: %s %s\n\nReal UDP: %s %s\n\n", sim.caption(), sim.checks(nil), udp.caption(), udp.checks(nil))
+	table(&b, []string{"scenario", "figure", "simulated", udpHead, "target"}, rows)
+	return b.String(), nil
+}
+
+// nemesisRow says which figures of a nemesis scenario fill the columns
+// of the nemesis table ("" where the scenario has no such figure).
+type nemesisRow struct {
+	scenario    string
+	falseDeaths string // deaths of live, reachable nodes (the oracle's false deaths)
+	aliveAgain  string // members seen alive again after being declared dead
+	allSeeAll   string // time until every running node sees every running node
+	other       string // the scenario's own telling figure
+}
+
+var nemesisRows = []nemesisRow{
+	{"nemesis-loss-10", "false deaths", "", "", "detection after the loss / fresh, p50"},
+	{"nemesis-loss-20", "false deaths", "", "", "detection after the loss / fresh, p50"},
+	{"nemesis-loss-30", "false deaths", "", "", "detection after the loss / fresh, p50"},
+	{"nemesis-loss-bursts", "false deaths", "alive-again events (all observers)", "", "suspicions raised per burst"},
+	{"nemesis-blips", "false deaths", "", "", "blips that raised a suspicion"},
+	{"nemesis-one-way", "false deaths", "", "all see all after the heal", "self-dead events (nodes told they are dead)"},
+	{"nemesis-split", "false deaths (about members of the observer's group)", "", "all see all after the heal", "false deaths after the heal (stale verdicts adopted)"},
+	{"nemesis-gray", "healthy nodes declared dead", "alive-again events after death", "", "gray nodes removed everywhere"},
+	{"nemesis-flaky", "healthy nodes declared dead", "alive-again events after death", "", "flaky nodes removed everywhere"},
+	{"nemesis-slow", "false deaths (slow or not)", "", "", "slow nodes declared dead"},
+	{"nemesis-mass-crash", "survivors declared dead", "", "all survivors know max", "crashes never known by all"},
+	{"nemesis-dup-reorder", "false deaths", "", "", "updates not known by all"},
+	{"nemesis-stalls", "false deaths", "", "", "false accusations by stalling nodes"},
+	{"nemesis-mix", "false deaths of live reachable nodes", "", "all see all after the last episode", "node-hours"},
+}
+
+// renderNemesis renders the nemesis suite, one row per fault, for each
+// of its runs present: the full suite at 1,000 nodes and the short one.
+func renderNemesis(src *sources) (string, error) {
+	var b bytes.Buffer
+	for k, name := range []string{resultsNemesis1000, resultsNemesisShort} {
+		if k > 0 {
+			b.WriteString("\n")
+		}
+		g, ok := src.groups[name]
+		if !ok {
+			b.WriteString(absent(src, name))
+			continue
+		}
+		var rows [][]string
+		for _, nr := range nemesisRows {
+			rs := g.results(nr.scenario)
+			if len(rs) == 0 {
+				return "", fmt.Errorf("%s has no %s result", g.path, nr.scenario)
+			}
+			row := []string{fmt.Sprintf("%s (N = %s)", strings.TrimPrefix(rs[0].Title, "Nemesis: "), thousands(rs[0].N))}
+			for _, fig := range []string{nr.falseDeaths, nr.aliveAgain, nr.allSeeAll} {
+				if fig == "" {
+					row = append(row, "—")
+					continue
+				}
+				s, err := g.figure(nr.scenario, fig)
+				if err != nil {
+					return "", err
+				}
+				row = append(row, withTarget(s))
+			}
+			s, err := g.figure(nr.scenario, nr.other)
+			if err != nil {
+				return "", err
+			}
+			row = append(row, nr.other+": "+withTarget(s), checksCell(g, nr.scenario))
+			rows = append(rows, row)
+		}
+		b.WriteString(g.caption() + "\n\n")
+		table(&b, []string{"fault", "false deaths of live reachable nodes", "alive-again events", "time until all see all", "other", "checks"}, rows)
+	}
+	return b.String(), nil
+}
+
+// withTarget formats a figure's value followed by its target, if any.
+func withTarget(s stat) string {
+	if t := s.targetText(); t != "" {
+		return s.value() + " (" + t + ")"
+	}
+	return s.value()
+}
+
+// checksCell says whether a scenario's checks passed in every run, or
+// which failed.
+func checksCell(g *group, scenario string) string {
+	var failed []string
+	for _, r := range g.results(scenario) {
+		if r.Err != "" {
+			failed = append(failed, "stopped: "+r.Err)
+		}
+		for _, c := range r.Checks {
+			if !c.OK && !slices.Contains(failed, c.Name) {
+				failed = append(failed, c.Name)
+			}
+		}
+	}
+	if len(failed) == 0 {
+		return "pass"
+	}
+	return "**FAIL**: " + strings.Join(failed, "; ")
+}
+
+// renderUDPBootstrap renders the bootstrap of 10,000 nodes on real UDP,
+// every figure it reports, when its results are there.
+func renderUDPBootstrap(src *sources) (string, error) {
+	g, ok := src.groups[resultsUDPBootstrap10k]
+	if !ok {
+		return notMeasured + ": the bootstrap of 10,000 nodes on real UDP (its results go to " + src.dir + "/" + resultsUDPBootstrap10k + "/).\n", nil
+	}
+	var rows [][]string
+	var scenarios []string
+	for _, r := range g.runs {
+		for _, res := range r.rep.Results {
+			if !slices.Contains(scenarios, res.Scenario) {
+				scenarios = append(scenarios, res.Scenario)
+			}
+		}
+	}
+	for _, sc := range scenarios {
+		var names []string
+		for _, res := range g.results(sc) {
+			for _, f := range res.Figures {
+				if !slices.Contains(names, f.Name) {
+					names = append(names, f.Name)
+				}
+			}
+		}
+		label := ""
+		for k, name := range names {
+			s, err := g.figure(sc, name)
+			if err != nil {
+				return "", err
+			}
+			if k == 0 {
+				label = scenarioLabel(s, sc)
+			}
+			rows = append(rows, []string{label, name, s.value(), s.targetText(), s.refText()})
+			label = ""
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString(g.caption() + " " + g.checks(nil) + "\n\n")
+	table(&b, []string{"scenario", "figure", "value", "target", "reference"}, rows)
+	return b.String(), nil
+}
+
+// peersReport is the part of peerbench's JSON report (bench/peers,
+// Report) that render reads: where it ran and every run's figures.
+type peersReport struct {
+	Meta struct {
+		Machine    string  `json:"machine"`
+		CPUs       int     `json:"cpus"`
+		GOMAXPROCS int     `json:"gomaxprocs"`
+		GoVersion  string  `json:"go_version"`
+		Commit     string  `json:"commit"`
+		Command    string  `json:"command"`
+		Started    string  `json:"started"`
+		Wall       float64 `json:"wall_s"`
+		Reps       int     `json:"reps"`
+	} `json:"meta"`
+	Runs []struct {
+		Engine  string `json:"engine"`
+		N       int    `json:"n"`
+		Figures []struct {
+			Scenario string  `json:"scenario"`
+			Name     string  `json:"name"`
+			Unit     string  `json:"unit"`
+			Value    float64 `json:"value"`
+			Missing  bool    `json:"missing"`
+		} `json:"figures"`
+		Err string `json:"error"`
+	} `json:"runs"`
+}
+
+func readPeers(b []byte) (*peersReport, error) {
+	var rep peersReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, err
+	}
+	if len(rep.Runs) == 0 {
+		return nil, fmt.Errorf("no runs")
+	}
+	return &rep, nil
+}
+
+// peersFigures are the peerbench figures the peers block shows.
+var peersFigures = []struct{ scenario, name, label string }{
+	{"join", "after_last_s", "paced joins: all see all, after the last join"},
+	{"burst", "all_see_all_s", "burst join: all see all"},
+	{"crash", "p50_s", "crash: survivors that know, p50"},
+	{"crash", "all_know_s", "crash: every survivor knows"},
+	{"steady", "datagrams_per_node_s", "steady: datagrams sent per node per second"},
+	{"steady", "bytes_per_node_s", "steady: bytes sent per node per second"},
+	{"steady", "cpu_ms_per_node_s", "steady: CPU per node per second"},
+	{"steady", "allocs_per_node_s", "steady: allocations per node per second"},
+	{"loss10", "false_pairs", "10% loss: (observer, member) pairs falsely dead"},
+	{"loss30", "false_pairs", "30% loss: (observer, member) pairs falsely dead"},
+}
+
+// renderPeers renders Hearsay and memberlist side by side from
+// peerbench's report: per N and figure, the median over the repeated
+// runs of each engine, and their ratio.
+func renderPeers(src *sources) (string, error) {
+	rep := src.peers
+	if rep == nil {
+		return notMeasured + ": no " + src.peersPath + " (bench/peers writes it).\n", nil
+	}
+	type key struct {
+		engine, scenario, name string
+		n                      int
+	}
+	values := map[key][]float64{}
+	missing := map[key]int{}
+	units := map[string]string{}
+	runs := map[string]int{}
+	var sizes []int
+	for _, r := range rep.Runs {
+		if !slices.Contains(sizes, r.N) {
+			sizes = append(sizes, r.N)
+		}
+		runs[fmt.Sprintf("%s/%d", r.Engine, r.N)]++
+		for _, f := range r.Figures {
+			k := key{r.Engine, f.Scenario, f.Name, r.N}
+			units[f.Scenario+"."+f.Name] = f.Unit
+			if f.Missing || math.IsNaN(f.Value) {
+				missing[k]++
+			} else {
+				values[k] = append(values[k], f.Value)
+			}
+		}
+	}
+	slices.Sort(sizes)
+	cell := func(k key) string {
+		v := values[k]
+		if len(v) == 0 && missing[k] == 0 {
+			return "—"
+		}
+		s := stat{unit: units[k.scenario+"."+k.name], values: v, missing: missing[k]}
+		if s.unit == "ms/s" {
+			s.unit = "s"
+			s.values = slices.Clone(v)
+			for i := range s.values {
+				s.values[i] /= 1000
+			}
+		}
+		return s.value()
+	}
+	var rows [][]string
+	for _, f := range peersFigures {
+		if _, ok := units[f.scenario+"."+f.name]; !ok {
+			return "", fmt.Errorf("%s has no figure %s.%s", src.peersPath, f.scenario, f.name)
+		}
+		for k, n := range sizes {
+			h := key{"hearsay", f.scenario, f.name, n}
+			m := key{"memberlist", f.scenario, f.name, n}
+			if len(values[h])+missing[h]+len(values[m])+missing[m] == 0 {
+				continue
+			}
+			ratio := ""
+			if missing[h] == 0 && missing[m] == 0 && len(values[h]) > 0 && len(values[m]) > 0 {
+				if mm := median(values[m]); mm != 0 {
+					ratio = trimRatio(median(values[h]) / mm)
+				}
+			}
+			label := ""
+			if k == 0 {
+				label = f.label
+			}
+			rows = append(rows, []string{label, thousands(n), cell(h), cell(m), ratio})
+		}
+	}
+	var reps []string
+	for _, n := range sizes {
+		reps = append(reps, fmt.Sprintf("%d at %s", runs[fmt.Sprintf("hearsay/%d", n)], thousands(n)))
+	}
+	m := rep.Meta
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "`%s` at %s, started %s, on %d× %s (%s, GOMAXPROCS %d): %s wall. Real UDP on loopback, one engine at a time; medians over repeated runs of each engine (%s).\n\n",
+		m.Command, shortCommit(m.Commit), m.Started, m.CPUs, orUnknown(m.Machine), m.GoVersion, m.GOMAXPROCS,
+		bench.FormatValue(m.Wall, "s"), strings.Join(reps, ", "))
+	table(&b, []string{"figure", "N", "Hearsay", "memberlist", "Hearsay / memberlist"}, rows)
+	return b.String(), nil
+}
+
+// trimRatio formats a ratio with about three significant digits.
+func trimRatio(v float64) string {
+	return bench.FormatValue(v, "") + "×"
+}
+
+// shortCommit shortens peerbench's commit ("<hash>" or "<hash> (work
+// tree modified)") like Source.Short.
+func shortCommit(c string) string {
+	hash, rest, _ := strings.Cut(c, " ")
+	s := &bench.Source{Commit: hash, Dirty: strings.Contains(rest, "modified")}
+	return s.Short()
+}
