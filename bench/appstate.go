@@ -37,7 +37,7 @@ type AppStateConfig struct {
 // running node holds every running node's latest version — tracked from the
 // state events, then checked exhaustively.
 //
-// Target (issue 6): after quiescence every live node holds every live
+// Target: after quiescence every live node holds every live
 // node's latest version (1% loss, 1% churn); report time to 100%.
 func RunAppState(ctx context.Context, cfg AppStateConfig) (*Result, error) {
 	rn, err := newRun(ctx, cfg.Options, "appstate", "Application-state convergence", 4)
@@ -261,7 +261,7 @@ func RunAppState(ctx context.Context, cfg AppStateConfig) (*Result, error) {
 	r.add("shard transfers served per node per second", perNodeSecond(traffic.ShardsSent), "count/s")
 	if !cfg.SkipExhaustive {
 		r.add("copies checked", float64(checked), "count")
-		r.add("copies wrong or missing", float64(wrong), "count", Goal("==", 0, "issue 6"))
+		r.add("copies wrong or missing", float64(wrong), "count", Goal("==", 0, "design target"))
 		r.check("every running node holds every running node's latest value", wrong == 0, "%d of %d copies wrong%s", wrong, checked, example)
 	}
 	r.check("state events show full convergence", ok, "after %v", took)

@@ -212,7 +212,7 @@ func RunChurn(ctx context.Context, cfg ChurnConfig) (*Result, error) {
 	if !ok {
 		settle = nan()
 	}
-	r.add("all see all after the last restart", settle, "s", Goal("<=", 15, "bootstrap target, issue 6"))
+	r.add("all see all after the last restart", settle, "s", Goal("<=", 15, "the bootstrap's target"))
 	r.add("running nodes declared dead", float64(falseDeaths), "count", Goal("==", 0, "no running node removed"))
 	r.add("left events", float64(leftSeen), "count")
 	r.add("leavers declared dead instead", float64(deadLeavers), "count")

@@ -32,7 +32,7 @@ type CrashConfig struct {
 // declared it dead, and when every live node knew it dead; and it counts
 // false deaths (any other node declared dead).
 //
-// Targets (issue 5, at 1% loss and N = 10,000): every live node knows
+// Targets (at 1% loss and N = 10,000): every live node knows
 // within 5 s median and 8 s p99 over the crashes.
 func RunCrash(ctx context.Context, cfg CrashConfig) (*Result, error) {
 	rn, err := newRun(ctx, cfg.Options, "crash", "Crash detection", 4)
@@ -191,14 +191,14 @@ func (ob *crashObserver) report(cfg CrashConfig) {
 	}
 	cfgE := rn.o.engineConfig()
 	period := cfgE.HeartbeatInterval.Seconds()
-	r.add("crashes", float64(len(ob.crashes)), "count", Goal(">=", 20, "issue 5"))
+	r.add("crashes", float64(len(ob.crashes)), "count", Goal(">=", 20, "design target"))
 	r.addDist("first suspicion", &first, "s", []FigureOption{Ref(SWIMFirstDetection()*period, "SWIM e/(e−1) periods")}, nil)
 	r.addDist("first death", &firstDead, "s", nil, nil)
 	r.addDist("all live nodes know", &all, "s",
-		[]FigureOption{Goal("<=", 5, "issue 5")}, []FigureOption{Goal("<=", 8, "issue 5")})
+		[]FigureOption{Goal("<=", 5, "design target")}, []FigureOption{Goal("<=", 8, "design target")})
 	r.addDist("per-node learn time", &perNode, "s", nil, nil)
-	r.add("crashes not known by all", float64(undetected), "count", Goal("==", 0, "issue 5"))
-	r.add("false deaths", float64(ob.falseDeaths), "count", Goal("==", 0, "issue 5"))
+	r.add("crashes not known by all", float64(undetected), "count", Goal("==", 0, "design target"))
+	r.add("false deaths", float64(ob.falseDeaths), "count", Goal("==", 0, "design target"))
 	r.check("every crash known dead by every live node", undetected == 0,
 		"%d of %d crashes fully detected%s", len(ob.crashes)-undetected, len(ob.crashes), missing)
 	detail := fmt.Sprintf("%d false death events", ob.falseDeaths)

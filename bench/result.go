@@ -72,7 +72,7 @@ type Figure struct {
 type Target struct {
 	Op    string  `json:"op"`
 	Value float64 `json:"value"`
-	// Source says where the goal comes from, e.g. "issue 5".
+	// Source says where the goal comes from, e.g. "design target".
 	Source string `json:"source,omitempty"`
 }
 

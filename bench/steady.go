@@ -25,7 +25,7 @@ type SteadyConfig struct {
 // simulator it includes the simulator's own work, so it is an upper bound
 // on the protocol's).
 //
-// Target (issue 5): at most K+1 datagrams sent per node per period.
+// Target: at most K+1 datagrams sent per node per period.
 func RunSteady(ctx context.Context, cfg SteadyConfig) (*Result, error) {
 	rn, err := newRun(ctx, cfg.Options, "steady", "Steady-state cost", 2)
 	if err != nil {
@@ -107,7 +107,7 @@ func runSteady(rn *run, cfg SteadyConfig, window time.Duration) error {
 	perSec := func(v uint64) float64 { return float64(v) / nodes / secs }
 	r := rn.r
 	r.add("datagrams sent per node per period", perSec(d.DatagramsOut)*period, "count",
-		Goal("<=", float64(ec.Observers+1), "issue 5: K+1"))
+		Goal("<=", float64(ec.Observers+1), "design target: K+1"))
 	r.add("datagrams sent per node per second", perSec(d.DatagramsOut), "1/s")
 	r.add("bytes sent per node per second", perSec(d.BytesOut), "B/s")
 	r.add("bytes received per node per second", perSec(d.BytesIn), "B/s")
@@ -125,7 +125,7 @@ func runSteady(rn *run, cfg SteadyConfig, window time.Duration) error {
 	r.add("suspicions per node per hour", perSec(d.Suspicions)*3600, "1/h")
 	usPerNodeSec := cpu.Seconds() * 1e6 / nodes / secs
 	r.add("CPU per node per second", usPerNodeSec, "µs",
-		Ref(5/period, "issue 5 aim for the core alone: 5 µs per period"))
+		Ref(5/period, "aim for the core alone: 5 µs per period"))
 	r.add("CPU per node per period", usPerNodeSec*period, "µs")
 	r.add("wall time per cluster second", wall.Seconds()/secs, "s")
 	var ms runtime.MemStats
