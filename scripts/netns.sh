@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the multi-host tests (test/netns): eight hearsayd processes, one per
 # network namespace, on a bridged namespace network. Needs root and iproute2;
-# without root, or without iproute2 outside CI, the suite skips and this
-# script says so. Under CI=true a missing ip command fails the run, and as
-# root a namespace network that cannot be built fails it with ip's error.
+# without root the suite skips and this script says so. As root, a
+# namespace network that cannot be built fails the run: a missing ip
+# command, or ip's error.
 #
 # Usage:
 #   scripts/netns.sh [RUNS]   run the scenarios RUNS times (default 1) and

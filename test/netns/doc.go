@@ -13,13 +13,11 @@
 //
 // It needs root (to create namespaces), the ip command (iproute2), and
 // kernel support for network namespaces, veth and bridges. Without
-// HEARSAY_NETNS=1, without root, or without the ip command, TestNetns
-// skips with a message that says which is missing; under CI=true a missing
-// ip command fails it instead, as CI installs iproute2. As root with ip,
-// a network it cannot build (a container without the privilege, a kernel
-// without veth or bridges) fails the test with the ip command's error: a
-// run that was asked for and could not happen is not passed over in
-// silence. TestBounds, which checks the bound formulas, always runs.
+// HEARSAY_NETNS=1 or without root, TestNetns skips with a message that
+// says which is missing. As root, a network it cannot build fails the
+// test: no ip command, or the ip command's error (a container without the
+// privilege, a kernel without veth or bridges). A run that was asked for
+// and could not happen is not passed over in silence. TestBounds, which checks the bound formulas, always runs.
 //
 // # What it builds
 //
