@@ -3,9 +3,10 @@
 GO        ?= go
 FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
-COUNT     ?= 1
+COUNT     ?=
+SMOKE_N   ?= 500
 
-.PHONY: all test vet fmt-check race fuzz bench bench-compare smoke clean
+.PHONY: all test vet fmt-check race fuzz bench bench-compare smoke figures clean
 
 all: test
 
@@ -28,9 +29,25 @@ race:
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
-## bench: every benchmark with -benchmem; COUNT=6 and benchstat for comparisons
+## bench: every benchmark with -benchmem, COUNT times (default 1)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -count=$(COUNT) ./...
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -count=$(or $(COUNT),1) ./...
+
+## bench-compare: benchmarks at BASE and at HEAD, COUNT times each (default 6), in
+## temporary worktrees, compared with benchstat; narrow with BENCH=regexp PKGS=./pkg
+## e.g. make bench-compare BASE=HEAD~1 BENCH=Receive PKGS=./engine
+bench-compare:
+	BASE='$(BASE)' COUNT='$(or $(COUNT),6)' BENCHTIME='$(BENCHTIME)' BENCH='$(BENCH)' PKGS='$(PKGS)' ./scripts/bench-compare.sh
+
+## smoke: the core suite in simulation at SMOKE_N nodes (default 500; a few
+## seconds); fails when a scenario fails one of its outcome checks
+smoke:
+	$(GO) run ./cmd/gossipbench -n $(SMOKE_N) -q -out gossipbench-out/smoke
+
+## figures: re-measure the figures README quotes (bench/results) and render
+## README's figure blocks; FIGURES_BIG=1 adds the large runs (scripts/figures.sh)
+figures:
+	./scripts/figures.sh
 
 clean:
 	$(GO) clean -testcache -fuzzcache

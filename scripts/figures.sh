@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Re-measures the figures README quotes, then renders them into README.
+#
+# Every figure block of README.md (<!-- figures:NAME begin --> ... end -->)
+# is written by `go run ./cmd/gossipbench render` from results files under
+# bench/results/, each saved by one gossipbench run with -save, which
+# records the command line, the commit and whether the tree differed from
+# it, the machine and its load, and the run's CPU time and peak memory.
+# This script runs those commands again at the commit checked out, one at
+# a time, and renders. Commit the results files and README together.
+#
+# Usage: scripts/figures.sh [NAME...]    (make figures)
+#   With NAMEs, only those results are re-measured (e.g. core-sim udp-1000);
+#   the others stay as they are.
+#
+# Environment:
+#   FIGURES_BIG=1   also the large runs, one at a time, each after checking
+#                   that the machine has the memory it needs (see below)
+#   FIGURES_REPS=n  runs of each repeated measurement (default 3): real-UDP
+#                   figures vary from run to run, and README shows their
+#                   median and range
+#
+# Times on a 2-core machine: the quick set takes about 10 minutes, nearly
+# all of it the three real-UDP runs at 1,000 nodes; the large runs add
+# about an hour (see each). Run it on a quiet machine: each results file
+# records the load average at start and end, and README shows it. A
+# tree with uncommitted changes is measured too, but its results say
+# "+dirty". A run whose outcome checks fail is still saved (README's
+# block says which failed); the script then exits 1 at the end.
+#
+# scripts/figures.sh and the results must agree: cmd/gossipbench's
+# TestFiguresScript fails when a results file was measured with a command
+# this script does not run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+big=${FIGURES_BIG:-0}
+reps=${FIGURES_REPS:-3}
+only=("$@")
+results=bench/results
+failed=()
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/gossipbench" ./cmd/gossipbench
+
+if [ -n "$(git status --porcelain 2>/dev/null)" ]; then
+	echo "figures: the working tree differs from $(git rev-parse --short HEAD); the results will say +dirty" >&2
+fi
+
+# wanted reports whether NAME is to be measured in this invocation.
+wanted() {
+	[ ${#only[@]} -eq 0 ] && return 0
+	local n
+	for n in "${only[@]}"; do
+		[ "$n" = "$1" ] && return 0
+	done
+	return 1
+}
+
+# gb runs gossipbench with its arguments (its report and plots also go to
+# gossipbench-out/, as usual); a failed check (exit 1) is recorded and the
+# script goes on, anything else stops it.
+gb() {
+	local status=0
+	echo "figures: gossipbench $*" >&2
+	"$tmp/gossipbench" "$@" || status=$?
+	case $status in
+	0) ;;
+	1) failed+=("$(printf '%s ' "$@")") ;;
+	*) echo "figures: gossipbench $* exited $status" >&2; exit "$status" ;;
+	esac
+}
+
+# measure NAME ARGS... saves one run of gossipbench ARGS as
+# bench/results/NAME.json.
+measure() {
+	local name=$1
+	shift
+	wanted "$name" || return 0
+	gb "$@" -save "$results/$name.json"
+}
+
+# measure_reps NAME ARGS... saves FIGURES_REPS runs of gossipbench ARGS
+# as bench/results/NAME/run-K.json, replacing the runs saved before.
+measure_reps() {
+	local name=$1 k
+	shift
+	wanted "$name" || return 0
+	rm -f "$results/$name"/run-*.json
+	for k in $(seq 1 "$reps"); do
+		gb "$@" -save "$results/$name/run-$k.json"
+	done
+}
+
+# need_gb N stops unless the machine has N GiB of memory available.
+need_gb() {
+	local avail
+	avail=$(awk '/^MemAvailable:/ {printf "%d", $2 / 1048576}' /proc/meminfo 2>/dev/null || echo 0)
+	if [ "$avail" -lt "$1" ]; then
+		echo "figures: this run needs about $1 GiB of memory; $avail GiB available" >&2
+		exit 1
+	fi
+}
+
+# measure_big NAME GiB ARGS... is measure, with FIGURES_BIG=1 only, after
+# checking that GiB of memory is available.
+measure_big() {
+	local name=$1 gib=$2
+	shift 2
+	if [ "$big" != 1 ]; then
+		wanted "$name" && [ ${#only[@]} -gt 0 ] && echo "figures: $name is a large run: set FIGURES_BIG=1" >&2
+		return 0
+	fi
+	wanted "$name" || return 0
+	need_gb "$gib"
+	measure "$name" "$@"
+}
+
+# The quick set (each line's arguments are what README's caption shows).
+#   core-sim           the default run: the core suite at 10,000 simulated nodes
+#   core-sim-1000      the core suite at 1,000 simulated nodes (scaling, sim vs UDP)
+#   udp-1000           the core suite on real UDP at 1,000 nodes, FIGURES_REPS times
+#   nemesis-short-200  the nemesis suite, short phases, 200 simulated nodes
+measure core-sim-1000 -n 1000
+measure core-sim -n 10000
+measure nemesis-short-200 -suite nemesis-short -n 200
+measure_reps udp-1000 -mode udp -n 1000
+
+# The large set, FIGURES_BIG=1.
+#   scale-sim-100000  dissemination, crash and steady state at 100,000 simulated nodes
+#   nemesis-1000      the nemesis suite at 1,000 simulated nodes
+measure_big scale-sim-100000 16 -n 100000 -scenario dissemination,crash,steady
+measure_big nemesis-1000 4 -suite nemesis -n 1000
+
+"$tmp/gossipbench" render
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "figures: outcome checks failed in:" >&2
+	printf '  gossipbench %s\n' "${failed[@]}" >&2
+	exit 1
+fi
