@@ -135,9 +135,17 @@ func scenarioLabel(s stat, scenario string) string {
 	return fmt.Sprintf("%s (N = %s)", scenario, thousands(s.n))
 }
 
+// measuredBy returns the command that writes the named results.
+func measuredBy(name string) string {
+	if name == resultsScale100k || name == resultsNemesis1000 {
+		return "FIGURES_BIG=1 scripts/figures.sh"
+	}
+	return "scripts/figures.sh"
+}
+
 // absent is the text of a block whose results are not there.
 func absent(src *sources, name string) string {
-	return fmt.Sprintf("%s: no %s/%s.json or %s/%s/ (scripts/figures.sh writes it).\n", notMeasured, src.dir, name, src.dir, name)
+	return fmt.Sprintf("%s: no %s/%s.json or %s/%s/ (%s writes it).\n", notMeasured, src.dir, name, src.dir, name, measuredBy(name))
 }
 
 // suiteBlock renders a core-suite run: each figure with its target and
@@ -190,11 +198,11 @@ func renderScaling(src *sources) (string, error) {
 	}{{1000, resultsCoreSim1000}, {10000, resultsCoreSim}, {100000, resultsScale100k}} {
 		g, ok := src.groups[size.name]
 		if !ok {
-			row := []string{thousands(size.n)}
-			for range cols {
+			row := []string{thousands(size.n), notMeasured + " (" + measuredBy(size.name) + ")"}
+			for range cols[1:] {
 				row = append(row, "")
 			}
-			rows = append(rows, append(row, notMeasured, ""))
+			rows = append(rows, append(row, "", ""))
 			continue
 		}
 		row := []string{""}

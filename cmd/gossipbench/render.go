@@ -186,8 +186,10 @@ func renderBlocks(doc string, src *sources) (string, error) {
 		out.WriteString(doc[last:s.start])
 		fmt.Fprintf(&out, "<!-- Rendered by `go run ./cmd/gossipbench render` from %s; %s; do not edit. -->\n",
 			strings.Join(blocks[k].from(src), ", "), blocks[k].remeasure)
+		// A blank line ends the block's last table or paragraph before
+		// the end marker.
 		out.WriteString(strings.TrimRight(text, "\n"))
-		out.WriteString("\n")
+		out.WriteString("\n\n")
 		last = s.end
 	}
 	out.WriteString(doc[last:])
