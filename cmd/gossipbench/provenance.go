@@ -45,7 +45,10 @@ func shellQuote(s string) string {
 const maxModified = 50
 
 // source identifies the commit the working directory is at, with git,
-// and whether the tree differs from it. Without git (or outside a
+// and whether the tree differs from it. The results directory,
+// bench/results, does not count: the runs of scripts/figures.sh write
+// there one after the other, and what they write changes no code.
+// Without git (or outside a
 // repository) it falls back to what the Go toolchain stamped into the
 // binary (go build stamps it; go run does not), and returns nil when
 // neither knows.
@@ -54,7 +57,7 @@ func source() *bench.Source {
 		s := &bench.Source{Commit: strings.TrimSpace(string(out))}
 		// Porcelain lines are "XY path"; untracked files count too, since
 		// a new file in a package changes what is built.
-		if st, err := exec.Command("git", "status", "--porcelain=v1").Output(); err == nil {
+		if st, err := exec.Command("git", "status", "--porcelain=v1", "--", ":(top,exclude)bench/results").Output(); err == nil {
 			for _, line := range bytes.Split(bytes.TrimRight(st, "\n"), []byte("\n")) {
 				if len(line) < 4 {
 					continue
