@@ -30,8 +30,15 @@ type doubt struct {
 	witness ID
 	wear    uint8
 	until   Time   // when the death is taken; set when the check ping goes out
+	retry   Time   // when the check ping is sent again if unanswered
 	seq     uint32 // the check ping's sequence; 0 until sent
+	pings   uint8  // check pings sent
 }
+
+// doubtPings is how many check pings a doubt sends, one per probe timeout,
+// before it takes the death: one lost ping or ack must not turn a death the
+// member would refute into a false one.
+const doubtPings = 3
 
 // doubtDeath starts or updates a doubt about the death m of the live
 // record r. It reports false when the death should be taken at once.
@@ -77,16 +84,26 @@ func (c *Core) checkDoubts(now Time) {
 		if r == nil || r.gen != d.gen {
 			continue // settled; expireDoubts drops it
 		}
-		claim := *r
-		claim.state, claim.inc = StateDead, d.inc
-		seq := c.newSeq()
-		if !c.sidePing(r.addr(), seq, r.id, &claim) {
+		if !c.doubtPing(now, d, r) {
 			return
 		}
-		d.seq = seq
 		d.until = now.Add(c.cfg.Suspicion.Min(c.tab.live))
 		checks++
 	}
+}
+
+// doubtPing sends d's check ping to r, with the death attached.
+func (c *Core) doubtPing(now Time, d *doubt, r *record) bool {
+	claim := *r
+	claim.state, claim.inc = StateDead, d.inc
+	seq := c.newSeq()
+	if !c.sidePing(r.addr(), seq, r.id, &claim) {
+		return false
+	}
+	d.seq = seq
+	d.pings++
+	d.retry = now.Add(c.probeTimeout(r))
+	return true
 }
 
 // doubtAnswered ends the doubt whose check ping this ack answers: the
@@ -117,7 +134,12 @@ func (c *Core) expireDoubts(now Time) {
 		switch {
 		case r == nil || r.gen != d.gen || r.inc > d.inc || r.state != StateAlive && r.state != StateSuspect:
 			c.stats.DoubtsCleared++ // settled by the member or by others
-		case d.seq == 0 || now < d.until:
+		case d.seq == 0:
+			kept = append(kept, d)
+		case now < d.until:
+			if now >= d.retry && d.pings < doubtPings {
+				c.doubtPing(now, &d, r)
+			}
 			kept = append(kept, d)
 		default:
 			rec := *r
@@ -145,6 +167,9 @@ func (c *Core) nextDoubt() Time {
 			waiting = true
 		}
 		if u := d.until; u != 0 && (t == 0 || u < t) {
+			t = u
+		}
+		if u := d.retry; d.seq != 0 && d.pings < doubtPings && u < d.until && (t == 0 || u < t) {
 			t = u
 		}
 	}

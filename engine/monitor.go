@@ -163,6 +163,28 @@ func (c *Core) heartbeat(now Time) {
 			c.startProbe(now, r, probeVerify)
 		}
 	}
+	c.topUpHelpers(now)
+}
+
+// minHelpers is how many verified members a node keeps at hand, so that a
+// probe finds as many helpers as loss calls for (up to 16, probeHelpers)
+// even when no update has been gossiped for a while (gossip rounds verify
+// new members only when they have updates to push).
+const minHelpers = 24
+
+// topUpHelpers verifies one random live member a period while fewer than
+// minHelpers are verified: a ping and its ack, until the pool is full.
+func (c *Core) topUpHelpers(now Time) {
+	if len(c.adm.vlist) >= minHelpers || c.tab.live <= 2 {
+		return
+	}
+	for range 4 {
+		r := c.tab.randomLive(c.rng, nil)
+		if r != nil && r.id != c.id && !c.verified(r) && !c.failedRecently(r) && !c.verifying(r.id) && !c.probing(r.id) {
+			c.startProbe(now, r, probeVerify)
+			return
+		}
+	}
 }
 
 // onHeartbeat feeds a subject's detector.

@@ -196,10 +196,16 @@ func (c *Core) onPingReq(now Time, from netip.AddrPort, pr *codec.PingReq) {
 		c.stats.DropBusy++
 		return
 	}
-	// The ping we send and the ack or nack we return are the answer to
-	// this datagram: both must fit its budget (a prober pads its
-	// ping-reqs to pay for them; see pingReqPad).
-	if !c.charge(from, 2*c.probeSize()) {
+	// The pings we send and the ack or nack we return are the answer to
+	// this datagram: all must fit its budget (a prober pads its ping-reqs
+	// to pay for one ping; see pingReqPad). On lossy links a validated
+	// requester's budget pays for as many pings as a direct probe sends,
+	// so that one lost ping does not make the target look dead.
+	pings := probePings(c.subjectLoss(ID(pr.Target)))
+	if pings > 1 && c.reply.active && c.reply.from == from && (pings+1)*c.probeSize() > c.reply.left {
+		pings = 1
+	}
+	if !c.charge(from, (pings+1)*c.probeSize()) {
 		return
 	}
 	seq := c.newSeq()
@@ -212,10 +218,12 @@ func (c *Core) onPingReq(now Time, from netip.AddrPort, pr *codec.PingReq) {
 		// Answer before the requester gives up, so that a nack arrives in time.
 		deadline: now.Add(c.cfg.IndirectTimeout * 4 / 5),
 	})
-	c.begin(codec.MsgPing)
-	c.bld.AddPing(codec.Ping{Seq: seq, Target: pr.Target})
-	c.aim(pr.Addr, ID(pr.Target))
-	c.send(pr.Addr, codec.MsgPing)
+	for range pings {
+		c.begin(codec.MsgPing)
+		c.bld.AddPing(codec.Ping{Seq: seq, Target: pr.Target})
+		c.aim(pr.Addr, ID(pr.Target))
+		c.send(pr.Addr, codec.MsgPing)
+	}
 }
 
 // probeSize is the size on the wire of a datagram holding one Ping, Ack or
@@ -229,9 +237,13 @@ func (c *Core) probeSize() int {
 }
 
 // pingReqPad is the least size of a ping-req datagram on the wire: enough
-// for a helper to send the ping and the ack or nack it costs within the
-// datagram's own reply budget.
-func (c *Core) pingReqPad() int { return 2 * c.probeSize() }
+// for a helper to send the pings and the ack or nack it costs within the
+// datagram's own reply budget, as many pings as the loss this node sees
+// calls for (a helper sends as many as the loss it sees calls for, within
+// that budget).
+func (c *Core) pingReqPad() int {
+	return (1 + probePings(max(c.meanLoss(false), c.nodeLoss()))) * c.probeSize()
+}
 
 // newSeq returns a random, non-zero probe sequence number: acks echo it,
 // so one that cannot be guessed cannot be forged from off the path.
@@ -396,6 +408,17 @@ func (c *Core) indirect(now Time, p *probe) bool {
 		c.piggyback()
 		c.aim(h.addr, h.id)
 		c.send(h.addr, codec.MsgPingReq)
+	}
+	// Keep trying the direct path too (SWIM does): the direct pings just
+	// lost are evidence of loss the estimate may not show yet (loss that
+	// just began), and a round trip is as likely to get through directly
+	// as through a helper, for the price of a few small pings.
+	var about *record
+	if p.purpose == probeCheck {
+		about = c.lookup(p.target)
+	}
+	for range max(2, probePings(c.subjectLoss(p.target))) {
+		c.ping(p.addr, p.seq, p.target, about)
 	}
 	c.stats.IndirectProbes++
 	return true
