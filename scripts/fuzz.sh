@@ -54,7 +54,7 @@ fuzz_one() {
 			echo "== $name: deadline race on every one of $attempt runs"
 			return 1
 		fi
-		echo "== $name: no input failed; the coordinator hit its deadline race (go.dev/issue/75804); run $((attempt + 1)) of $((retries + 1))"
+		echo "== $name: no input failed; the coordinator hit its deadline race (see the comment at the top of scripts/fuzz.sh); run $((attempt + 1)) of $((retries + 1))"
 	done
 }
 
