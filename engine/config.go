@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/hearsay-io/hearsay/codec"
@@ -49,6 +50,15 @@ type Config struct {
 	// Seeds are contacted by Join and re-contacted every SeedInterval so that
 	// logical partitions cannot persist. Optional after the first join.
 	Seeds []netip.AddrPort
+	// SeedNames are seeds given as text, used with Seeds: "ip:port",
+	// "[ipv6]:port", "host:port", or an SRV name whose targets give the
+	// ports ("_gossip._udp.db.ns.svc"). The runtime resolves names in the
+	// background, at start and again shortly before every re-contact, so
+	// that a name whose addresses change is followed (Node.SetSeeds).
+	SeedNames []string
+	// Resolver looks up SeedNames. Default net.DefaultResolver; tests
+	// inject their own.
+	Resolver Resolver
 
 	// HeartbeatInterval is the protocol period: every period each node sends
 	// one heartbeat to each of its Observers. Default 1s (LAN).
@@ -349,17 +359,26 @@ var ErrInvalidConfig = errors.New("hearsay: invalid config")
 type FieldError struct {
 	Field  string
 	Reason string
+	// Err, when set, is the sentinel of the problem, as codec.ErrKeySize
+	// for a key of the wrong length.
+	Err error
 }
 
 // Error returns "config.<Field>: <Reason>".
 func (e *FieldError) Error() string { return "config." + e.Field + ": " + e.Reason }
 
-// Unwrap makes every FieldError match ErrInvalidConfig.
-func (e *FieldError) Unwrap() error { return ErrInvalidConfig }
+// Unwrap makes every FieldError match ErrInvalidConfig, and Err when set.
+func (e *FieldError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalidConfig, e.Err}
+	}
+	return []error{ErrInvalidConfig}
+}
 
 // Validate checks c after defaults are applied and reports every problem at
 // once, as errors joined with errors.Join; each is a *FieldError and matches
-// ErrInvalidConfig.
+// ErrInvalidConfig (a key of the wrong length matches codec.ErrKeySize too,
+// an invalid seed name ErrInvalidSeed).
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
@@ -454,11 +473,21 @@ func (c Config) Validate() error {
 		switch len(k) {
 		case 16, 24, 32:
 		default:
-			bad(fmt.Sprintf("Keys[%d]", i), "must be 16, 24 or 32 bytes, got %d", len(k))
+			errs = append(errs, &FieldError{Field: fmt.Sprintf("Keys[%d]", i),
+				Reason: fmt.Sprintf("must be 16, 24 or 32 bytes, got %d", len(k)), Err: codec.ErrKeySize})
 		}
 	}
 	if c.AdvertiseAddr.IsValid() && (c.AdvertiseAddr.Addr().IsUnspecified() || c.AdvertiseAddr.Port() == 0) {
 		bad("AdvertiseAddr", "must be a specific address and port, got %v", c.AdvertiseAddr)
+	}
+	if len(c.SeedNames) > maxSeeds {
+		bad("SeedNames", "at most %d seeds, got %d", maxSeeds, len(c.SeedNames))
+	}
+	for i, s := range c.SeedNames {
+		if _, err := parseSeed(s); err != nil {
+			errs = append(errs, &FieldError{Field: fmt.Sprintf("SeedNames[%d]", i),
+				Reason: strings.TrimPrefix(err.Error(), "hearsay: "), Err: ErrInvalidSeed})
+		}
 	}
 	for i, s := range c.Seeds {
 		if !s.IsValid() || s.Port() == 0 {

@@ -442,17 +442,27 @@ func runFlood(t *testing.T, spec floodSpec) {
 		after.Probes-before.Probes, after.Suspicions-before.Suspicions, after.Refutations-before.Refutations)
 
 	logs.mu.Lock()
-	refusalLines := 0
+	refusalLines, keyLines := 0, 0
 	for msg, n := range logs.lines {
-		if strings.HasPrefix(msg, "WARN refusing") || strings.HasPrefix(msg, "WARN dropping") {
+		switch {
+		case strings.HasPrefix(msg, "WARN dropping datagrams this node cannot open"):
+			keyLines += n
+		case strings.HasPrefix(msg, "WARN refusing") || strings.HasPrefix(msg, "WARN dropping"):
 			refusalLines += n
-			t.Logf("log: %d × %q", n, msg)
+		default:
+			continue
 		}
+		t.Logf("log: %d × %q", n, msg)
 	}
 	logs.mu.Unlock()
 	// At most one line per bound per node per minute.
 	if limit := spec.nodes * 5 * (1 + int(wall/time.Minute)); refusalLines > limit {
 		t.Errorf("%d refusal log lines, over one per bound per node per minute (%d)", refusalLines, limit)
+	}
+	// Datagrams that do not open: at most one line per source, for 8
+	// sources, and one about the others, per node per minute.
+	if limit := spec.nodes * 9 * (1 + int(wall/time.Minute)); keyLines > limit {
+		t.Errorf("%d log lines about datagrams that do not open, over 9 per node per minute (%d)", keyLines, limit)
 	}
 	if total := logs.total.Load(); total > int64(spec.nodes*40) {
 		t.Errorf("%d log lines at Info and above from %d nodes: logging grows with the flood", total, spec.nodes)

@@ -25,7 +25,7 @@ func (c *Core) SetKeys(keys [][]byte) error {
 	}
 	kr, err := codec.NewKeyring(keys[0], keys[1:]...)
 	if err != nil {
-		return fmt.Errorf("%w: Keys: %w", ErrInvalidConfig, err)
+		return fmt.Errorf("%w: Keys: %w", ErrInvalidConfig, bare{err})
 	}
 	c.keys = kr
 	if cap(c.sealBuf) < c.cfg.MaxDatagramSize {

@@ -71,12 +71,13 @@ var ErrNoSeedAnswered = errors.New("hearsay: no seed answered the join")
 // the cluster: the others then detect the node as failed. Call Leave first
 // for a graceful departure.
 type Node struct {
-	cfg  Config // defaults applied; ID and Generation set
-	log  *slog.Logger
-	conn netio.Transport // a *netio.UDP unless NewNodeWith was given one
-	id   ID
-	addr netip.AddrPort // advertised
-	snap Snapshot
+	cfg    Config // defaults applied; ID and Generation set
+	log    *slog.Logger
+	conn   netio.Transport // a *netio.UDP unless NewNodeWith was given one
+	id     ID
+	addr   netip.AddrPort // advertised
+	advHow string         // how addr was chosen among the host's, if it was
+	snap   Snapshot
 
 	// Owned by the core goroutine.
 	core     *Core
@@ -90,6 +91,7 @@ type Node struct {
 	ids      []uint64
 	keys     [][]byte // the keyring's keys, primary first (copies)
 	refused  refusals // rate limit of the logs about refused input
+	keyLog   keyLog   // rate limit of the logs about key mismatches
 
 	keyIDs atomic.Pointer[[]codec.KeyID] // published after every key change
 
@@ -102,6 +104,11 @@ type Node struct {
 	closing  chan struct{}
 	loopDone chan struct{}
 	wg       sync.WaitGroup
+
+	seeds seedState
+
+	life context.Context // ends at Close: bounds the resolver's lookups
+	stop context.CancelFunc
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -159,7 +166,7 @@ func newNodeWith(cfg Config, opts NodeOptions) (*Node, error) {
 		if opts.Transport != nil {
 			opts.Transport.Close()
 		}
-		return nil, err
+		return nil, newConfigError(err)
 	}
 	cfg = cfg.withDefaults()
 	if cfg.ID == 0 {
@@ -170,14 +177,9 @@ func newNodeWith(cfg Config, opts NodeOptions) (*Node, error) {
 	}
 	conn := opts.Transport
 	if conn == nil {
-		u, err := netio.ListenUDP(cfg.BindAddr, netio.UDPOptions{
-			DualStack:   cfg.DualStack,
-			MaxDatagram: cfg.MaxDatagramSize,
-			BatchSize:   maxReadBatch,
-			GSO:         true,
-		})
+		u, err := netio.ListenUDP(cfg.BindAddr, SocketOptions(cfg))
 		if err != nil {
-			return nil, fmt.Errorf("hearsay: %w", err)
+			return nil, errorf("listen on %v: %w", cfg.BindAddr, err)
 		}
 		conn = u
 	}
@@ -187,16 +189,13 @@ func newNodeWith(cfg Config, opts NodeOptions) (*Node, error) {
 		conn.Close()
 		return nil, err
 	}
-	if how != "" {
-		log.Info("advertising an address of this host because BindAddr is unspecified; set AdvertiseAddr to choose",
-			"advertise", adv, "chosen", how)
-	}
 	n := &Node{
 		cfg:      cfg,
 		log:      log,
 		conn:     conn,
 		id:       cfg.ID,
 		addr:     adv,
+		advHow:   how,
 		ringMods: make(map[ID]bool),
 		reqs:     make(chan request),
 		in:       make(chan *batch, readBatches),
@@ -220,10 +219,35 @@ func newNodeWith(cfg Config, opts NodeOptions) (*Node, error) {
 	n.snap = core.Snapshot()
 	n.publishStats()
 	n.initKeys()
+	if err := n.initSeeds(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	n.life, n.stop = context.WithCancel(context.Background())
 	for range readBatches {
 		n.free <- newBatch(initialReadBatch, cfg.MaxDatagramSize)
 	}
 	return n, nil
+}
+
+// SocketOptions returns the options NewNode opens its UDP socket with for
+// cfg: 4 MiB receive and send buffers (netio.DefaultSocketBuffer; set with
+// SO_RCVBUFFORCE and SO_SNDBUFFORCE when the process may, else capped by
+// the kernel's net.core.rmem_max and wmem_max), batches of up to 64
+// datagrams per system call (recvmmsg and sendmmsg on Linux), UDP GSO
+// where the kernel has it, datagrams up to cfg.MaxDatagramSize, and
+// cfg.DualStack. A program that builds its own transport (NewNodeWith)
+// starts from these.
+func SocketOptions(cfg Config) netio.UDPOptions {
+	cfg = cfg.withDefaults()
+	return netio.UDPOptions{
+		RecvBuffer:  netio.DefaultSocketBuffer,
+		SendBuffer:  netio.DefaultSocketBuffer,
+		DualStack:   cfg.DualStack,
+		MaxDatagram: cfg.MaxDatagramSize,
+		BatchSize:   maxReadBatch,
+		GSO:         true,
+	}
 }
 
 // startLoops starts the core's goroutine and the reader.
@@ -233,6 +257,7 @@ func (n *Node) startLoops() {
 	n.wg.Add(2)
 	go n.run()
 	go n.read()
+	n.startResolver()
 }
 
 // randomSeed draws the core's random seed from the operating system.
@@ -341,7 +366,11 @@ func (n *Node) Close() error {
 	var err error
 	n.closeOnce.Do(func() {
 		n.closed.Store(true)
+		n.seeds.mu.Lock()
+		n.seeds.stopped = true // no resolver starts from now on
+		n.seeds.mu.Unlock()
 		close(n.closing)
+		n.stop()
 		err = n.conn.Close()
 		n.wg.Wait()
 		n.subs.closeAll()

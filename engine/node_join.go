@@ -8,30 +8,76 @@ import (
 	"time"
 )
 
-// Join enters the cluster through seeds (Config.Seeds when none are given)
-// and blocks until a seed has answered and the node has fetched the
-// cluster's full membership, or ctx ends. Seeds are contacted again, with
-// doubling intervals, until one answers; seeds equal to this node's own
-// advertised address are skipped.
+// Join enters the cluster through seeds and blocks until a seed has
+// answered and the node has fetched the cluster's full membership, or ctx
+// ends. Seeds given here replace the node's seeds, as SetSeeds does: they
+// are re-contacted every Config.SeedInterval once joined, so that logical
+// partitions heal. Without seeds, Join uses the node's seeds
+// (Config.Seeds and SeedNames, or those set since). JoinSeeds takes seeds
+// as text, host names and SRV names included.
+//
+// Seeds are contacted again, with doubling intervals, until one answers;
+// seeds equal to this node's own advertised address are skipped.
 //
 // Errors: ErrNoSeeds (no seed other than this node), ErrLeft (the node has
 // left), ErrClosed; when ctx ends first, an error wrapping ctx.Err() and,
-// if no seed answered at all, ErrNoSeedAnswered. After ctx ends the node
-// keeps trying in the background; a later Join replaces the attempt.
-//
-// Only Config.Seeds are re-contacted periodically once joined (so that
-// logical partitions heal); seeds passed here serve this join only.
+// if no seed answered at all, ErrNoSeedAnswered: then the seeds are down,
+// unreachable, or use other keys (a receiver drops a datagram sealed with
+// a key it does not hold, and logs it, rate-limited, with the sender's
+// address). After ctx ends the node keeps trying in the background; a
+// later Join replaces the attempt.
 func (n *Node) Join(ctx context.Context, seeds ...netip.AddrPort) error {
-	if len(seeds) == 0 {
-		seeds = n.cfg.Seeds
+	if len(seeds) > 0 {
+		list := make([]seed, 0, len(seeds))
+		for _, a := range seeds {
+			if a.IsValid() {
+				list = append(list, seed{text: a.String(), addr: a})
+			}
+		}
+		if len(list) > maxSeeds {
+			return opError("join", fmt.Errorf("%w: %d seeds, at most %d", ErrInvalidSeed, len(list), maxSeeds))
+		}
+		if err := n.setSeeds(list); err != nil {
+			return err
+		}
 	}
+	return n.join(ctx)
+}
+
+// JoinSeeds is Join with seeds as text: "ip:port", "[ipv6]:port",
+// "host:port" or an SRV name, as SetSeeds takes them. Names are resolved
+// before the first contact, and again while none yields an address, until
+// ctx ends. An invalid seed returns an error matching ErrInvalidSeed.
+func (n *Node) JoinSeeds(ctx context.Context, seeds ...string) error {
+	if len(seeds) > 0 {
+		list, err := parseSeeds(seeds)
+		if err != nil {
+			return opError("join", err)
+		}
+		if err := n.setSeeds(list); err != nil {
+			return err
+		}
+	}
+	return n.join(ctx)
+}
+
+// join joins through the node's seeds.
+func (n *Node) join(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("hearsay: join: %w", err)
+		return opError("join", err)
+	}
+	if n.closed.Load() {
+		return ErrClosed
 	}
 	start := time.Now()
+	seeds, err := n.seedsForJoin(ctx)
+	if err != nil {
+		return err
+	}
 	w := &waiter{ch: make(chan struct{}), cond: func() bool { return n.core.Joined() }}
 	var joinErr error
 	if err := n.do(func(now Time) {
+		n.core.SetSeeds(now, seeds)
 		joinErr = n.core.Join(now, seeds)
 		if joinErr == nil {
 			n.waiters = append(n.waiters, w)
@@ -40,9 +86,9 @@ func (n *Node) Join(ctx context.Context, seeds ...netip.AddrPort) error {
 		return err
 	}
 	if joinErr != nil {
-		return fmt.Errorf("hearsay: join: %w", joinErr)
+		return opError("join", joinErr)
 	}
-	err := n.wait(ctx, w)
+	err = n.wait(ctx, w)
 	switch {
 	case err == nil:
 		live, _ := n.NumMembers()
@@ -56,9 +102,11 @@ func (n *Node) Join(ctx context.Context, seeds ...netip.AddrPort) error {
 		return e
 	}
 	if !answered {
-		return fmt.Errorf("hearsay: join through %d seeds: %w: %w", len(seeds), ErrNoSeedAnswered, err)
+		return errorf("join: %w within %v (%d seed addresses tried): are the seeds running and reachable, and do they hold this node's keys? "+
+			"A node drops datagrams sealed with keys it does not hold, and logs their source: %w",
+			ErrNoSeedAnswered, time.Since(start).Round(time.Millisecond), len(seeds), err)
 	}
-	return fmt.Errorf("hearsay: join: a seed answered but fetching the membership did not finish: %w", err)
+	return errorf("join: a seed answered but fetching the membership did not finish: %w", err)
 }
 
 // Leave leaves the cluster gracefully: the node marks itself Left, tells its
@@ -71,7 +119,7 @@ func (n *Node) Join(ctx context.Context, seeds ...netip.AddrPort) error {
 // record keeps spreading in the background until Close.
 func (n *Node) Leave(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("hearsay: leave: %w", err)
+		return opError("leave", err)
 	}
 	w := &waiter{ch: make(chan struct{}), cond: func() bool {
 		if n.core.Left() {
@@ -93,7 +141,7 @@ func (n *Node) Leave(ctx context.Context) error {
 		if errors.Is(err, ErrClosed) {
 			return err
 		}
-		return fmt.Errorf("hearsay: leave: the Left record did not finish spreading: %w", err)
+		return errorf("leave: the Left record did not finish spreading: %w", err)
 	}
 	n.log.Info("left the cluster")
 	return nil

@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/hearsay-io/hearsay/codec"
@@ -36,10 +35,8 @@ var (
 // Errors: codec.ErrKeySize (key is not 16, 24 or 32 bytes),
 // codec.ErrKeyCollision, ErrOpenCluster, ErrClosed.
 func (n *Node) InstallKey(key []byte) error {
-	switch len(key) {
-	case 16, 24, 32:
-	default:
-		return fmt.Errorf("hearsay: install key: %w (got %d bytes)", codec.ErrKeySize, len(key))
+	if err := checkKeySize("install key", key); err != nil {
+		return err
 	}
 	k := bytes.Clone(key)
 	var err error
@@ -72,8 +69,11 @@ func (n *Node) InstallKey(key []byte) error {
 // so a rotation tool can check each step everywhere before the next.
 //
 // Making the current primary key primary does nothing. Errors:
-// ErrKeyNotInstalled, ErrOpenCluster, ErrClosed.
+// codec.ErrKeySize, ErrKeyNotInstalled, ErrOpenCluster, ErrClosed.
 func (n *Node) UsePrimaryKey(key []byte) error {
+	if err := checkKeySize("use primary key", key); err != nil {
+		return err
+	}
 	var err error
 	if e := n.do(func(Time) { err = n.usePrimaryKey(key) }); e != nil {
 		return e
@@ -87,13 +87,26 @@ func (n *Node) UsePrimaryKey(key []byte) error {
 // UsePrimaryKey); do it once no node seals with key any more.
 //
 // Errors: ErrPrimaryKey (key is the primary key: make another primary
-// first), ErrKeyNotInstalled, ErrOpenCluster, ErrClosed.
+// first), codec.ErrKeySize, ErrKeyNotInstalled, ErrOpenCluster, ErrClosed.
 func (n *Node) RemoveKey(key []byte) error {
+	if err := checkKeySize("remove key", key); err != nil {
+		return err
+	}
 	var err error
 	if e := n.do(func(Time) { err = n.removeKey(key) }); e != nil {
 		return e
 	}
 	return err
+}
+
+// checkKeySize returns an error matching codec.ErrKeySize, naming op, for
+// a key that is not 16, 24 or 32 bytes.
+func checkKeySize(op string, key []byte) error {
+	switch len(key) {
+	case 16, 24, 32:
+		return nil
+	}
+	return errorf("%s: %w, got %d", op, codec.ErrKeySize, len(key))
 }
 
 // KeyIDs returns the IDs of the keys the node accepts, the primary key (the
@@ -150,9 +163,9 @@ func (n *Node) installKey(k []byte) error {
 	next := append(slices.Clone(n.keys), k)
 	if err := n.setKeys(next); err != nil {
 		if errors.Is(err, codec.ErrKeyCollision) {
-			return fmt.Errorf("hearsay: install key %v: %w", codec.KeyIDOf(k), codec.ErrKeyCollision)
+			return errorf("install key %v: %w", codec.KeyIDOf(k), codec.ErrKeyCollision)
 		}
-		return fmt.Errorf("hearsay: install key %v: %w", codec.KeyIDOf(k), err)
+		return errorf("install key %v: %w", codec.KeyIDOf(k), err)
 	}
 	n.log.Info("installed a key: datagrams sealed with it are accepted; the primary key still seals",
 		"key", codec.KeyIDOf(k).String(), "primary", codec.KeyIDOf(n.keys[0]).String(), "keys", len(n.keys))
@@ -166,7 +179,7 @@ func (n *Node) usePrimaryKey(key []byte) error {
 	i := n.keyIndex(key)
 	switch {
 	case i < 0:
-		return fmt.Errorf("hearsay: use primary key %v: %w", codec.KeyIDOf(key), ErrKeyNotInstalled)
+		return errorf("use primary key %v: %w", codec.KeyIDOf(key), ErrKeyNotInstalled)
 	case i == 0:
 		return nil
 	}
@@ -176,7 +189,7 @@ func (n *Node) usePrimaryKey(key []byte) error {
 	next = append(next, n.keys[i+1:]...)
 	old := n.keys[0]
 	if err := n.setKeys(next); err != nil {
-		return fmt.Errorf("hearsay: use primary key %v: %w", codec.KeyIDOf(key), err)
+		return errorf("use primary key %v: %w", codec.KeyIDOf(key), err)
 	}
 	n.log.Info("switched the primary key: datagrams are now sealed with it; the previous one is still accepted",
 		"key", codec.KeyIDOf(key).String(), "previous", codec.KeyIDOf(old).String())
@@ -190,14 +203,14 @@ func (n *Node) removeKey(key []byte) error {
 	i := n.keyIndex(key)
 	switch {
 	case i < 0:
-		return fmt.Errorf("hearsay: remove key %v: %w", codec.KeyIDOf(key), ErrKeyNotInstalled)
+		return errorf("remove key %v: %w", codec.KeyIDOf(key), ErrKeyNotInstalled)
 	case i == 0:
-		return fmt.Errorf("hearsay: remove key %v: %w", codec.KeyIDOf(key), ErrPrimaryKey)
+		return errorf("remove key %v: %w", codec.KeyIDOf(key), ErrPrimaryKey)
 	}
 	gone := n.keys[i]
 	next := slices.Delete(slices.Clone(n.keys), i, i+1)
 	if err := n.setKeys(next); err != nil {
-		return fmt.Errorf("hearsay: remove key %v: %w", codec.KeyIDOf(key), err)
+		return errorf("remove key %v: %w", codec.KeyIDOf(key), err)
 	}
 	clear(gone) // the node's own copy; the core's keyring keeps none
 	n.log.Info("removed a key: datagrams sealed with it are refused",

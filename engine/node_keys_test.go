@@ -147,8 +147,9 @@ func TestKeyAPIOpenCluster(t *testing.T) {
 	}
 }
 
-// TestOpenClusterWarning: a node without keys logs exactly one warning,
-// at start, that its cluster is open; a node with keys logs none.
+// TestOpenClusterWarning: a node writes one line at start: a node
+// without keys a warning that its cluster is open, a node with keys a line
+// at Info.
 func TestOpenClusterWarning(t *testing.T) {
 	for _, keyed := range []bool{false, true} {
 		logs := &levelCounter{n: map[string]int{}}
@@ -166,20 +167,24 @@ func TestOpenClusterWarning(t *testing.T) {
 		for _, nd := range nodes {
 			nd.Close()
 		}
-		want := 2
+		wantOpen, wantInfo := 2, 0
 		if keyed {
-			want = 0
+			wantOpen, wantInfo = 0, 2
 		}
 		logs.mu.Lock()
-		got := 0
+		open, info := 0, 0
 		for msg, c := range logs.n {
-			if strings.HasPrefix(msg, "WARN cluster is open: no Keys configured") {
-				got += c
+			switch {
+			case strings.HasPrefix(msg, "WARN hearsay node started with an open cluster: no Keys"):
+				open += c
+			case msg == "INFO hearsay node started":
+				info += c
 			}
 		}
 		logs.mu.Unlock()
-		if got != want {
-			t.Errorf("keys %v: %d open-cluster warnings from 2 nodes, want %d", keyed, got, want)
+		if open != wantOpen || info != wantInfo {
+			t.Errorf("keys %v: %d open-cluster warnings and %d lines at Info at start from 2 nodes, want %d and %d",
+				keyed, open, info, wantOpen, wantInfo)
 		}
 	}
 }

@@ -121,7 +121,15 @@ func (n *Node) handle(msgs []netio.Message) {
 	now := n.now()
 	for i := range msgs {
 		m := &msgs[i]
+		before := n.keyDrops()
 		n.core.Receive(now, m.Addr, m.Buf[:m.N])
+		if after := n.keyDrops(); after != before {
+			for c := range numCauses {
+				if after[c] != before[c] {
+					n.noteKeyDrop(now, m.Addr, c)
+				}
+			}
+		}
 	}
 	n.step()
 }

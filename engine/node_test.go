@@ -148,8 +148,17 @@ func TestJoinNoSeedAnswered(t *testing.T) {
 	if !errors.Is(err, engine.ErrNoSeedAnswered) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Join(unreachable seed) = %v, want ErrNoSeedAnswered and context.DeadlineExceeded", err)
 	}
+	if !strings.Contains(err.Error(), "keys") || strings.Count(err.Error(), "hearsay:") != 1 {
+		t.Errorf("Join(unreachable seed) = %q: want one prefix and a hint at a key mismatch", err)
+	}
 	t.Logf("Join(unreachable seed) = %v", err)
+	if got := nd.Seeds(); len(got) != 1 || got[0] != dead.String() {
+		t.Errorf("Seeds() after Join(%v) = %q, want the seed given", dead, got)
+	}
 
+	if err := nd.SetSeeds(); err != nil {
+		t.Fatal(err)
+	}
 	if err := nd.Join(context.Background()); !errors.Is(err, engine.ErrNoSeeds) {
 		t.Errorf("Join(no seeds) = %v, want ErrNoSeeds", err)
 	}

@@ -1,7 +1,8 @@
 package engine
 
 import (
-	"fmt"
+	"context"
+	"log/slog"
 
 	"github.com/hearsay-io/hearsay/netio"
 )
@@ -45,14 +46,29 @@ func NewNodeWith(cfg Config, opts NodeOptions) (*Node, error) {
 		return nil, err
 	}
 	n.startLoops()
-	n.log.Info("hearsay node started",
-		"bind", n.conn.LocalAddr(), "advertise", n.addr,
-		"cluster", n.cfg.ClusterName, "generation", n.cfg.Generation)
-	if len(n.cfg.Keys) == 0 {
-		n.log.Warn("cluster is open: no Keys configured, so anyone who can reach this port can join the cluster, read its state and change it",
-			"bind", n.conn.LocalAddr())
-	}
+	n.logStart()
 	return n, nil
+}
+
+// logStart writes the node's one line at start: at Info, or at Warn for an
+// open cluster, which the line then warns about.
+func (n *Node) logStart() {
+	attrs := []slog.Attr{
+		slog.String("bind", n.conn.LocalAddr().String()),
+		slog.String("advertise", n.addr.String()),
+	}
+	if n.advHow != "" {
+		// BindAddr is unspecified: say which of the host's addresses.
+		attrs = append(attrs, slog.String("advertise_chosen", n.advHow+" address of this host; set AdvertiseAddr to choose"))
+	}
+	attrs = append(attrs, slog.String("cluster", n.cfg.ClusterName), slog.Uint64("generation", n.cfg.Generation))
+	if len(n.cfg.Keys) == 0 {
+		n.log.LogAttrs(context.Background(), slog.LevelWarn,
+			"hearsay node started with an open cluster: no Keys, so anyone who can reach this port can join the cluster, read its state and change it", attrs...)
+		return
+	}
+	attrs = append(attrs, slog.Int("keys", len(n.cfg.Keys)))
+	n.log.LogAttrs(context.Background(), slog.LevelInfo, "hearsay node started", attrs...)
 }
 
 // eventHook returns the core's event hook: it sets the event's wall-clock
@@ -104,7 +120,7 @@ func (n *Node) AddMembers(members []Member) error {
 // event; a service joins (Join) instead.
 func (n *Node) AdoptView(other *Node) error {
 	if n.cfg.ShardBits != other.cfg.ShardBits {
-		return fmt.Errorf("hearsay: AdoptView: ShardBits %d, other node's %d", n.cfg.ShardBits, other.cfg.ShardBits)
+		return errorf("AdoptView: ShardBits %d, other node's %d", n.cfg.ShardBits, other.cfg.ShardBits)
 	}
 	return n.do(func(now Time) {
 		// Publish first, so that adopting this node's own view changes

@@ -1,5 +1,10 @@
 package engine
 
+import (
+	"net/netip"
+	"slices"
+)
+
 // Seed puts members straight into the table, as if learned from the network
 // long ago: no events, no gossip. Simulators and tests use it to start a
 // cluster converged.
@@ -38,3 +43,23 @@ func (c *Core) adoptShards(shards []*shard) {
 	c.topoGen++
 	c.updateDeadline()
 }
+
+// SetSeeds replaces the addresses the core re-contacts every SeedInterval
+// (Config.Seeds): one at random among the first 16 that are not its own.
+// The schedule of re-contacts is kept; one that fell due while there were
+// no seeds waits a full SeedInterval from now. The runtime calls it with
+// the addresses of the seeds it resolved. The core copies seeds.
+func (c *Core) SetSeeds(now Time, seeds []netip.AddrPort) {
+	if now > c.now {
+		c.now = now
+	}
+	c.cfg.Seeds = slices.Clone(seeds)
+	if c.nextSeed <= c.now {
+		c.nextSeed = c.now.Add(c.cfg.SeedInterval)
+	}
+	c.updateDeadline()
+}
+
+// SeedContactDue returns when the core next re-contacts a seed, if it has
+// seeds then.
+func (c *Core) SeedContactDue() Time { return c.nextSeed }

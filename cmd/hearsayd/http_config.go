@@ -3,6 +3,7 @@ package main
 import (
 	"encoding"
 	"fmt"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -26,7 +27,9 @@ import (
 //     node holds now, after SIGHUP reloads, primary first. Key bytes are
 //     never shown: no byte slice of the configuration is, and fields that
 //     are functions, interfaces, pointers or channels (Logger) are left
-//     out.
+//     out;
+//   - Resolver is reported as resolver: "system" for the system's
+//     resolver, else its type.
 //
 // The agent adds preset, key_file, leave_timeout.
 
@@ -139,6 +142,10 @@ func (a *agent) configMap() map[string]any {
 		keyIDs[i] = id.String()
 	}
 	out["key_ids"] = keyIDs
+	out["resolver"] = "system"
+	if c.Resolver != nil && c.Resolver != net.DefaultResolver {
+		out["resolver"] = fmt.Sprintf("%T", c.Resolver)
+	}
 	out["preset"] = a.set.preset
 	out["key_file"] = a.set.keyFile
 	out["leave_timeout"] = a.set.leaveTimeout.String()
