@@ -13,16 +13,18 @@ const module = "github.com/hearsay-io/hearsay"
 // rule forbids a package (and everything it imports, transitively) from
 // depending on some other packages.
 type rule struct {
-	pkg       string
-	forbidden []string // module-relative package paths; "" means "anything outside the standard library"
+	pkg       string   // module-relative; "." is the root package
+	forbidden []string // module-relative package paths; "." means the root package, "" anything outside the standard library
 	why       string
 }
 
 var rules = []rule{
-	{"codec", []string{""}, "the wire format depends on the standard library only"},
-	{"detector", []string{"netio", "engine"}, "detectors are pure values: no I/O, no protocol"},
-	{"ring", []string{"netio", "engine"}, "the ring is a pure data structure: no I/O, no protocol"},
-	{"netio", []string{"codec", "engine"}, "netio moves bytes and knows no message types"},
+	{"codec", []string{"", "."}, "the wire format depends on the standard library only"},
+	{"detector", []string{"netio", "engine", "."}, "detectors are pure values: no I/O, no protocol"},
+	{"ring", []string{"netio", "engine", "."}, "the ring is a pure data structure: no I/O, no protocol"},
+	{"netio", []string{"codec", "engine", "."}, "netio moves bytes and knows no message types"},
+	{"engine", []string{".", "bench", "fuzz", "cmd"}, "the root package wraps the engine, never the other way round"},
+	{".", []string{"bench", "fuzz", "cmd", "test"}, "the embedding API is the library and nothing else"},
 }
 
 // deps lists the transitive imports of pkg with whether each is in the
@@ -52,8 +54,14 @@ func TestLayering(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH")
 	}
+	full := func(p string) string {
+		if p == "." {
+			return module
+		}
+		return module + "/" + p
+	}
 	for _, r := range rules {
-		self := module + "/" + r.pkg
+		self := full(r.pkg)
 		for path, std := range deps(t, r.pkg) {
 			if path == self {
 				continue
@@ -62,7 +70,11 @@ func TestLayering(t *testing.T) {
 				switch {
 				case f == "" && !std:
 					t.Errorf("%s imports %s, outside the standard library: %s", r.pkg, path, r.why)
-				case f != "" && (path == module+"/"+f || strings.HasPrefix(path, module+"/"+f+"/")):
+				case f == ".":
+					if path == module {
+						t.Errorf("%s imports the root package: %s", r.pkg, r.why)
+					}
+				case f != "" && (path == full(f) || strings.HasPrefix(path, full(f)+"/")):
 					t.Errorf("%s imports %s: %s", r.pkg, path, r.why)
 				}
 			}
