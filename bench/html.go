@@ -66,7 +66,7 @@ figure { margin: 1em 0; }
 <body>
 <h1>Hearsay gossipbench report</h1>
 <p class="meta">{{.Command}}<br>
-mode {{.Mode}} · started {{.Started.Format "2006-01-02 15:04:05 MST"}} · wall {{secs .Wall}}<br>
+mode {{.Mode}} · started {{.Started.Format "2006-01-02 15:04:05 MST"}} · wall {{secs .Wall}}{{with .Usage}} · CPU {{secs .UserCPU}} user + {{secs .SystemCPU}} system{{end}}{{with .Source}} · commit {{.Short}}{{end}}<br>
 {{.Machine}}</p>
 
 <table>
