@@ -40,7 +40,8 @@
 //	go run ./cmd/gossipbench render    # rewrites README's figure blocks from them
 //
 // scripts/figures.sh (make figures) runs every command README's figures
-// come from and renders them; see render.go for the blocks.
+// come from and renders them; blocks.go lists the blocks and the results
+// each reads.
 //
 // The exit status is 1 when a scenario fails one of its outcome checks (a
 // false death, a crash never detected...), reports a figure it could not
