@@ -28,18 +28,32 @@ func startNodes(n int, keys ...[]byte) []*hearsay.Node {
 	cfg.Keys = keys
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	nodes := make([]*hearsay.Node, n)
+	joins := make([]*hearsay.Subscription, n)
 	for i := range nodes {
 		nd, err := hearsay.NewNode(cfg)
 		if err != nil {
 			log.Fatal(err)
 		}
 		nodes[i] = nd
+		joins[i] = nd.Subscribe(4*n, hearsay.EventJoin)
+		defer joins[i].Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, nd := range nodes[1:] {
 		if err := nd.Join(ctx, nodes[0].Addr().String()); err != nil {
 			log.Fatal(err)
+		}
+	}
+	// Join returns once the node holds the membership its seed had; the
+	// others learn of it by gossip a moment later.
+	for i, nd := range nodes {
+		for nd.Counts().Live() < n {
+			select {
+			case <-joins[i].Events():
+			case <-ctx.Done():
+				log.Fatalf("node %d sees %d of %d members", i, nd.Counts().Live(), n)
+			}
 		}
 	}
 	return nodes

@@ -228,7 +228,9 @@ func (n *Node) Var() expvar.Var { return n.e.Var() }
 // drops events for this subscriber only, counts them, and delivers an
 // EventGap saying how many as soon as there is room; resynchronize from
 // Members then. See Subscription.
-func (n *Node) Subscribe(buf int, types ...EventType) *Subscription { return n.e.Subscribe(buf, types...) }
+func (n *Node) Subscribe(buf int, types ...EventType) *Subscription {
+	return n.e.Subscribe(buf, types...)
+}
 
 // SubscribeWith is Subscribe with options, such as a brief wait for room
 // in a full channel (SubscribeOptions.MaxWait) instead of a gap.

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // joinAttempt bounds one Join call; the agent logs and calls Join again
@@ -26,9 +26,9 @@ type agent struct {
 	set     settings
 	log     *slog.Logger
 	warn    *warner // rate-limited warnings
-	node    *engine.Node
-	sub     *engine.Subscription // membership and state events
-	selfSub *engine.Subscription // EventSelfDead and EventSelfAlive
+	node    *hearsay.Node
+	sub     *hearsay.Subscription // membership and state events
+	selfSub *hearsay.Subscription // EventSelfDead and EventSelfAlive
 	state   *stateIndex
 	keys    *keyring // the key bytes behind node.KeyIDs, for SIGHUP
 	start   time.Time
@@ -50,7 +50,7 @@ func startAgent(set settings, log *slog.Logger) (*agent, error) {
 	set.cfg.Logger = log
 	a := &agent{set: set, log: log, warn: newWarner(log), state: newStateIndex(),
 		keys: newKeyring(set.cfg.Keys), start: time.Now()}
-	node, err := engine.NewNode(set.cfg)
+	node, err := hearsay.NewNode(set.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +113,13 @@ func listenHTTP(l listenAddr) (net.Listener, error) {
 }
 
 // joinLoop joins the cluster through the configured seeds, retrying until
-// it succeeds or ctx ends. A node without seeds (other than itself) starts
-// a new cluster and counts as joined.
+// it succeeds or ctx ends; each attempt resolves the seed names again. A
+// node without seeds (other than itself) starts a new cluster and counts as
+// joined. Once joined, the node re-contacts its seeds (names resolved again
+// each time) every SeedInterval.
 func (a *agent) joinLoop(ctx context.Context) {
 	defer a.wg.Done()
-	if len(a.set.cfg.Seeds) == 0 {
+	if len(a.set.cfg.Seeds) == 0 && len(a.set.cfg.SeedNames) == 0 {
 		a.log.Info("no seeds: this node starts a new cluster; others join through it")
 		a.joined.Store(true)
 		return
@@ -131,11 +133,11 @@ func (a *agent) joinLoop(ctx context.Context) {
 		case err == nil:
 			a.joined.Store(true)
 			return
-		case errors.Is(err, engine.ErrNoSeeds):
+		case errors.Is(err, hearsay.ErrNoSeeds):
 			a.log.Info("the only seed is this node: it starts a new cluster; others join through it")
 			a.joined.Store(true)
 			return
-		case errors.Is(err, engine.ErrClosed), errors.Is(err, engine.ErrLeft), ctx.Err() != nil:
+		case errors.Is(err, hearsay.ErrClosed), errors.Is(err, hearsay.ErrLeft), ctx.Err() != nil:
 			return
 		}
 		a.warn.warn("join not complete yet; retrying", "attempt", attempt, "err", err)

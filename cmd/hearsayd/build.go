@@ -11,14 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hearsay-io/hearsay/codec"
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // settings is what the agent runs with: the node's configuration and the
 // agent's own settings, checked.
 type settings struct {
-	cfg          engine.Config
+	cfg          hearsay.Config
 	preset       string
 	http         listenAddr // zero: no HTTP server
 	state        map[string]string
@@ -40,30 +39,29 @@ func (l listenAddr) String() string {
 	return l.address
 }
 
-// resolver looks up the addresses of a host name; tests replace it.
-type resolver func(ctx context.Context, host string) ([]netip.Addr, error)
-
-func systemResolver(ctx context.Context, host string) ([]netip.Addr, error) {
-	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-}
+// systemResolver is the running agent's resolver, for the -advertise name
+// and the -seeds names: the system's. Tests give build another.
+var systemResolver hearsay.Resolver = net.DefaultResolver
 
 // presetConfig returns the engine preset named by s.
-func presetConfig(s string) (engine.Config, error) {
+func presetConfig(s string) (hearsay.Config, error) {
 	switch strings.ToLower(s) {
 	case "lan", "":
-		return engine.DefaultLANConfig(), nil
+		return hearsay.DefaultLANConfig(), nil
 	case "wan":
-		return engine.DefaultWANConfig(), nil
+		return hearsay.DefaultWANConfig(), nil
 	case "local":
-		return engine.DefaultLocalConfig(), nil
+		return hearsay.DefaultLocalConfig(), nil
 	}
-	return engine.Config{}, fmt.Errorf("preset: want lan, wan or local, got %q", s)
+	return hearsay.Config{}, fmt.Errorf("preset: want lan, wan or local, got %q", s)
 }
 
 // build checks o and turns it into settings: it parses addresses, resolves
-// seed and advertise host names, reads the key file and reads or creates the
-// ID file. It reports every problem at once.
-func (o options) build(ctx context.Context, lookup resolver) (settings, error) {
+// the advertise host name, reads the key file and reads or creates the ID
+// file. It reports every problem at once. Seed addresses are checked
+// against the socket's family; seed names are checked for syntax and
+// resolved by the node, with lookup, again before every re-contact.
+func (o options) build(ctx context.Context, lookup hearsay.Resolver) (settings, error) {
 	var errs []error
 	fail := func(err error) { errs = append(errs, err) }
 
@@ -71,7 +69,7 @@ func (o options) build(ctx context.Context, lookup resolver) (settings, error) {
 	cfg, err := presetConfig(o.Preset)
 	if err != nil {
 		fail(err)
-		cfg = engine.DefaultLANConfig()
+		cfg = hearsay.DefaultLANConfig()
 	}
 	cfg.Logger = nil // set by the caller
 
@@ -100,16 +98,21 @@ func (o options) build(ctx context.Context, lookup resolver) (settings, error) {
 			cfg.AdvertiseAddr = addrs[0]
 		}
 	}
+	cfg.Resolver = lookup
 	for _, seed := range o.Seeds {
-		addrs, err := resolveAddrPort(ctx, lookup, seed, fam)
-		if err != nil {
-			fail(fmt.Errorf("seeds: %w", err))
+		if _, err := netip.ParseAddrPort(seed); err == nil {
+			addrs, err := resolveAddrPort(ctx, lookup, seed, fam)
+			if err != nil {
+				fail(fmt.Errorf("seeds: %w", err))
+			} else if !containsAddrPort(cfg.Seeds, addrs[0]) {
+				cfg.Seeds = append(cfg.Seeds, addrs[0])
+			}
 			continue
 		}
-		for _, a := range addrs {
-			if !containsAddrPort(cfg.Seeds, a) {
-				cfg.Seeds = append(cfg.Seeds, a)
-			}
+		if err := checkSeedName(seed); err != nil {
+			fail(fmt.Errorf("seeds: %w", err))
+		} else if !slices.Contains(cfg.SeedNames, seed) {
+			cfg.SeedNames = append(cfg.SeedNames, seed) // resolved by the node
 		}
 	}
 	if o.Cluster != "" {
@@ -142,11 +145,11 @@ func (o options) build(ctx context.Context, lookup resolver) (settings, error) {
 		fail(fmt.Errorf("leave-timeout: must be positive, got %v", o.LeaveTimeout))
 	}
 	for _, k := range sortedKeys(o.State) {
-		if len(k) == 0 || len(k) > codec.MaxKeySize {
-			fail(fmt.Errorf("state: key %q must be 1 to %d bytes", k, codec.MaxKeySize))
+		if len(k) == 0 || len(k) > hearsay.MaxStateKeySize {
+			fail(fmt.Errorf("state: key %q must be 1 to %d bytes", k, hearsay.MaxStateKeySize))
 		}
-		if v := o.State[k]; len(v) > codec.MaxValueSize {
-			fail(fmt.Errorf("state: value of %q must be at most %d bytes, got %d", k, codec.MaxValueSize, len(v)))
+		if v := o.State[k]; len(v) > hearsay.MaxStateValueSize {
+			fail(fmt.Errorf("state: value of %q must be at most %d bytes, got %d", k, hearsay.MaxStateValueSize, len(v)))
 		}
 	}
 	if _, err := parseLevel(o.LogLevel); err != nil {
@@ -167,7 +170,7 @@ func (o options) build(ctx context.Context, lookup resolver) (settings, error) {
 		}
 		cfg.ID, s.idCreated = id, created
 	} else if o.ID != "" {
-		if _, err := engine.ParseID(o.ID); err != nil {
+		if _, err := hearsay.ParseID(o.ID); err != nil {
 			fail(fmt.Errorf("id: %w", err))
 		}
 	}
@@ -185,7 +188,7 @@ var (
 )
 
 // withoutFields drops, from the joined errors Config.Validate returns,
-// every *engine.FieldError about one of fields.
+// every *hearsay.FieldError about one of fields.
 func withoutFields(err error, fields ...string) error {
 	if err == nil {
 		return nil
@@ -196,7 +199,7 @@ func withoutFields(err error, fields ...string) error {
 	}
 	var keep []error
 	for _, e := range errs {
-		var fe *engine.FieldError
+		var fe *hearsay.FieldError
 		if errors.As(e, &fe) && slices.Contains(fields, fe.Field) {
 			continue
 		}
@@ -241,9 +244,9 @@ func (f family) String() string {
 }
 
 // resolveAddrPort parses host:port; a host that is not an IP literal is
-// looked up once, at start, and its addresses of a family the socket can
-// reach are returned, in the resolver's order.
-func resolveAddrPort(ctx context.Context, lookup resolver, s string, fam family) ([]netip.AddrPort, error) {
+// looked up, and its addresses of a family the socket can reach are
+// returned, in the resolver's order.
+func resolveAddrPort(ctx context.Context, lookup hearsay.Resolver, s string, fam family) ([]netip.AddrPort, error) {
 	host, portStr, err := net.SplitHostPort(s)
 	if err != nil {
 		return nil, fmt.Errorf("want host:port, got %q", s)
@@ -264,7 +267,7 @@ func resolveAddrPort(ctx context.Context, lookup resolver, s string, fam family)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	ips, err := lookup(ctx, host)
+	ips, err := lookup.LookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", host, err)
 	}
@@ -278,6 +281,16 @@ func resolveAddrPort(ctx context.Context, lookup resolver, s string, fam family)
 		return nil, fmt.Errorf("%s resolves to no %v address", host, fam)
 	}
 	return out, nil
+}
+
+// checkSeedName checks a seed that is not an address: host:port, or an
+// SRV name (_service._proto.name) whose targets give the ports.
+func checkSeedName(s string) error {
+	cfg := hearsay.Config{Open: true, SeedNames: []string{s}}
+	if err := cfg.Validate(); errors.Is(err, hearsay.ErrInvalidSeed) {
+		return fmt.Errorf("want host:port, ip:port or an SRV name (_service._proto.name), got %q", s)
+	}
+	return nil
 }
 
 func containsAddrPort(list []netip.AddrPort, a netip.AddrPort) bool {

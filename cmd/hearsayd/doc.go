@@ -1,5 +1,5 @@
-// Command hearsayd runs one Hearsay cluster member as a process: a node of
-// package engine with its configuration from flags or a JSON file, its
+// Command hearsayd runs one Hearsay cluster member as a process: a
+// hearsay.Node with its configuration from flags or a JSON file, its
 // warnings (and, at debug level, its membership events) in the log, and its
 // view of the cluster on a local HTTP port.
 //
@@ -20,7 +20,18 @@
 // The node starts, publishes the -state values, and joins through the seeds
 // in the background (retrying until a seed answers); a node whose only seed
 // is itself, or that has none, starts a new cluster. Seeds are re-contacted
-// periodically afterwards, so list a few stable members on every node.
+// periodically afterwards (every SeedInterval: 30 s with the lan preset),
+// so that a cluster split by a partition merges again: list a few stable
+// members, or one name for all of them, on every node. A seed is an
+// address (10.0.0.2:7946, [fd00::2]:7946), a host name with a port
+// (db-0.db.ns.svc:7946), whose addresses (A and AAAA, those the socket can
+// reach, at most 16) all count as seeds, or an SRV name
+// (_gossip._udp.db.ns.svc) whose targets give names and ports. Names are
+// resolved by the node, never at start: before each join attempt, and
+// again shortly before every re-contact, so a name that follows a changing
+// set of machines (a Kubernetes headless Service) keeps working, and a name
+// that does not resolve yet is retried rather than fatal. A name that stops
+// resolving keeps the addresses it had, and is logged.
 //
 // # Open clusters
 //
@@ -60,10 +71,11 @@
 //	-open                 run an open cluster, without keys (see Open clusters); excludes -key-file
 //	-bind addr:port       UDP address to listen on (default 0.0.0.0:7946; [::]:7946 for IPv6)
 //	-advertise host:port  address others reach this node at (NAT, containers)
-//	-seeds list           comma-separated host:port seeds; names are resolved once, at start
+//	-seeds list           comma-separated seeds: ip:port, host:port or SRV names; names are
+//	                      resolved before each join attempt and each re-contact (see Running)
 //	-cluster name         cluster name (default "hearsay")
-//	-preset name          protocol timing: lan (default), wan or local (engine.Default*Config)
-//	-max-members n        bound on the membership table (engine.Config.MaxMembers); 0 or unset:
+//	-preset name          protocol timing: lan (default), wan or local (hearsay.Default*Config)
+//	-max-members n        bound on the membership table (hearsay.Config.MaxMembers); 0 or unset:
 //	                      the engine's default. Records of new members beyond it are dropped and
 //	                      counted (hearsay_refused_members_total); set it above the largest
 //	                      cluster you expect, it bounds the memory a flood of forged members costs
@@ -97,7 +109,7 @@
 // lists), and log what changed by key ID (a hash, never the key). A
 // datagram sealed with a key the receiver does not hold is dropped, so the
 // nodes must move in step, in three rounds, each done on every node before
-// the next starts on any (engine.Node.UsePrimaryKey explains why this loses
+// the next starts on any (hearsay.Node.UsePrimaryKey explains why this loses
 // nothing):
 //
 //  1. Add the new key as the second line of the file on every node, and
@@ -122,7 +134,8 @@
 // The HTTP server is for the local host (it listens on loopback by default)
 // and serves GET only:
 //
-//	/members  JSON list of every member this node knows, tombstones included:
+//	/members  JSON list of every member this node knows, tombstones included,
+//	          with rtt_us, the round trip this node's probes measured (when they did):
 //	          id, addr, state (alive, suspect, dead, left), generation,
 //	          incarnation, state_version, and self for this node; sorted by id.
 //	/state    JSON: {"complete": bool, "members": {id: {state, generation,
@@ -132,22 +145,23 @@
 //	/healthz  200 when the node runs and has joined. 503 while joining,
 //	          while leaving, and while the cluster holds this node dead or
 //	          left and it has not refuted yet (status rejoining: it learned
-//	          of its death, engine.EventSelfDead, and refutes once it has
-//	          reached RejoinProbes members, engine.EventSelfAlive). The JSON
+//	          of its death, hearsay.EventSelfDead, and refutes once it has
+//	          reached RejoinProbes members, hearsay.EventSelfAlive). The JSON
 //	          body has status (ok, joining, leaving, rejoining), reason (a
 //	          sentence, when not ok), id, addr, live_members, members, uptime.
 //	/metrics  the Prometheus text format (see metrics.go): every number of
-//	          engine.NodeStats.Metrics as hearsay_*, counters with _total and
+//	          hearsay.Stats.Metrics as hearsay_*, counters with _total and
 //	          named by direction (hearsay_received_bytes_total,
 //	          hearsay_sent_bytes_total, ...); hearsay_members{state="alive|
-//	          suspect|dead|left"}, hearsay_healthy (1 when /healthz answers
-//	          200), hearsay_info and hearsay_build_info{version, revision,
+//	          suspect|dead|left"}, the histogram hearsay_probe_rtt_seconds of
+//	          the round trips probes measured, hearsay_healthy (1 when
+//	          /healthz answers 200), hearsay_info and hearsay_build_info{version, revision,
 //	          goversion}; the Go runtime's go_* families (goroutines, threads,
 //	          go_memstats_*, the go_gc_duration_seconds summary) and, on
 //	          Linux, process_* (CPU seconds, resident and virtual memory, open
 //	          and maximum file descriptors; process_start_time_seconds
 //	          everywhere), named as the Prometheus Go client names them.
-//	/config   JSON of every setting of engine.Config in effect, defaults
+//	/config   JSON of every setting of hearsay.Config in effect, defaults
 //	          applied, in snake case (see http_config.go), plus preset,
 //	          key_file and leave_timeout. Keys appear as key_ids, the IDs of
 //	          the keys the node holds now, primary first; never as bytes.
@@ -182,7 +196,7 @@
 //
 // # Limits
 //
-// engine.Node can read one application-state key at a time but cannot list
+// hearsay.Node can read one application-state key at a time but cannot list
 // a member's keys, so /state lists the keys the agent saw in events (see
 // stateIndex). The multi-host test harness in test/netns runs eight of
 // these agents in network namespaces.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // Event subscriptions. Membership and state events come in bursts (one per
@@ -24,24 +24,24 @@ const (
 
 // memberEventTypes are the events of the membership subscription: every
 // type but the two about this node.
-var memberEventTypes = []engine.EventType{
-	engine.EventJoin, engine.EventAlive, engine.EventSuspect, engine.EventDead,
-	engine.EventLeft, engine.EventUpdate, engine.EventState,
+var memberEventTypes = []hearsay.EventType{
+	hearsay.EventJoin, hearsay.EventAlive, hearsay.EventSuspect, hearsay.EventDead,
+	hearsay.EventLeft, hearsay.EventUpdate, hearsay.EventState,
 }
 
 // subscribe opens the agent's two subscriptions.
 func (a *agent) subscribe() {
 	a.sub = a.node.Subscribe(eventBuffer, memberEventTypes...)
-	a.selfSub = a.node.Subscribe(selfEventBuffer, engine.EventSelfDead, engine.EventSelfAlive)
+	a.selfSub = a.node.Subscribe(selfEventBuffer, hearsay.EventSelfDead, hearsay.EventSelfAlive)
 }
 
 // readEvents hands every event of both subscriptions to handleEvent, in
 // order within each, and reports events the membership subscription
-// dropped. It ends when both channels close (Node.Close).
+// missed (its EventGap). It ends when both channels close (Node.Close).
 func (a *agent) readEvents() {
 	defer a.wg.Done()
 	members, self := a.sub.Events(), a.selfSub.Events()
-	var reported uint64 // membership events dropped, as last logged
+	var missed uint64 // membership events missed since the last warning
 	for members != nil || self != nil {
 		select {
 		case e, ok := <-members:
@@ -49,14 +49,18 @@ func (a *agent) readEvents() {
 				members = nil
 				continue
 			}
-			a.handleEvent(&e)
-			if d := a.sub.Dropped(); d > reported {
+			if e.Type == hearsay.EventGap {
+				// /members reads the node and stays exact; /state cannot
+				// list keys it never heard of until they change again.
 				a.state.markIncomplete()
+				missed += e.Missed
 				if a.warn.warn("membership events dropped at a full buffer; /members is still exact, /state may miss keys until they change",
-					"dropped", d-reported) {
-					reported = d
+					"dropped", missed) {
+					missed = 0
 				}
+				continue
 			}
+			a.handleEvent(&e)
 		case e, ok := <-self:
 			if !ok {
 				self = nil
@@ -72,15 +76,15 @@ func (a *agent) readEvents() {
 // logged at Debug: at 10,000 members a join alone is 10,000 of them.
 // Events about this node itself are logged by the engine, at Warn
 // (declared dead) and Info (alive again).
-func (a *agent) handleEvent(e *engine.Event) {
+func (a *agent) handleEvent(e *hearsay.Event) {
 	a.state.apply(e)
 	ctx := context.Background()
 	switch e.Type {
-	case engine.EventSelfDead:
+	case hearsay.EventSelfDead:
 		a.selfDead.Store(true)
-	case engine.EventSelfAlive:
+	case hearsay.EventSelfAlive:
 		a.selfDead.Store(false)
-	case engine.EventState:
+	case hearsay.EventState:
 		if a.log.Enabled(ctx, slog.LevelDebug) {
 			a.log.LogAttrs(ctx, slog.LevelDebug, "state",
 				slog.String("member", e.Member.ID.String()), slog.String("key", string(e.Key)),

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // TestHealthzSelfDead feeds the agent's event handling the two events
@@ -18,7 +18,7 @@ import (
 func TestHealthzSelfDead(t *testing.T) {
 	a := testAgent(t, "-open")
 	a.joined.Store(true) // a seedless node; do not wait for its join loop
-	self := engine.Member{ID: a.node.ID(), Addr: a.node.Addr(), State: engine.StateAlive, Incarnation: 3}
+	self := hearsay.Member{ID: a.node.ID(), Addr: a.node.Addr(), State: hearsay.StateAlive, Incarnation: 3}
 
 	check := func(step string, wantCode int, wantStatus string, wantHealthy float64) {
 		t.Helper()
@@ -34,28 +34,28 @@ func TestHealthzSelfDead(t *testing.T) {
 	}
 	check("alive", http.StatusOK, "ok", 1)
 
-	a.handleEvent(&engine.Event{Type: engine.EventSelfDead, Member: self})
+	a.handleEvent(&hearsay.Event{Type: hearsay.EventSelfDead, Member: self})
 	check("after EventSelfDead", http.StatusServiceUnavailable, "rejoining", 0)
 	if h := decode[healthJSON](t, get(t, a, "/healthz")); !strings.Contains(h.Reason, "dead or left") {
 		t.Errorf("/healthz reason %q does not say the cluster holds the node dead or left", h.Reason)
 	}
 	// Other events do not end it: only the refutation does.
-	a.handleEvent(&engine.Event{Type: engine.EventJoin, Member: engine.Member{ID: 7, State: engine.StateAlive}})
+	a.handleEvent(&hearsay.Event{Type: hearsay.EventJoin, Member: hearsay.Member{ID: 7, State: hearsay.StateAlive}})
 	check("after another member's join", http.StatusServiceUnavailable, "rejoining", 0)
 
 	self.Incarnation++
-	a.handleEvent(&engine.Event{Type: engine.EventSelfAlive, Member: self})
+	a.handleEvent(&hearsay.Event{Type: hearsay.EventSelfAlive, Member: self})
 	check("after EventSelfAlive", http.StatusOK, "ok", 1)
 }
 
 // TestEventLogLevels checks that membership and state events are logged
 // at Debug only, with the member's identity, incarnation and witness.
 func TestEventLogLevels(t *testing.T) {
-	member := engine.Member{ID: 0xab, Addr: netip.MustParseAddrPort("10.0.0.2:7946"), State: engine.StateDead, Generation: 5, Incarnation: 2}
-	events := []engine.Event{
-		{Type: engine.EventJoin, Member: member},
-		{Type: engine.EventDead, Member: member, Witness: 0xcd},
-		{Type: engine.EventState, Member: member, Key: []byte("role"), Version: 4},
+	member := hearsay.Member{ID: 0xab, Addr: netip.MustParseAddrPort("10.0.0.2:7946"), State: hearsay.StateDead, Generation: 5, Incarnation: 2}
+	events := []hearsay.Event{
+		{Type: hearsay.EventJoin, Member: member},
+		{Type: hearsay.EventDead, Member: member, Witness: 0xcd},
+		{Type: hearsay.EventState, Member: member, Key: []byte("role"), Version: 4},
 	}
 	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 		var buf syncBuffer

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // handler serves the agent's HTTP API; see the package documentation.
@@ -38,12 +38,13 @@ type memberJSON struct {
 	State        string `json:"state"`
 	Generation   uint64 `json:"generation"`
 	Incarnation  uint32 `json:"incarnation"`
+	RTTMicros    uint64 `json:"rtt_us,omitempty"` // smoothed probe round trip; absent when not measured
 	StateVersion uint64 `json:"state_version"`
 	Self         bool   `json:"self,omitempty"`
 }
 
 // sortedMembers returns the node's members ordered by ID.
-func (a *agent) sortedMembers() []engine.Member {
+func (a *agent) sortedMembers() []hearsay.Member {
 	ms := a.node.AllMembers()
 	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
 	return ms
@@ -53,6 +54,7 @@ func (a *agent) serveMembers(w http.ResponseWriter, r *http.Request) {
 	ms := a.sortedMembers()
 	out := make([]memberJSON, len(ms))
 	self := a.node.ID()
+	rtts := a.node.RTTs()
 	for i, m := range ms {
 		out[i] = memberJSON{
 			ID:           m.ID.String(),
@@ -60,11 +62,22 @@ func (a *agent) serveMembers(w http.ResponseWriter, r *http.Request) {
 			State:        m.State.String(),
 			Generation:   m.Generation,
 			Incarnation:  m.Incarnation,
+			RTTMicros:    micros(rtts, m.ID),
 			StateVersion: m.StateVersion,
 			Self:         m.ID == self,
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// micros returns id's round trip in rtts in microseconds, at least 1, or
+// 0 when there is none.
+func micros(rtts map[hearsay.ID]time.Duration, id hearsay.ID) uint64 {
+	d, ok := rtts[id]
+	if !ok {
+		return 0
+	}
+	return uint64(max(d.Microseconds(), 1))
 }
 
 // stateJSON is the body of /state.
@@ -93,7 +106,7 @@ type entryJSON struct {
 func (a *agent) serveState(w http.ResponseWriter, r *http.Request) {
 	ms := a.sortedMembers()
 	out := stateJSON{Complete: a.state.complete(), Members: make(map[string]memberStateJSON, len(ms))}
-	known := make(map[engine.ID]bool, len(ms))
+	known := make(map[hearsay.ID]bool, len(ms))
 	for _, m := range ms {
 		known[m.ID] = true
 		ks := memberStateJSON{State: m.State.String(), Generation: m.Generation, StateVersion: m.StateVersion, Keys: map[string]entryJSON{}}
@@ -130,7 +143,7 @@ type healthJSON struct {
 
 func (a *agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 	ok, status, reason := a.status()
-	live, total := a.node.NumMembers()
+	counts := a.node.Counts()
 	code := http.StatusOK
 	if !ok {
 		code = http.StatusServiceUnavailable
@@ -140,8 +153,8 @@ func (a *agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 		Reason:      reason,
 		ID:          a.node.ID().String(),
 		Addr:        a.node.Addr().String(),
-		LiveMembers: live,
-		Members:     total,
+		LiveMembers: counts.Live(),
+		Members:     counts.Total(),
 		Uptime:      time.Since(a.start).Round(time.Millisecond).String(),
 	})
 }
@@ -149,7 +162,7 @@ func (a *agent) serveHealth(w http.ResponseWriter, r *http.Request) {
 func (a *agent) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	st := a.node.Stats()
-	extra := a.agentMetrics()
+	extra := append(a.agentMetrics(), rttFamily(&st.ProbeRTT))
 	extra = append(extra, runtimeMetrics()...)
 	extra = append(extra, processMetrics()...)
 	writeMetrics(w, st.Metrics(nil), extra)

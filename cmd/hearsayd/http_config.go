@@ -11,7 +11,7 @@ import (
 )
 
 // /config reports the configuration in effect: every field of
-// engine.Config as the node runs with it (defaults applied), rendered by
+// hearsay.Config as the node runs with it (defaults applied), rendered by
 // reflection so that a field the engine adds appears without a change
 // here, plus the agent's own settings. Keys are named as they are:
 //
@@ -23,7 +23,7 @@ import (
 //     time.Duration's ("1.5s"), addresses in netip's, enumerations
 //     (detector.Distribution) by name; nested structs (Phi, Suspicion)
 //     are objects;
-//   - Keys is reported as key_ids: the IDs (codec.KeyID) of the keys the
+//   - Keys is reported as key_ids: the IDs (hearsay.KeyID) of the keys the
 //     node holds now, after SIGHUP reloads, primary first. Key bytes are
 //     never shown: no byte slice of the configuration is, and fields that
 //     are functions, interfaces, pointers or channels (Logger) are left

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // TestConfigCoversEngineConfig checks that /config reports every field of
-// engine.Config (and of its nested structs) but the logger and the key
+// hearsay.Config (and of its nested structs) but the logger and the key
 // bytes, so that a field the engine adds cannot be missed.
 func TestConfigCoversEngineConfig(t *testing.T) {
 	keys := writeKeys(t, t.TempDir()+"/keys", testKey(1))
@@ -26,14 +26,14 @@ func TestConfigCoversEngineConfig(t *testing.T) {
 			name := path + f.Name
 			if configSkipped(f.Type) {
 				if name != "Logger" && name != "Keys" && name != "Resolver" && name != "Admit" {
-					t.Errorf("engine.Config.%s (%v) is left out of /config; render it (never as key bytes)", name, f.Type)
+					t.Errorf("hearsay.Config.%s (%v) is left out of /config; render it (never as key bytes)", name, f.Type)
 				}
 				continue
 			}
 			key := configKey(f.Name)
 			v, ok := obj[key]
 			if !ok {
-				t.Errorf("/config lacks %q for engine.Config.%s", key, name)
+				t.Errorf("/config lacks %q for hearsay.Config.%s", key, name)
 				continue
 			}
 			if sub, ok := v.(map[string]any); ok && f.Type.Kind() == reflect.Struct {
@@ -41,7 +41,7 @@ func TestConfigCoversEngineConfig(t *testing.T) {
 			}
 		}
 	}
-	walk("", reflect.TypeFor[engine.Config](), got)
+	walk("", reflect.TypeFor[hearsay.Config](), got)
 	// Values as the node runs with them.
 	c := a.node.Config()
 	for key, want := range map[string]any{
@@ -74,7 +74,7 @@ func TestConfigValue(t *testing.T) {
 		{[][]byte{{1, 2}}, nil},
 		{[]byte{1}, nil},
 		{struct{ MinStdDev time.Duration }{time.Second}, map[string]any{"min_std_dev": "1s"}},
-		{engine.ID(0xff), "00000000000000ff"},
+		{hearsay.ID(0xff), "00000000000000ff"},
 		{netip.MustParseAddrPort("[::1]:7946"), "[::1]:7946"},
 		{[]netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:1")}, []any{"10.0.0.1:1"}},
 		{time.Unix(0, 0).UTC(), "1970-01-01T00:00:00Z"},

@@ -21,8 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hearsay-io/hearsay/codec"
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // testAgent starts an agent on loopback with the local preset and no HTTP
@@ -179,7 +178,7 @@ func TestHTTP(t *testing.T) {
 	t.Run("config", func(t *testing.T) {
 		rec := get(t, b, "/config")
 		c := decode[map[string]any](t, rec)
-		local := engine.DefaultLocalConfig()
+		local := hearsay.DefaultLocalConfig()
 		phi, _ := c["phi"].(map[string]any)
 		susp, _ := c["suspicion"].(map[string]any)
 		for key, want := range map[string]any{
@@ -190,7 +189,7 @@ func TestHTTP(t *testing.T) {
 			"max_members":        5000.0,
 			"shard_bits":         float64(local.ShardBits),
 			"open":               false,
-			"key_ids":            []any{codec.KeyIDOf(testKey(1)).String()},
+			"key_ids":            []any{hearsay.KeyIDOf(testKey(1)).String()},
 			"seeds":              []any{a.node.Addr().String()},
 			"advertise":          b.node.Addr().String(),
 			"leave_timeout":      "2s",
@@ -291,20 +290,24 @@ func TestHealthStates(t *testing.T) {
 var (
 	sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? (\S+)$`)
 	helpLine   = regexp.MustCompile(`^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) \S.*$`)
-	typeLine   = regexp.MustCompile(`^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary)$`)
+	typeLine   = regexp.MustCompile(`^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary|histogram)$`)
 )
 
 // checkExposition checks text against the Prometheus text format as
 // hearsayd writes it (each family: HELP, TYPE, then its samples; families
 // unique; counters, and only counters, named *_total; a summary's samples
-// are its quantiles, _sum and _count; every value a number) and returns
-// the samples by name and labels.
+// are its quantiles, _sum and _count; a histogram's its _bucket samples
+// with an le label, ending with +Inf, never decreasing, then _sum and
+// _count equal to the +Inf bucket; every value a number) and returns the
+// samples by name and labels.
 func checkExposition(t *testing.T, text string) map[string]float64 {
 	t.Helper()
 	samples := map[string]float64{}
 	seen := map[string]bool{}
 	var family, typ string
 	var help string
+	var lastBucket float64 // of the current histogram
+	var lastLe string
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
@@ -325,6 +328,7 @@ func checkExposition(t *testing.T, text string) map[string]float64 {
 				t.Fatalf("line %d: TYPE %q does not follow its HELP (%s)", n, line, help)
 			}
 			family, typ = m[1], m[2]
+			lastBucket, lastLe = 0, ""
 			if (typ == "counter") != strings.HasSuffix(family, "_total") {
 				t.Errorf("line %d: %s %s: counters, and only counters, end in _total", n, typ, family)
 			}
@@ -334,8 +338,12 @@ func checkExposition(t *testing.T, text string) map[string]float64 {
 				t.Fatalf("line %d: bad sample: %q", n, line)
 			}
 			inFamily := m[1] == family
-			if typ == "summary" {
+			switch typ {
+			case "summary":
 				inFamily = (m[1] == family && strings.Contains(m[2], `quantile="`)) ||
+					(m[2] == "" && (m[1] == family+"_sum" || m[1] == family+"_count"))
+			case "histogram":
+				inFamily = (m[1] == family+"_bucket" && strings.HasPrefix(m[2], `{le="`)) ||
 					(m[2] == "" && (m[1] == family+"_sum" || m[1] == family+"_count"))
 			}
 			if !inFamily {
@@ -350,6 +358,17 @@ func checkExposition(t *testing.T, text string) map[string]float64 {
 				t.Fatalf("line %d: duplicate sample %s", n, key)
 			}
 			samples[key] = v
+			if typ == "histogram" {
+				switch {
+				case m[1] == family+"_bucket":
+					if v < lastBucket {
+						t.Errorf("line %d: histogram bucket %s%s = %v below the previous, %v", n, m[1], m[2], v, lastBucket)
+					}
+					lastBucket, lastLe = v, m[2]
+				case m[1] == family+"_count" && (v != lastBucket || lastLe != `{le="+Inf"}`):
+					t.Errorf("line %d: %s = %v, want the +Inf bucket's %v (last bucket %s)", n, m[1], v, lastBucket, lastLe)
+				}
+			}
 		}
 	}
 	if len(samples) == 0 {

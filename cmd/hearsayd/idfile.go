@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // loadID returns the member ID given by -id and -id-file.
@@ -23,9 +23,9 @@ import (
 // atomically (written beside, then linked into place), so that a crash
 // never leaves a half-written ID and two agents started at once on the same
 // file agree on one ID.
-func loadID(flagID, path string) (id engine.ID, created bool, err error) {
+func loadID(flagID, path string) (id hearsay.ID, created bool, err error) {
 	if flagID != "" {
-		if id, err = engine.ParseID(flagID); err != nil {
+		if id, err = hearsay.ParseID(flagID); err != nil {
 			return 0, false, fmt.Errorf("id: %w", err)
 		}
 	}
@@ -43,7 +43,7 @@ func loadID(flagID, path string) (id engine.ID, created bool, err error) {
 		return 0, false, err
 	}
 	if id == 0 {
-		id = engine.NewID()
+		id = hearsay.NewID()
 	}
 	won, err := createIDFile(path, id)
 	if err != nil {
@@ -63,12 +63,12 @@ func loadID(flagID, path string) (id engine.ID, created bool, err error) {
 	return id, true, nil
 }
 
-func readIDFile(path string) (engine.ID, error) {
+func readIDFile(path string) (hearsay.ID, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, fmt.Errorf("id file: %w", err)
 	}
-	id, err := engine.ParseID(strings.TrimSpace(string(b)))
+	id, err := hearsay.ParseID(strings.TrimSpace(string(b)))
 	if err != nil {
 		return 0, fmt.Errorf("id file %s: %w", path, err)
 	}
@@ -77,7 +77,7 @@ func readIDFile(path string) (engine.ID, error) {
 
 // createIDFile writes id to path unless path exists; won reports whether
 // this call created it.
-func createIDFile(path string, id engine.ID) (won bool, err error) {
+func createIDFile(path string, id hearsay.ID) (won bool, err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return false, fmt.Errorf("id file: %w", err)

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 func TestLoadIDWithoutFile(t *testing.T) {
@@ -75,7 +75,7 @@ func TestLoadIDFileCorrupt(t *testing.T) {
 func TestLoadIDFileConcurrent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "id")
 	const n = 8
-	ids := make([]engine.ID, n)
+	ids := make([]hearsay.ID, n)
 	created := make([]bool, n)
 	var wg sync.WaitGroup
 	for i := range n {

@@ -8,37 +8,36 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/hearsay-io/hearsay/codec"
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // errReloadOpen: SIGHUP on an agent started with -open. It matches
-// engine.ErrOpenCluster too.
+// hearsay.ErrOpenCluster too.
 var errReloadOpen = fmt.Errorf("no key file to re-read: the node runs an open cluster (-open); "+
-	"restart the cluster's nodes with -key-file to seal it: %w", engine.ErrOpenCluster)
+	"restart the cluster's nodes with -key-file to seal it: %w", hearsay.ErrOpenCluster)
 
 // keyring remembers the bytes of every key the agent gave its node, by
 // KeyID. The node reports the keys it holds by ID only (Node.KeyIDs), and
 // RemoveKey needs the key itself. Its mutex also serializes reloads.
 type keyring struct {
 	mu   sync.Mutex
-	byID map[codec.KeyID][]byte
+	byID map[hearsay.KeyID][]byte
 }
 
 func newKeyring(keys [][]byte) *keyring {
-	r := &keyring{byID: make(map[codec.KeyID][]byte, len(keys))}
+	r := &keyring{byID: make(map[hearsay.KeyID][]byte, len(keys))}
 	for _, k := range keys {
-		r.byID[codec.KeyIDOf(k)] = bytes.Clone(k)
+		r.byID[hearsay.KeyIDOf(k)] = bytes.Clone(k)
 	}
 	return r
 }
 
 // keyChange is what one reload did to the node's keyring.
 type keyChange struct {
-	installed []codec.KeyID
-	primary   codec.KeyID // the new primary key, when it changed
-	previous  codec.KeyID // the primary key before, when it changed
-	removed   []codec.KeyID
+	installed []hearsay.KeyID
+	primary   hearsay.KeyID // the new primary key, when it changed
+	previous  hearsay.KeyID // the primary key before, when it changed
+	removed   []hearsay.KeyID
 }
 
 func (c keyChange) empty() bool {
@@ -48,7 +47,7 @@ func (c keyChange) empty() bool {
 // reloadKeys re-reads the key file and applies it to the running node, as
 // SIGHUP does: it installs the file's keys the node does not hold, makes
 // the file's first key primary, and removes the keys the file no longer
-// lists, in that order (engine.Node.UsePrimaryKey describes why). It logs
+// lists, in that order (hearsay.Node.UsePrimaryKey describes why). It logs
 // what changed by key ID, never a key.
 //
 // A file that cannot be read or parsed changes nothing. A failed install
@@ -73,15 +72,15 @@ func (a *agent) reloadKeys() (keyChange, error) {
 	defer r.mu.Unlock()
 
 	held := a.node.KeyIDs()
-	want := make([]codec.KeyID, len(keys))
+	want := make([]hearsay.KeyID, len(keys))
 	for i, k := range keys {
-		id := codec.KeyIDOf(k)
+		id := hearsay.KeyIDOf(k)
 		want[i] = id
 		if !slices.Contains(held, id) {
 			continue
 		}
 		if !bytes.Equal(r.byID[id], k) {
-			return ch, fmt.Errorf("key file line of key %v: %w (a different key with that ID is installed)", id, codec.ErrKeyCollision)
+			return ch, fmt.Errorf("key file line of key %v: %w (a different key with that ID is installed)", id, hearsay.ErrKeyCollision)
 		}
 	}
 	// 1. Install the new keys: the node accepts them, still sealing with
@@ -177,7 +176,7 @@ func uniqueKeys(keys [][]byte) [][]byte {
 }
 
 // keyIDList formats key IDs for a log line: "0a1b2c3d,4e5f6a7b".
-func keyIDList(ids []codec.KeyID) string {
+func keyIDList(ids []hearsay.KeyID) string {
 	s := make([]string, len(ids))
 	for i, id := range ids {
 		s[i] = id.String()

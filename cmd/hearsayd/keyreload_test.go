@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hearsay-io/hearsay/codec"
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // TestReloadKeys rotates the key of a two-node sealed cluster over
@@ -21,7 +20,7 @@ import (
 func TestReloadKeys(t *testing.T) {
 	dir := t.TempDir()
 	oldKey, newKey := testKey(1), testKey(2)
-	oldID, newID := codec.KeyIDOf(oldKey), codec.KeyIDOf(newKey)
+	oldID, newID := hearsay.KeyIDOf(oldKey), hearsay.KeyIDOf(newKey)
 	files := []string{filepath.Join(dir, "a.keys"), filepath.Join(dir, "b.keys")}
 	for _, f := range files {
 		writeKeys(t, f, oldKey)
@@ -38,17 +37,17 @@ func TestReloadKeys(t *testing.T) {
 	for _, step := range []struct {
 		name string
 		file [][]byte
-		want []codec.KeyID
+		want []hearsay.KeyID
 		ch   keyChange
 	}{
-		{"install the new key", [][]byte{oldKey, newKey}, []codec.KeyID{oldID, newID},
-			keyChange{installed: []codec.KeyID{newID}}},
-		{"unchanged file", [][]byte{oldKey, newKey, oldKey}, []codec.KeyID{oldID, newID},
+		{"install the new key", [][]byte{oldKey, newKey}, []hearsay.KeyID{oldID, newID},
+			keyChange{installed: []hearsay.KeyID{newID}}},
+		{"unchanged file", [][]byte{oldKey, newKey, oldKey}, []hearsay.KeyID{oldID, newID},
 			keyChange{}},
-		{"make it primary", [][]byte{newKey, oldKey}, []codec.KeyID{newID, oldID},
+		{"make it primary", [][]byte{newKey, oldKey}, []hearsay.KeyID{newID, oldID},
 			keyChange{primary: newID, previous: oldID}},
-		{"remove the old key", [][]byte{newKey}, []codec.KeyID{newID},
-			keyChange{removed: []codec.KeyID{oldID}}},
+		{"remove the old key", [][]byte{newKey}, []hearsay.KeyID{newID},
+			keyChange{removed: []hearsay.KeyID{oldID}}},
 	} {
 		for i, ag := range agents {
 			writeKeys(t, files[i], step.file...)
@@ -95,7 +94,7 @@ func TestReloadKeysErrors(t *testing.T) {
 	file := writeKeys(t, filepath.Join(dir, "keys"), testKey(1))
 	var log syncBuffer
 	a := testAgentLog(t, slog.New(slog.NewTextHandler(&log, nil)), "-key-file", file)
-	want := []codec.KeyID{codec.KeyIDOf(testKey(1))}
+	want := []hearsay.KeyID{hearsay.KeyIDOf(testKey(1))}
 
 	for name, content := range map[string]string{
 		"empty":   "# no keys\n",
@@ -115,10 +114,10 @@ func TestReloadKeysErrors(t *testing.T) {
 	// the old primary in the same reload.
 	writeKeys(t, file, testKey(2))
 	ch, err := a.reloadKeys()
-	if err != nil || ch.primary != codec.KeyIDOf(testKey(2)) {
+	if err != nil || ch.primary != hearsay.KeyIDOf(testKey(2)) {
 		t.Fatalf("reload to a new key alone = %+v, %v", ch, err)
 	}
-	if got := a.node.KeyIDs(); !slices.Equal(got, []codec.KeyID{codec.KeyIDOf(testKey(2))}) {
+	if got := a.node.KeyIDs(); !slices.Equal(got, []hearsay.KeyID{hearsay.KeyIDOf(testKey(2))}) {
 		t.Errorf("keys %v after the reload, want the new key alone", got)
 	}
 	if s := log.String(); !strings.Contains(s, "installed and made primary by one reload") || !strings.Contains(s, "previous primary key was removed") {
@@ -127,7 +126,7 @@ func TestReloadKeysErrors(t *testing.T) {
 
 	// An open node has no key file and cannot take keys.
 	open := testAgent(t, "-open")
-	if _, err := open.reloadKeys(); !errors.Is(err, errReloadOpen) || !errors.Is(err, engine.ErrOpenCluster) {
-		t.Errorf("reload on an open node = %v, want errReloadOpen matching engine.ErrOpenCluster", err)
+	if _, err := open.reloadKeys(); !errors.Is(err, errReloadOpen) || !errors.Is(err, hearsay.ErrOpenCluster) {
+		t.Errorf("reload on an open node = %v, want errReloadOpen matching hearsay.ErrOpenCluster", err)
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/hearsay-io/hearsay"
 )
 
 // readKeyFile reads the cluster's keys: one per line, the first seals and
-// all open (engine.Config.Keys). A line is
+// all open (hearsay.Config.Keys). A line is
 //
 //	hex:<hex digits>        explicitly hexadecimal
 //	base64:<base64>         explicitly base64 (standard alphabet, padding optional)
@@ -84,8 +86,17 @@ func parseKey(line string) ([]byte, error) {
 	case 16, 24, 32:
 		return k, nil
 	}
-	return nil, fmt.Errorf("a key must be 16, 24 or 32 bytes, this one is %d", len(k))
+	return nil, keySizeError(len(k))
 }
+
+// keySizeError is a key of the wrong length: it matches hearsay.ErrKeySize.
+type keySizeError int
+
+func (e keySizeError) Error() string {
+	return fmt.Sprintf("a key must be 16, 24 or 32 bytes, this one is %d", int(e))
+}
+
+func (e keySizeError) Unwrap() error { return hearsay.ErrKeySize }
 
 // isHexKey reports whether s is 32, 48 or 64 hexadecimal digits: the hex
 // form of a 16, 24 or 32-byte key.

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/hearsay-io/hearsay"
 )
 
 func TestParseKeys(t *testing.T) {
@@ -87,5 +90,16 @@ func TestReadKeyFileWarnsOnMode(t *testing.T) {
 	}
 	if _, _, err := readKeyFile(dir + "/missing"); err == nil {
 		t.Error("missing key file: nil error")
+	}
+}
+
+// TestKeyFileSize checks that a key of the wrong length in the key file is
+// an error matching hearsay.ErrKeySize, as the node's own checks are.
+func TestKeyFileSize(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "keys", hex.EncodeToString(bytes.Repeat([]byte{1}, 32))+"\n"+
+		"hex:"+hex.EncodeToString([]byte("seven b"))+"\n", 0o600)
+	_, _, err := readKeyFile(path)
+	if !errors.Is(err, hearsay.ErrKeySize) || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("readKeyFile(a 7-byte key on line 2) = %v, want an error about line 2 matching hearsay.ErrKeySize", err)
 	}
 }

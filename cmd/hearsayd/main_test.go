@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay"
 )
 
 // syncBuffer is a strings.Builder safe for the agent's logger and the test.
@@ -152,7 +152,7 @@ func TestRun(t *testing.T) {
 	a.sigs <- syscall.SIGHUP
 	waitUntil(t, 10*time.Second, "a holds two keys after SIGHUP", func() (bool, string) {
 		ids := a.a.node.KeyIDs()
-		return len(ids) == 2 && ids[0] == codec.KeyIDOf(testKey(1)), fmt.Sprint(ids)
+		return len(ids) == 2 && ids[0] == hearsay.KeyIDOf(testKey(1)), fmt.Sprint(ids)
 	})
 
 	b.stop(t)

@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
-// Prometheus exposition of engine.NodeStats.Metrics, in the text format
+// Prometheus exposition of hearsay.Stats.Metrics, in the text format
 // (version 0.0.4). Each engine metric name becomes hearsay_<name> with '.'
 // replaced by '_', and counters take the conventional _total suffix.
 // Counters of a direction are named by it, received or sent first, as
@@ -34,11 +34,13 @@ import (
 // The engine's members and live_members gauges are not exported: the
 // agent's hearsay_members{state="alive|suspect|dead|left"} says the same
 // and more (live members are alive plus suspect; all four sum to the
-// table). The agent adds hearsay_healthy (1 when /healthz answers 200),
-// hearsay_info (constant 1, labelled with the node's ID, address and
-// cluster) and hearsay_build_info (constant 1, labelled with the version,
-// VCS revision and Go version), and the go_* and process_* families of
-// metrics_runtime.go and metrics_process*.go.
+// table). The agent adds hearsay_probe_rtt_seconds (a histogram of the
+// round trips the node's probes measured, buckets from 50 µs to 5 s),
+// hearsay_healthy (1 when /healthz answers 200), hearsay_info (constant 1,
+// labelled with the node's ID, address and cluster) and hearsay_build_info
+// (constant 1, labelled with the version, VCS revision and Go version),
+// and the go_* and process_* families of metrics_runtime.go and
+// metrics_process*.go.
 
 // metricRenames name the engine metrics of a direction (base names, '.'
 // replaced, without hearsay_ and _total).
@@ -152,6 +154,7 @@ var metricHelp = map[string]string{
 	"recv_backlog":                 "Received batches waiting for the node's goroutine.",
 	"read_errors":                  "Unexpected socket read errors.",
 	"members":                      "Members in this node's table by state; live members are alive and suspect, dead and left are tombstones.",
+	"probe_rtt_seconds":            "Round trips this node measured with its probes, one sample per answered ping.",
 	"healthy":                      "1 when the agent is joined and not leaving or rejoining (/healthz answers 200), else 0.",
 	"info":                         "Constant 1, labelled with this node's identity.",
 	"build_info":                   "Constant 1, labelled with the agent's module version, VCS revision and Go version.",
@@ -164,6 +167,7 @@ const (
 	counter metricKind = iota
 	gauge
 	summary
+	histogram
 )
 
 func (k metricKind) String() string {
@@ -172,6 +176,8 @@ func (k metricKind) String() string {
 		return "gauge"
 	case summary:
 		return "summary"
+	case histogram:
+		return "histogram"
 	}
 	return "counter"
 }
@@ -212,7 +218,7 @@ func splitMetric(name string) (base, label, value string) {
 
 // families groups engine metrics into Prometheus families, in the order the
 // engine lists them, leaving out metricsReplaced.
-func families(ms []engine.Metric) []*metricFamily {
+func families(ms []hearsay.Metric) []*metricFamily {
 	var out []*metricFamily
 	byName := map[string]*metricFamily{}
 	for _, m := range ms {
@@ -230,7 +236,7 @@ func families(ms []engine.Metric) []*metricFamily {
 		if f == nil {
 			help := metricHelp[base]
 			if help == "" {
-				help = "Hearsay engine metric " + m.Name + " (see engine.NodeStats.Metrics)."
+				help = "Hearsay engine metric " + m.Name + " (see hearsay.Stats.Metrics)."
 			}
 			f = &metricFamily{name: name, help: help, kind: kind}
 			byName[name] = f
@@ -250,9 +256,9 @@ func (a *agent) agentMetrics() []*metricFamily {
 	c := a.node.Counts()
 	members := &metricFamily{name: "hearsay_members", help: metricHelp["members"], kind: gauge}
 	for _, s := range []struct {
-		state engine.State
+		state hearsay.State
 		n     int
-	}{{engine.StateAlive, c.Alive}, {engine.StateSuspect, c.Suspect}, {engine.StateDead, c.Dead}, {engine.StateLeft, c.Left}} {
+	}{{hearsay.StateAlive, c.Alive}, {hearsay.StateSuspect, c.Suspect}, {hearsay.StateDead, c.Dead}, {hearsay.StateLeft, c.Left}} {
 		ms := intSample(uint64(s.n))
 		ms.labels = [][2]string{{"state", s.state.String()}}
 		members.samples = append(members.samples, ms)
@@ -273,6 +279,32 @@ func (a *agent) agentMetrics() []*metricFamily {
 	}
 }
 
+// rttFamily is hearsay_probe_rtt_seconds, the histogram of probe round
+// trips (hearsay.Stats.ProbeRTT): cumulative buckets by upper bound, then
+// +Inf, _sum and _count. The node fills the histogram without allocating;
+// this renders it.
+func rttFamily(h *hearsay.RTTHistogram) *metricFamily {
+	f := &metricFamily{name: "hearsay_probe_rtt_seconds", help: metricHelp["probe_rtt_seconds"], kind: histogram}
+	var cum uint64
+	for i, c := range h.Counts {
+		cum += c
+		le := "+Inf"
+		if i < len(hearsay.RTTBuckets) {
+			le = strconv.FormatFloat(hearsay.RTTBuckets[i].Seconds(), 'g', -1, 64)
+		}
+		s := intSample(cum)
+		s.suffix = "_bucket"
+		s.labels = [][2]string{{"le", le}}
+		f.samples = append(f.samples, s)
+	}
+	sum := floatSample(h.Sum.Seconds())
+	sum.suffix = "_sum"
+	count := intSample(cum)
+	count.suffix = "_count"
+	f.samples = append(f.samples, sum, count)
+	return f
+}
+
 // buildInfoFamily is hearsay_build_info.
 func buildInfoFamily(b buildInfo) *metricFamily {
 	return &metricFamily{name: "hearsay_build_info", help: metricHelp["build_info"], kind: gauge, samples: []metricSample{{
@@ -283,7 +315,7 @@ func buildInfoFamily(b buildInfo) *metricFamily {
 
 // writeMetrics writes the engine's metrics and extra families in the
 // Prometheus text format.
-func writeMetrics(w io.Writer, ms []engine.Metric, extra []*metricFamily) error {
+func writeMetrics(w io.Writer, ms []hearsay.Metric, extra []*metricFamily) error {
 	bw := bufio.NewWriter(w)
 	var num []byte
 	for _, f := range append(families(ms), extra...) {

@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // TestMetricHelp checks that every metric the engine reports has a help
 // text, or is replaced by an agent family, so that a new engine metric is
 // documented here too.
 func TestMetricHelp(t *testing.T) {
-	var s engine.NodeStats
+	var s hearsay.Stats
 	for _, m := range s.Metrics(nil) {
 		if metricsReplaced[m.Name] != "" {
 			continue
@@ -35,7 +35,7 @@ func TestMetricHelp(t *testing.T) {
 }
 
 func TestWriteMetrics(t *testing.T) {
-	ms := []engine.Metric{
+	ms := []hearsay.Metric{
 		{Name: "datagrams_in", Value: 7},
 		{Name: "bytes_out", Value: 1400},
 		{Name: "queue.depth", Value: 3, Gauge: true},
@@ -79,7 +79,7 @@ hearsay_received_messages_total{type="ping_req"} 4
 # HELP hearsay_transport_drops_total Datagrams the UDP socket dropped, by cause.
 # TYPE hearsay_transport_drops_total counter
 hearsay_transport_drops_total{cause="buffer_full"} 5
-# HELP hearsay_future_thing_x_total Hearsay engine metric future.thing-x (see engine.NodeStats.Metrics).
+# HELP hearsay_future_thing_x_total Hearsay engine metric future.thing-x (see hearsay.Stats.Metrics).
 # TYPE hearsay_future_thing_x_total counter
 hearsay_future_thing_x_total 6
 # HELP hearsay_info line\nbreak \\ here
@@ -103,7 +103,7 @@ x_start_time_seconds 1.70000000025e+09
 // TestWriteMetricsAll checks the exposition of every engine metric: one
 // sample each, but for those an agent family replaces.
 func TestWriteMetricsAll(t *testing.T) {
-	var s engine.NodeStats
+	var s hearsay.Stats
 	s.DatagramsIn, s.BytesIn, s.BytesOut = 1, 100, 200
 	var b strings.Builder
 	if err := writeMetrics(&b, s.Metrics(nil), nil); err != nil {

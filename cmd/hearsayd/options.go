@@ -25,7 +25,7 @@ const (
 
 // options are the agent's settings: flags over an optional JSON config file
 // over defaults. Every field is a string or plain value as the operator gave
-// it; build turns them into an engine.Config and checks them.
+// it; build turns them into a hearsay.Config and checks them.
 type options struct {
 	Config       string // the config file read, if any
 	Bind         string
@@ -34,7 +34,7 @@ type options struct {
 	Cluster      string
 	KeyFile      string
 	Open         bool // run without keys; exclusive with KeyFile
-	MaxMembers   int  // engine.Config.MaxMembers; 0: the engine's default
+	MaxMembers   int  // hearsay.Config.MaxMembers; 0: the engine's default
 	Preset       string
 	ID           string
 	IDFile       string
@@ -101,7 +101,7 @@ func newFlagSet(out io.Writer, v *flagValues) *flag.FlagSet {
 	fs.StringVar(&v.config, "config", "", "JSON config `file`; flags override its settings")
 	fs.StringVar(&v.bind, "bind", d.Bind, "UDP `address:port` to listen on for the gossip protocol")
 	fs.StringVar(&v.advertise, "advertise", "", "`address:port` other members reach this node at (default: the bind address, or one of this host's when that is unspecified)")
-	fs.StringVar(&v.seeds, "seeds", "", "comma-separated seed `host:port` list to join through (this node's own address is skipped)")
+	fs.StringVar(&v.seeds, "seeds", "", "comma-separated `seeds` to join through and re-contact: ip:port, host:port or SRV names (_gossip._udp.name), names resolved before every contact; this node's own address is skipped")
 	fs.StringVar(&v.cluster, "cluster", "", "cluster `name`; datagrams of other clusters are dropped (default \"hearsay\")")
 	fs.StringVar(&v.keyFile, "key-file", "", "`file` of AES keys sealing every datagram, one per line in hex or base64; the first seals, all open; SIGHUP re-reads it (required unless -open)")
 	fs.BoolVar(&v.open, "open", false, "run an open cluster, without keys: datagrams are neither sealed nor authenticated, so forged, overheard and replayed datagrams are not refused; for trusted networks only; excludes -key-file")

@@ -5,15 +5,17 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 func TestParseArgsDefaults(t *testing.T) {
@@ -146,18 +148,55 @@ func TestParseArgsFileErrors(t *testing.T) {
 	}
 }
 
-// fakeResolver resolves names from a table.
-func fakeResolver(table map[string][]string) resolver {
-	return func(ctx context.Context, host string) ([]netip.Addr, error) {
-		var out []netip.Addr
-		for _, s := range table[host] {
-			out = append(out, netip.MustParseAddr(s))
-		}
-		if out == nil {
-			return nil, errors.New("no such host")
-		}
-		return out, nil
+// tableResolver resolves names from a table, and SRV names from another.
+type tableResolver struct {
+	mu    sync.Mutex
+	hosts map[string][]string
+	srvs  map[string][]*net.SRV
+	calls map[string]int
+}
+
+// fakeResolver resolves names from table.
+func fakeResolver(table map[string][]string) *tableResolver {
+	return &tableResolver{hosts: table, srvs: map[string][]*net.SRV{}, calls: map[string]int{}}
+}
+
+func (r *tableResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[host]++
+	var out []netip.Addr
+	for _, s := range r.hosts[host] {
+		out = append(out, netip.MustParseAddr(s))
 	}
+	if out == nil {
+		return nil, errors.New("no such host")
+	}
+	return out, nil
+}
+
+func (r *tableResolver) LookupSRV(_ context.Context, _, _, name string) (string, []*net.SRV, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[name]++
+	if s, ok := r.srvs[name]; ok {
+		return name, s, nil
+	}
+	return "", nil, errors.New("no such host")
+}
+
+// set replaces the addresses of host.
+func (r *tableResolver) set(host string, addrs ...string) {
+	r.mu.Lock()
+	r.hosts[host] = addrs
+	r.mu.Unlock()
+}
+
+// count returns how often name was looked up.
+func (r *tableResolver) count(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls[name]
 }
 
 func TestBuild(t *testing.T) {
@@ -188,18 +227,21 @@ func TestBuild(t *testing.T) {
 	if got, want := c.AdvertiseAddr, netip.MustParseAddrPort("192.0.2.1:7946"); got != want {
 		t.Errorf("AdvertiseAddr = %v, want %v (the IPv4 address of the name, for an IPv4 socket)", got, want)
 	}
-	wantSeeds := []netip.AddrPort{
-		netip.MustParseAddrPort("10.0.0.2:7946"),
-		netip.MustParseAddrPort("10.0.0.3:7946"),
-		netip.MustParseAddrPort("10.0.0.4:7946"),
+	// Addresses are checked at start; names are the node's to resolve,
+	// before every contact.
+	if want := []netip.AddrPort{netip.MustParseAddrPort("10.0.0.2:7946")}; !reflect.DeepEqual(c.Seeds, want) {
+		t.Errorf("Seeds = %v, want %v", c.Seeds, want)
 	}
-	if !reflect.DeepEqual(c.Seeds, wantSeeds) {
-		t.Errorf("Seeds = %v, want %v", c.Seeds, wantSeeds)
+	if want := []string{"seeds.example:7946"}; !reflect.DeepEqual(c.SeedNames, want) || c.Resolver != lookup {
+		t.Errorf("SeedNames = %q, resolver %v; want %q and the resolver given", c.SeedNames, c.Resolver, want)
+	}
+	if n := lookup.count("seeds.example"); n != 0 {
+		t.Errorf("the seed name was looked up %d times at start, want 0", n)
 	}
 	if c.ClusterName != "prod" || len(c.Keys) != 1 || len(c.Keys[0]) != 16 {
 		t.Errorf("ClusterName, Keys = %q, %d keys, want prod, one 16-byte key", c.ClusterName, len(c.Keys))
 	}
-	if local := engine.DefaultLocalConfig(); c.HeartbeatInterval != local.HeartbeatInterval || c.Suspicion != local.Suspicion {
+	if local := hearsay.DefaultLocalConfig(); c.HeartbeatInterval != local.HeartbeatInterval || c.Suspicion != local.Suspicion {
 		t.Errorf("preset local: HeartbeatInterval %v, Suspicion %+v; want the local preset's", c.HeartbeatInterval, c.Suspicion)
 	}
 	if c.ID == 0 || !s.idCreated {
@@ -264,7 +306,7 @@ func TestBuildReportsEverything(t *testing.T) {
 	o := defaultOptions()
 	o.Bind = "nowhere"
 	o.Advertise = "0.0.0.0:7946"
-	o.Seeds = []string{"10.0.0.2", "missing.example:7946"}
+	o.Seeds = []string{"10.0.0.2", "missing.example:7946", "bad name:7946"}
 	o.KeyFile = filepath.Join(dir, "no-keys")
 	o.Preset = "fast"
 	o.IDFile = filepath.Join(dir, "id")
@@ -277,10 +319,15 @@ func TestBuildReportsEverything(t *testing.T) {
 	if err == nil {
 		t.Fatal("build = nil error, want every problem")
 	}
-	for _, want := range []string{"bind:", "advertise:", "seeds: want host:port", "missing.example", "key file", "preset", "http:", "log level", "leave-timeout", "state: key", "max-members"} {
+	for _, want := range []string{"bind:", "advertise:", `seeds: want host:port`, `"10.0.0.2"`, `"bad name:7946"`, "key file", "preset", "http:", "log level", "leave-timeout", "state: key", "max-members"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("build error does not mention %q:\n%v", want, err)
 		}
+	}
+	// A name that does not resolve yet is not an error: the node resolves
+	// it before every contact, and its join loop keeps trying.
+	if strings.Contains(err.Error(), "missing.example") || strings.Contains(err.Error(), "config.SeedNames") {
+		t.Errorf("build error mentions a seed name that is fine, or repeats the agent's seed errors:\n%v", err)
 	}
 	if _, err := os.Stat(o.IDFile); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("an invalid configuration created the ID file (stat: %v)", err)
@@ -302,8 +349,8 @@ func TestBuildKeysOrOpen(t *testing.T) {
 	if err != nil || len(s.cfg.Keys) != 2 || s.cfg.Open || s.keyFile != keys {
 		t.Errorf("build(-key-file) = %d keys, open %v, key file %q, %v; want 2 keys, sealed", len(s.cfg.Keys), s.cfg.Open, s.keyFile, err)
 	}
-	if s.cfg.MaxMembers != engine.DefaultLANConfig().MaxMembers {
-		t.Errorf("build(-max-members 0): MaxMembers = %d, want the preset's %d", s.cfg.MaxMembers, engine.DefaultLANConfig().MaxMembers)
+	if s.cfg.MaxMembers != hearsay.DefaultLANConfig().MaxMembers {
+		t.Errorf("build(-max-members 0): MaxMembers = %d, want the preset's %d", s.cfg.MaxMembers, hearsay.DefaultLANConfig().MaxMembers)
 	}
 	s, err = build("", true, 100)
 	if err != nil || len(s.cfg.Keys) != 0 || !s.cfg.Open || s.cfg.MaxMembers != 100 {

@@ -4,11 +4,11 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/hearsay-io/hearsay/engine"
+	"github.com/hearsay-io/hearsay"
 )
 
 // stateIndex remembers which application-state keys each member has, so
-// that /state can list them: engine.Node reads one key at a time
+// that /state can list them: hearsay.Node reads one key at a time
 // (Node.State) but cannot enumerate a member's keys. The index holds key
 // names only; values are always read from the node, so they are never
 // stale. It learns keys from EventState events and from this node's own
@@ -17,7 +17,7 @@ import (
 // then reports itself incomplete.
 type stateIndex struct {
 	mu         sync.Mutex
-	members    map[engine.ID]*memberKeys
+	members    map[hearsay.ID]*memberKeys
 	incomplete bool
 }
 
@@ -27,13 +27,13 @@ type memberKeys struct {
 }
 
 func newStateIndex() *stateIndex {
-	return &stateIndex{members: make(map[engine.ID]*memberKeys)}
+	return &stateIndex{members: make(map[hearsay.ID]*memberKeys)}
 }
 
 // at returns id's entry for generation gen, resetting it when the member
 // restarted (its state starts afresh with its new generation). It returns
 // nil for a generation older than the one held.
-func (s *stateIndex) at(id engine.ID, gen uint64) *memberKeys {
+func (s *stateIndex) at(id hearsay.ID, gen uint64) *memberKeys {
 	m := s.members[id]
 	switch {
 	case m == nil || gen > m.gen:
@@ -46,7 +46,7 @@ func (s *stateIndex) at(id engine.ID, gen uint64) *memberKeys {
 }
 
 // add records that member id of generation gen has key.
-func (s *stateIndex) add(id engine.ID, gen uint64, key string) {
+func (s *stateIndex) add(id hearsay.ID, gen uint64, key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m := s.at(id, gen); m != nil {
@@ -55,9 +55,9 @@ func (s *stateIndex) add(id engine.ID, gen uint64, key string) {
 }
 
 // apply updates the index from one event.
-func (s *stateIndex) apply(e *engine.Event) {
+func (s *stateIndex) apply(e *hearsay.Event) {
 	switch e.Type {
-	case engine.EventState:
+	case hearsay.EventState:
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		m := s.at(e.Member.ID, e.Member.Generation)
@@ -69,7 +69,7 @@ func (s *stateIndex) apply(e *engine.Event) {
 		} else {
 			m.keys[string(e.Key)] = struct{}{}
 		}
-	case engine.EventJoin, engine.EventUpdate:
+	case hearsay.EventJoin, hearsay.EventUpdate:
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.at(e.Member.ID, e.Member.Generation)
@@ -77,7 +77,7 @@ func (s *stateIndex) apply(e *engine.Event) {
 }
 
 // keys returns id's known keys, sorted.
-func (s *stateIndex) keys(id engine.ID) []string {
+func (s *stateIndex) keys(id hearsay.ID) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.members[id]
@@ -93,7 +93,7 @@ func (s *stateIndex) keys(id engine.ID) []string {
 }
 
 // prune forgets members the node no longer holds (reaped tombstones).
-func (s *stateIndex) prune(known map[engine.ID]bool) {
+func (s *stateIndex) prune(known map[hearsay.ID]bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id := range s.members {
