@@ -5,11 +5,12 @@
 //
 // # Using it
 //
-// Most programs need only [Node]: build one from a [Config] (start from
-// [DefaultLANConfig], [DefaultWANConfig] or [DefaultLocalConfig]), [Node.Join]
-// a few seeds, read [Node.Members] and [Node.Ring], publish with
-// [Node.SetState], watch with [Node.Subscribe], and [Node.Leave] then
-// [Node.Close] on shutdown.
+// Services import the root package, github.com/hearsay-io/hearsay: its
+// Node wraps this package's [Node] and its types are aliases of this
+// package's ([Config], [Member], [Event], [Subscription]), documented here
+// in full. This package adds what only harnesses need: the [Core] itself,
+// [NewNodeWith] with a transport, a shared [ShardPool] or an event hook,
+// and [Node.AddMembers] and [Node.AdoptView] to start a cluster converged.
 //
 // # The protocol
 //

@@ -29,30 +29,39 @@ var ErrNoSeedAnswered = errors.New("hearsay: no seed answered the join")
 
 // Node is a cluster member running in this process: a Core bound to the
 // real clock and a batched UDP socket (package netio), with an API safe for
-// concurrent use by the service that embeds it.
+// concurrent use. Services use it through the root package hearsay, whose
+// Node wraps this one without the harness hooks (NewNodeWith's options,
+// AddMembers, AdoptView).
 //
-// A Node runs two goroutines. One owns the Core: it ticks it when its timers
-// are due, feeds it every datagram, runs the API's writes, sends what the
-// core emits in batches and publishes the membership table. The other reads
-// the socket in batches (recvmmsg on Linux) and hands them over; it blocks
-// in the runtime's netpoller, not in a busy loop. The protocol code is the
-// same Core the simulator (package engine/sim) drives; the Node adds no
-// protocol logic.
+// A Node runs two goroutines, and a third while seeds are given by name.
+// One owns the Core: it ticks it when its timers are due, feeds it every
+// datagram, runs the API's writes, sends what the core emits in batches
+// and publishes the membership table and the counters. One reads the
+// socket in batches (recvmmsg on Linux) and hands them over; it blocks in
+// the runtime's netpoller, not in a busy loop. The third resolves seed
+// names (Config.Resolver) before every re-contact, so that no lookup ever
+// runs on the core's goroutine. The protocol code is the same Core the
+// simulator (package engine/sim) drives; the Node adds no protocol logic.
 //
-// Reads (Members, Member, NumMembers, State, Ring, Owner, KeyIDs) are
-// lock-free: they read the immutable table shards and ring the core last
-// published through atomic pointers, and never wait for the core. Writes
-// (SetState, DeleteState, Join, Leave, InstallKey, UsePrimaryKey,
-// RemoveKey) and Stats are executed on the core's goroutine and wait for
-// it. Every method is safe for concurrent use.
+// Reads (Members, AllMembers, Member, NumMembers, Counts, State, Ring,
+// Owner, KeyIDs, Seeds, Stats) never wait for the core: they read the
+// immutable table shards and ring the core last published through atomic
+// pointers, or the counters it copied after its last step under a lock
+// held only for that copy. Writes (SetState, DeleteState, Join, Leave,
+// SetSeeds, InstallKey, UsePrimaryKey, RemoveKey) and RTT are executed on
+// the core's goroutine and wait for it. Every method is safe for
+// concurrent use.
 //
 // With Config.Keys set, every datagram is sealed (AES-GCM) with the
 // primary key and a datagram that does not open with one of the node's
-// keys is dropped, counted, before it is parsed. Keys rotate in a running
-// cluster in three steps, each done on every node before the next: install
-// the new key (InstallKey), make it primary (UsePrimaryKey), remove the old
-// one (RemoveKey); UsePrimaryKey documents why this loses nothing. A node
-// without keys runs an open cluster, and says so in a warning at start.
+// keys is dropped, counted, before it is parsed, and logged with its
+// source address (at most one line per source a minute, for a bounded
+// number of sources). Keys rotate in a running cluster in three steps,
+// each done on every node before the next: install the new key
+// (InstallKey), make it primary (UsePrimaryKey), remove the old one
+// (RemoveKey); UsePrimaryKey documents why this loses nothing. A node
+// without keys runs an open cluster, and its one log line at start warns
+// about it.
 //
 // Input refused because a bound was reached (Config.MaxMembers,
 // MaxStateKeys and MaxStateBytes, MaxPendingUpdates, MaxTransfers, the
@@ -64,10 +73,12 @@ var ErrNoSeedAnswered = errors.New("hearsay: no seed answered the join")
 // allocates nothing per datagram: receive buffers, the outbox and the timer
 // are reused, and events are delivered by value into preallocated channels.
 //
-// The node's clock, as seen in Event.Time, is monotonic: nanoseconds since
-// the process started, plus one second, common to every node of the process.
+// The node's clock, Event.At, is monotonic: nanoseconds since the process
+// started, plus one second, common to every node of the process (NodeTime).
+// Event.Time is that clock on the wall: the process's start plus the time
+// elapsed since.
 //
-// Close stops both goroutines and closes the socket. Close does not leave
+// Close stops the goroutines and closes the socket. Close does not leave
 // the cluster: the others then detect the node as failed. Call Leave first
 // for a graceful departure.
 type Node struct {

@@ -297,6 +297,14 @@ func (n *Node) resolveSeeds(ctx context.Context) (found bool, err error) {
 // lookup resolves one name seed to at most maxSeedAddrs addresses the
 // socket can reach.
 func (n *Node) lookup(ctx context.Context, r Resolver, s seed) ([]netip.AddrPort, error) {
+	return lookupSeed(ctx, r, s, n.reachable)
+}
+
+// lookupSeed resolves one name seed to at most maxSeedAddrs distinct
+// addresses for which reach holds. What the resolver returns comes from
+// the network and may be forged or huge: SRV targets beyond maxSeedAddrs,
+// targets without a port or name, and unspecified addresses are ignored.
+func lookupSeed(ctx context.Context, r Resolver, s seed, reach func(netip.Addr) bool) ([]netip.AddrPort, error) {
 	type target struct {
 		host string
 		port uint16
@@ -332,7 +340,7 @@ func (n *Node) lookup(ctx context.Context, r Resolver, s seed) ([]netip.AddrPort
 		for _, ip := range ips {
 			ip = ip.Unmap()
 			a := netip.AddrPortFrom(ip, t.port)
-			if !n.reachable(ip) || ip.IsUnspecified() || slices.Contains(out, a) {
+			if !reach(ip) || ip.IsUnspecified() || slices.Contains(out, a) {
 				continue
 			}
 			out = append(out, a)

@@ -84,7 +84,7 @@ func (n *Node) eventHook(extra func(Event)) func(Event) {
 }
 
 // NodeTime returns the clock of the process's Nodes now: the scale of
-// Event.Time and of the times in a Node's members. Differences of two
+// Event.At and of the times in a Node's members. Differences of two
 // NodeTime values are durations in nanoseconds, so a harness that reads
 // NodeTime when it starts can place every event of every node of the
 // process on its own timeline.
