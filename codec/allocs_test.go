@@ -29,6 +29,7 @@ var (
 	sinkEcho    codec.Echo
 	sinkVerdict codec.Verdict
 	sinkRetry   codec.Retry
+	sinkUser    codec.UserMsg
 )
 
 // fullMembers fills b with as many Member records as fit in a default
@@ -102,6 +103,10 @@ func TestNoAllocs(t *testing.T) {
 	hbB, pingB, ackB, nackB, prB := enc(codec.RecHeartbeat), enc(codec.RecPing), enc(codec.RecAck), enc(codec.RecNack), enc(codec.RecPingReq)
 	memB, stB, dgB, refB := enc(codec.RecMember), enc(codec.RecState), enc(codec.RecDigest), enc(codec.RecShardRef)
 	fpB, echoB, verdictB, retryB := enc(codec.RecPrint), enc(codec.RecEcho), enc(codec.RecVerdict), enc(codec.RecRetry)
+	userB := enc(codec.RecUser)
+	userD := build(messages[len(messages)-1]) // MsgUser
+	_, userBody, _ := codec.Parse(userD)
+	bigPayload := make([]byte, 1296)
 	badVerdictB := bytes.Clone(verdictB)
 	badVerdictB[12] = 0 // invalid state
 	badVerdict := testVerdict
@@ -164,6 +169,21 @@ func TestNoAllocs(t *testing.T) {
 		{"Retry.Append", func() { sinkBytes = testRetry.Append(buf[:0]) }, nil},
 		{"ParseRetry", func() { sinkRetry, sinkInt, sinkErr = codec.ParseRetry(retryB) }, nil},
 		{"Retry.Decode", func() { sinkInt, sinkErr = sinkRetry.Decode(retryB) }, nil},
+		{"UserMsg.Append", func() { sinkBytes = testUser.Append(buf[:0]) }, nil},
+		{"ParseUserMsg", func() { sinkUser, sinkInt, sinkErr = codec.ParseUserMsg(userB) }, nil},
+		{"UserMsg.Decode", func() { sinkInt, sinkErr = sinkUser.Decode(userB) }, nil},
+		{"Builder.AddUser", func() {
+			b.Reset(buf[:0], codec.DefaultDatagramSize-codec.SealOverhead, hdr)
+			sinkInt = b.UserRoom()
+			sinkBool = b.AddUser(testSend, bigPayload)
+			sinkBytes = b.Finish()
+		}, nil},
+		{"Reader.User", func() {
+			r.Reset(2, userBody)
+			r.Next()
+			sinkUser, sinkBytes, sinkErr = r.User()
+		}, nil},
+		{"Validate/user", func() { sinkErr = codec.Validate(userD) }, nil},
 		{"Builder/every record type", func() {
 			b.Reset(buf[:0], codec.DefaultDatagramSize, hdr)
 			for _, r := range records {

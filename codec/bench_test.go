@@ -51,6 +51,7 @@ var parsers = map[codec.RecType]func(b []byte) error{
 	codec.RecEcho:      func(b []byte) (err error) { sinkEcho, sinkInt, err = codec.ParseEcho(b); return },
 	codec.RecVerdict:   func(b []byte) (err error) { sinkVerdict, sinkInt, err = codec.ParseVerdict(b); return },
 	codec.RecRetry:     func(b []byte) (err error) { sinkRetry, sinkInt, err = codec.ParseRetry(b); return },
+	codec.RecUser:      func(b []byte) (err error) { sinkUser, sinkInt, err = codec.ParseUserMsg(b); return },
 }
 
 // decodersInPlace decode one record into a sink with the Decode method.
@@ -68,6 +69,7 @@ var decodersInPlace = map[codec.RecType]func(b []byte) error{
 	codec.RecEcho:      func(b []byte) (err error) { sinkInt, err = sinkEcho.Decode(b); return },
 	codec.RecVerdict:   func(b []byte) (err error) { sinkInt, err = sinkVerdict.Decode(b); return },
 	codec.RecRetry:     func(b []byte) (err error) { sinkInt, err = sinkRetry.Decode(b); return },
+	codec.RecUser:      func(b []byte) (err error) { sinkInt, err = sinkUser.Decode(b); return },
 }
 
 func BenchmarkHeader(b *testing.B) {

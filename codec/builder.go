@@ -231,8 +231,22 @@ func (b *Builder) AddRetry(x Retry) bool {
 // Room returns how many more records of type t fit right now: exactly the
 // number of consecutive Add calls for t that would succeed. It accounts for
 // the section header a new section needs, the limit of 255 sections and of
-// 65,535 records per section. It returns 0 for an unknown type.
+// 65,535 records per section. It returns 0 for an unknown type. For
+// [RecUser] it counts user messages with an empty payload (two sections
+// each; see [Builder.UserRoom] for the room for a payload), and for
+// [RecPayload] it returns 0: payloads are added with their UserMsg.
 func (b *Builder) Room(t RecType) int {
+	switch t {
+	case RecUser:
+		// Messages with an empty payload, each two sections; see UserRoom
+		// for a payload.
+		if !b.ok {
+			return 0
+		}
+		return max(0, min((b.limit-len(b.buf))/UserOverhead, (255-b.sections)/2))
+	case RecPayload:
+		return 0 // written only with its UserMsg, by AddUser
+	}
 	size := t.Size()
 	if !b.ok || size == 0 {
 		return 0
@@ -261,7 +275,8 @@ func (b *Builder) Room(t RecType) int {
 // Len returns the datagram's size so far, header included.
 func (b *Builder) Len() int { return len(b.buf) }
 
-// Records returns the number of records added since Reset.
+// Records returns the number of records added since Reset. A user message
+// ([Builder.AddUser]) counts as one, whatever its payload.
 func (b *Builder) Records() int { return b.records }
 
 // Finish writes the section count, the body length and the open section's

@@ -150,6 +150,35 @@
 //	4   4   epoch (of the token)
 //	8   8   token (0: none, the node was only busy)
 //
+// User message (type 14, 24 bytes), always followed at once by its
+// Payload section (type 15: records of one byte, the payload, as many as
+// the length says; see User messages):
+//
+//	0   8   origin (ID of the member that wrote the message)
+//	8   8   origin generation
+//	16  4   seq (the origin's user-message counter, from 1)
+//	20  1   flags (bit 0 broadcast; other bits reserved)
+//	21  1   reserved
+//	22  2   length (payload bytes)
+//
+// # User messages
+//
+// Applications send each other opaque payloads. A message for one member
+// is a [MsgUser] datagram holding one [UserMsg] record; a broadcast, with
+// the UserMsg's broadcast flag set, rides in any datagram that carries
+// membership updates, after them, and every member that receives it
+// relays it in turn. Either way the payload is the [RecPayload] section
+// right after the UserMsg's section: the section's record size is 1 and
+// its record count the payload's length, so a payload is read in place,
+// as one slice ([Reader.User]). A UserMsg section holds one record, and a
+// Payload section that does not follow one, or whose count is not the
+// UserMsg's length, is [ErrMalformed]. A user message costs
+// [UserOverhead], 32 bytes, besides its payload: a default 1,400-byte
+// datagram carries a payload of up to 1,328 bytes, 1,296 sealed.
+// (Origin, generation, seq) names a message across relays, so that a
+// receiver can deliver it once; this package carries the fields and
+// leaves deduplication to the caller.
+//
 // # Address validation
 //
 // A node answers a datagram from an address that has not proven that it
@@ -194,6 +223,7 @@
 //	Echo              16     84      82
 //	Verdict           16     84      82
 //	Retry             16     84      82
+//	User + payload   32+n      1       1   (n up to 1,328 plain, 1,296 sealed)
 //
 // A heartbeat datagram is 68 bytes (100 sealed); with piggybacked
 // membership updates a default datagram holds the heartbeat and 23 Member

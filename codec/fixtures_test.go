@@ -56,6 +56,12 @@ var (
 	testRetry   = codec.Retry{For: codec.MsgJoin, After: 250, Epoch: 33, Token: 0x9192939495969798}
 	testEcho    = codec.Echo{Token: 0x9192939495969798, Epoch: 33}
 	testVerdict = codec.Verdict{Generation: 1690000000000000000, Incarnation: 5, State: codec.StateDead}
+	// testUser is a broadcast of testPayload, relayed by the sender of the
+	// datagram that carries it; testSend is a message the sender wrote
+	// for the receiver alone.
+	testUser    = codec.UserMsg{Origin: 0xc1c2c3c4c5c6c7c8, Generation: 1700000000000000000, Seq: 0x51525354, Broadcast: true, Length: 5}
+	testSend    = codec.UserMsg{Origin: 0x2122232425262728, Generation: 1700000000000000000, Seq: 0x51525355}
+	testPayload = []byte("hello")
 )
 
 // testHeader returns the header used by the golden datagrams.
@@ -102,6 +108,7 @@ var messages = []message{
 	{codec.MsgJoinReply, func(b *codec.Builder) bool { return b.AddDigest(testRoot) && b.AddDigest(testDigest) }},
 	{codec.MsgLeave, func(b *codec.Builder) bool { return b.AddMember(&testLeft) }},
 	{codec.MsgRetry, func(b *codec.Builder) bool { return b.AddRetry(testRetry) }},
+	{codec.MsgUser, func(b *codec.Builder) bool { return b.AddUser(testSend, testPayload) }},
 }
 
 // build returns the datagram of m in a fresh buffer.
@@ -238,6 +245,14 @@ var records = []record{
 		return x.Append(dst), n, err
 	}, func(dst, b []byte) ([]byte, int, error) {
 		x := testRetry
+		n, err := x.Decode(b)
+		return x.Append(dst), n, err
+	}},
+	{codec.RecUser, testUser.Append, func(dst, b []byte) ([]byte, int, error) {
+		x, n, err := codec.ParseUserMsg(b)
+		return x.Append(dst), n, err
+	}, func(dst, b []byte) ([]byte, int, error) {
+		x := testUser
 		n, err := x.Decode(b)
 		return x.Append(dst), n, err
 	}},

@@ -36,7 +36,19 @@ var nastyDatagrams = [][]byte{
 	nastyHeader(1, 0, 1, 4, 10, 7, 0, 1),          // fingerprint record one byte too small
 	nastyHeader(1, 0, 1, 20, 12, 16, 0, 1, // verdict with state 0
 		0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0),
-	nastyHeader(1, 0, 1, 4, 13, 15, 0, 1), // retry record one byte too small
+	nastyHeader(1, 0, 1, 4, 13, 15, 0, 1),                                                                               // retry record one byte too small
+	nastyHeader(1, 0, 1, 9, 15, 1, 0, 5, 'h', 'e', 'l', 'l', 'o'),                                                       // a payload with no user record before it
+	nastyHeader(1, 0, 1, 28, append([]byte{14, 24, 0, 1}, nastyUser(5)...)...),                                          // a user record, its payload not announced
+	nastyHeader(1, 0, 2, 28, append([]byte{14, 24, 0, 1}, nastyUser(5)...)...),                                          // a user record, its payload section missing
+	nastyHeader(1, 0, 2, 36, append(append([]byte{14, 24, 0, 1}, nastyUser(5)...), 15, 1, 0, 4, 'h', 'e', 'l', 'l')...), // payload shorter than the length
+	nastyHeader(1, 0, 2, 33, append(append([]byte{14, 24, 0, 1}, nastyUser(0xffff)...), 15, 1, 0xff, 0xff, 'x')...),     // 65,535 payload bytes announced, one present
+}
+
+// nastyUser returns a UserMsg record (a broadcast) whose length field says
+// length.
+func nastyUser(length uint16) []byte {
+	x := codec.UserMsg{Origin: 1, Generation: 1, Seq: 1, Broadcast: true, Length: length}
+	return x.Append(nil)
 }
 
 // nastyHeader returns a header with the given version, flags, section
@@ -130,6 +142,9 @@ func canonical(t codec.RecType, b []byte) []byte {
 		zero(13, 16)
 	case codec.RecRetry:
 		zero(1, 2)
+	case codec.RecUser:
+		c[20] &= 1
+		zero(21, 22)
 	}
 	return c
 }
@@ -268,6 +283,18 @@ func FuzzValidate(f *testing.F) {
 		var r codec.Reader
 		r.Reset(int(h.Sections), body)
 		for r.Next() {
+			if r.Type() == codec.RecUser {
+				raw := r.Record(0)
+				x, p, err := r.User()
+				if err != nil || !bl.AddUser(x, p) {
+					t.Fatalf("re-adding a valid user message failed: %v", err)
+				}
+				first = append(first, decoded{codec.RecUser, canonical(codec.RecUser, raw)})
+				for _, c := range p {
+					first = append(first, decoded{codec.RecPayload, []byte{c}})
+				}
+				continue
+			}
 			for i := range r.Count() {
 				if r.Type().Size() == 0 {
 					continue
@@ -312,6 +339,8 @@ func FuzzBuilder(f *testing.F) {
 	f.Add(uint16(1400), uint16(1368), append([]byte{8}, bytes.Repeat([]byte{9}, 170)...)) // a ShardRef, then fingerprints past the room
 	f.Add(uint16(1400), uint16(1368), []byte{10, 12, 2, 11, 5, 6, 12, 12})                // echo, verdict, retry between others
 	f.Add(uint16(1400), uint16(1400), bytes.Repeat([]byte{10, 11, 12}, 30))               // echo, verdict, retry sections until the room runs out
+	f.Add(uint16(1400), uint16(1368), []byte{13, 5, 13, 13, 6, 13})                       // user messages between members and state
+	f.Add(uint16(300), uint16(1400), bytes.Repeat([]byte{13}, 10))                        // user messages until the capacity runs out
 	f.Fuzz(func(t *testing.T, capacity, limit uint16, ops []byte) {
 		const guard = 64
 		arr := make([]byte, int(capacity)+guard)
@@ -324,9 +353,15 @@ func FuzzBuilder(f *testing.F) {
 		for _, op := range ops {
 			typ := codec.RecType(int(op)%len(adders) + 1)
 			room := b.Room(typ)
+			want := room > 0
+			if typ == codec.RecUser {
+				// Room counts empty messages; UserRoom is the payload room.
+				room = b.UserRoom()
+				want = room >= len(testPayload)
+			}
 			before := b.Len()
 			ok := adders[typ](&b)
-			if ok != (room > 0) {
+			if ok != want {
 				t.Fatalf("Room(%v) = %d but Add = %v", typ, room, ok)
 			}
 			if ok {

@@ -27,6 +27,7 @@ var goldenRecords = map[codec.RecType]string{
 	codec.RecEcho:      "9192939495969798 00000021 00000000",
 	codec.RecVerdict:   "1774160bc6690000 00000005 03 000000",
 	codec.RecRetry:     "0b 00 00fa 00000021 9192939495969798",
+	codec.RecUser:      "c1c2c3c4c5c6c7c8 17979cfe362a0000 51525354 01 00 0005",
 }
 
 var goldenMessages = map[codec.MsgType]string{
@@ -95,6 +96,11 @@ var goldenMessages = map[codec.MsgType]string{
 	codec.MsgRetry: "4853 01 0e 00 01 0014 0a0b0c0d0e0f1011 2122232425262728 17979cfe362a0000 00000002 31323334 " +
 		"0d 10 0001 " +
 		"0b 00 00fa 00000021 9192939495969798",
+	codec.MsgUser: "4853 01 0f 00 02 0025 0a0b0c0d0e0f1011 2122232425262728 17979cfe362a0000 00000002 31323334 " +
+		"0e 18 0001 " +
+		"2122232425262728 17979cfe362a0000 51525355 00 00 0005 " +
+		"0f 01 0005 " +
+		"68656c6c6f",
 }
 
 func unhex(t *testing.T, s string) []byte {

@@ -114,7 +114,9 @@ func (r *Reader) Record(i int) []byte {
 func (r *Reader) Err() error { return r.err }
 
 // Validate checks a whole plain datagram: its header, the framing of every
-// section and the content of every record of a known type. It returns nil
+// section, the content of every record of a known type, and that every
+// UserMsg is followed by its payload and every payload follows a UserMsg
+// (see [Reader.User]). It returns nil
 // or the first error, as [Parse], [Reader] and the Parse functions report
 // it. Every proper prefix of a valid datagram fails with [ErrTruncated].
 func Validate(b []byte) error {
@@ -125,6 +127,15 @@ func Validate(b []byte) error {
 	var r Reader
 	r.Reset(int(h.Sections), body)
 	for r.Next() {
+		switch r.Type() {
+		case RecUser:
+			if _, _, err := r.User(); err != nil {
+				return err
+			}
+			continue
+		case RecPayload:
+			return ErrMalformed // a payload with no UserMsg before it
+		}
 		for i := range r.Count() {
 			if err := parseKnown(r.Type(), r.Record(i)); err != nil {
 				return err

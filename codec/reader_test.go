@@ -191,6 +191,13 @@ func TestReaderRoundTrip(t *testing.T) {
 		var r codec.Reader
 		r.Reset(int(h.Sections), body)
 		for r.Next() {
+			if r.Type() == codec.RecUser {
+				x, p, err := r.User()
+				if err != nil || !b.AddUser(x, p) {
+					t.Fatalf("%v: re-adding a user message failed: %v", m.typ, err)
+				}
+				continue
+			}
 			for i := range r.Count() {
 				if !reAdd(&b, r.Type(), r.Record(i)) {
 					t.Fatalf("%v: re-adding a %v record failed", m.typ, r.Type())

@@ -86,6 +86,7 @@ func TestRecordReserved(t *testing.T) {
 		{codec.RecEcho, []int{12, 13, 14, 15}},
 		{codec.RecVerdict, []int{13, 14, 15}},
 		{codec.RecRetry, []int{1}},
+		{codec.RecUser, []int{20, 21}}, // flag bit 1, reserved
 	}
 	for _, tt := range tests {
 		r := recordOf(tt.typ)
@@ -342,7 +343,8 @@ func TestStrings(t *testing.T) {
 		{codec.MsgLeave.String(), "leave"},
 		{codec.MsgRetry.String(), "retry"},
 		{codec.MsgType(0).String(), "msg(0)"},
-		{codec.MsgType(15).String(), "msg(15)"},
+		{codec.MsgUser.String(), "user"},
+		{codec.MsgType(16).String(), "msg(16)"},
 		{codec.MsgType(200).String(), "msg(200)"},
 		{codec.RecMember.String(), "member"},
 		{codec.RecShardRef.String(), "shard-ref"},
@@ -350,7 +352,9 @@ func TestStrings(t *testing.T) {
 		{codec.RecEcho.String(), "echo"},
 		{codec.RecVerdict.String(), "verdict"},
 		{codec.RecRetry.String(), "retry"},
-		{codec.RecType(14).String(), "rec(14)"},
+		{codec.RecUser.String(), "user"},
+		{codec.RecPayload.String(), "payload"},
+		{codec.RecType(16).String(), "rec(16)"},
 		{codec.RecType(0).String(), "rec(0)"},
 		{codec.RecType(77).String(), "rec(77)"},
 		{codec.StateAlive.String(), "alive"},
@@ -373,8 +377,8 @@ func TestStrings(t *testing.T) {
 			t.Errorf("%v.Known() = false, want true", m.typ)
 		}
 	}
-	if codec.MsgType(0).Known() || codec.MsgType(15).Known() {
-		t.Errorf("MsgType(0 or 15).Known() = true, want false")
+	if codec.MsgType(0).Known() || codec.MsgType(16).Known() {
+		t.Errorf("MsgType(0 or 16).Known() = true, want false")
 	}
 }
 
@@ -385,6 +389,11 @@ func TestStrings(t *testing.T) {
 func TestTablesComplete(t *testing.T) {
 	for i := range 256 {
 		typ := codec.RecType(i)
+		if typ == codec.RecPayload {
+			// Not a record of its own: payload bytes are written and read
+			// with their UserMsg (AddUser, Reader.User; user_test.go).
+			continue
+		}
 		known := typ.Size() != 0
 		inRecords := false
 		for _, r := range records {
@@ -424,7 +433,7 @@ func TestRecTypeSize(t *testing.T) {
 		{codec.RecHeartbeat, 24}, {codec.RecPing, 16}, {codec.RecAck, 16}, {codec.RecPingReq, 40},
 		{codec.RecNack, 16}, {codec.RecMember, 56}, {codec.RecState, 128}, {codec.RecDigest, 16},
 		{codec.RecShardRef, 16}, {codec.RecPrint, 8}, {codec.RecEcho, 16}, {codec.RecVerdict, 16},
-		{codec.RecRetry, 16}, {0, 0}, {14, 0}, {255, 0},
+		{codec.RecRetry, 16}, {codec.RecUser, 24}, {codec.RecPayload, 1}, {0, 0}, {16, 0}, {255, 0},
 	}
 	for _, tt := range tests {
 		if got := tt.typ.Size(); got != tt.want {

@@ -24,6 +24,7 @@ const (
 	MsgJoinReply    MsgType = 12 // Digest records describing the responder's shards
 	MsgLeave        MsgType = 13 // the leaver's Member record with state Left
 	MsgRetry        MsgType = 14 // a Retry record: send the named request again (with an Echo of its token, or later)
+	MsgUser         MsgType = 15 // a UserMsg record and its Payload section: a message for the receiver alone
 )
 
 var msgNames = [...]string{
@@ -41,6 +42,7 @@ var msgNames = [...]string{
 	MsgJoinReply:    "join-reply",
 	MsgLeave:        "leave",
 	MsgRetry:        "retry",
+	MsgUser:         "user",
 }
 
 // String returns the kind's name, or "msg(N)" for an unknown kind.
@@ -75,6 +77,8 @@ const (
 	RecEcho      RecType = 11 // [Echo]
 	RecVerdict   RecType = 12 // [Verdict]
 	RecRetry     RecType = 13 // [Retry]
+	RecUser      RecType = 14 // [UserMsg], always followed by its RecPayload section
+	RecPayload   RecType = 15 // the payload of the UserMsg before it, one byte a record
 )
 
 // Record sizes in bytes, as this version writes them. A newer sender may
@@ -93,6 +97,8 @@ const (
 	EchoSize      = 16
 	VerdictSize   = 16
 	RetrySize     = 16
+	UserMsgSize   = 24
+	PayloadSize   = 1 // a Payload record is one byte of a user message's payload
 )
 
 var recInfo = [...]struct {
@@ -112,6 +118,8 @@ var recInfo = [...]struct {
 	RecEcho:      {"echo", EchoSize},
 	RecVerdict:   {"verdict", VerdictSize},
 	RecRetry:     {"retry", RetrySize},
+	RecUser:      {"user", UserMsgSize},
+	RecPayload:   {"payload", PayloadSize},
 }
 
 // String returns the record type's name, or "rec(N)" for an unknown type.

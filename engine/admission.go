@@ -120,6 +120,9 @@ func (c *Core) trustEntry(id ID, gen uint64, addr netip.AddrPort) *trust {
 // markVerified notes that id answered at t.addr now.
 func (c *Core) markVerified(id ID, t *trust, now Time) {
 	t.verified, t.failed = now, 0
+	if len(c.um.held) > 0 {
+		c.verifiedFor(id) // a message waits for it (usermsg.go)
+	}
 	if t.vidx == 0 {
 		c.adm.vlist = append(c.adm.vlist, id)
 		t.vidx = len(c.adm.vlist)
@@ -330,7 +333,7 @@ func (c *Core) admitAck(now Time, a *codec.Ack) bool {
 		}
 		m := p.m
 		c.adm.pending = append(c.adm.pending[:i], c.adm.pending[i+1:]...)
-		if c.lookup(ID(m.ID)) == nil && c.tab.total < c.cfg.MaxMembers {
+		if c.lookup(ID(m.ID)) == nil && c.tab.total < c.cfg.MaxMembers && !c.refusesRecord(&m, nil) {
 			rec := newRecord(ID(m.ID), m.Addr, m.Generation, m.Incarnation, State(m.State))
 			c.put(now, rec, nil, 0)
 			c.q.addMember(rec.id, 0)

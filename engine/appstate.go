@@ -43,7 +43,8 @@ type appState struct {
 	entries []appEntry
 	hash    uint64
 	version uint64
-	bytes   int // sum of key and value lengths of entries not deleted
+	bytes   int    // sum of key and value lengths of entries not deleted
+	name    string // the member's name (NameKey), see name.go
 }
 
 // find returns the index of key, or where it would be inserted, and whether it
@@ -101,6 +102,7 @@ func (a *appState) with(e *appEntry) *appState {
 			n.bytes += int(x.keyLen) + int(x.valLen)
 		}
 	}
+	n.name = nameOf(n)
 	return n
 }
 

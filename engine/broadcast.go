@@ -10,6 +10,15 @@ package engine
 //
 // Buckets are FIFO lists of item indices, one per transmission count; an
 // entry whose item moved on (replaced or re-counted) is skipped lazily.
+//
+// User broadcasts (Core.Broadcast, and those this node relays) wait in a
+// lane of their own, userLane, under the same rule: least-sent first, each
+// dropped once sent ceil(λ·log₂(N+1)) times. A datagram takes them only
+// after every membership and state update that fits, so that failure
+// detection and refutations never wait behind application payloads. The
+// lane holds the payloads themselves (a message is not in the table to be
+// read back), bounded in items and bytes (MaxBroadcasts,
+// MaxBroadcastBytes); when full, the oldest message is dropped, counted.
 
 type itemKind uint8
 
@@ -60,6 +69,7 @@ func (b *bucket) pop() (slot, bool) {
 func (b *bucket) empty() bool { return b.head >= len(b.q) }
 
 type queue struct {
+	user      userLane
 	items     []item
 	free      []int32
 	members   map[ID]int32
@@ -81,6 +91,10 @@ func newQueue(max int) *queue {
 }
 
 func (q *queue) len() int { return q.n }
+
+// pending returns the updates and user broadcasts waiting: whether there
+// is anything to gossip.
+func (q *queue) pending() int { return q.n + q.user.n }
 
 func (q *queue) alloc() int32 {
 	if n := len(q.free); n > 0 {
@@ -239,6 +253,7 @@ func (q *queue) finish(limit int) {
 		q.requeue(t.idx)
 	}
 	q.taken = q.taken[:0]
+	q.user.finish(limit, q.uncounted)
 }
 
 const (
@@ -250,4 +265,157 @@ const (
 type taken struct {
 	idx     int32
 	outcome uint8
+}
+
+// userItem is a pending user broadcast: the message origin wrote (at gen,
+// numbered seq) and its payload, which the lane owns and never changes.
+type userItem struct {
+	live    bool
+	sent    uint16
+	ver     uint32 // bumped whenever the item is requeued, as item.ver
+	born    uint64 // arrival number, for dropping the oldest
+	origin  ID
+	gen     uint64
+	seq     uint32
+	payload []byte
+}
+
+// arrival is an entry of userLane.order.
+type arrival struct {
+	idx  int32
+	born uint64
+}
+
+// userLane is the dissemination queue's lane of user broadcasts.
+type userLane struct {
+	items    []userItem
+	free     []int32
+	buckets  []bucket
+	order    []arrival // items in arrival order, oldest first from head; stale entries skipped lazily
+	head     int
+	born     uint64
+	taken    []taken
+	n, bytes int // live items and their payload bytes
+	maxN     int
+	maxBytes int
+	dropped  uint64 // items dropped because the lane was full
+}
+
+// add queues a broadcast, dropping the oldest ones while the lane is
+// over its bounds. payload is kept, not copied.
+func (l *userLane) add(origin ID, gen uint64, seq uint32, payload []byte) {
+	for l.n > 0 && (l.n >= l.maxN || l.bytes+len(payload) > l.maxBytes) {
+		if !l.dropOldest() {
+			break
+		}
+	}
+	var i int32
+	if n := len(l.free); n > 0 {
+		i = l.free[n-1]
+		l.free = l.free[:n-1]
+	} else {
+		l.items = append(l.items, userItem{})
+		i = int32(len(l.items) - 1)
+	}
+	l.born++
+	l.items[i] = userItem{live: true, ver: l.items[i].ver, born: l.born, origin: origin, gen: gen, seq: seq, payload: payload}
+	l.n++
+	l.bytes += len(payload)
+	l.requeue(i)
+	if l.head > 0 && len(l.order)-l.head < l.head && len(l.order) > 64 {
+		l.order = l.order[:copy(l.order, l.order[l.head:])]
+		l.head = 0
+	}
+	if len(l.order)-l.head > 2*l.maxN+64 {
+		l.compactOrder()
+	}
+	l.order = append(l.order, arrival{i, l.born})
+}
+
+// compactOrder drops the entries of items no longer queued.
+func (l *userLane) compactOrder() {
+	k := 0
+	for _, a := range l.order[l.head:] {
+		if it := &l.items[a.idx]; it.live && it.born == a.born {
+			l.order[k] = a
+			k++
+		}
+	}
+	l.order, l.head = l.order[:k], 0
+}
+
+// dropOldest releases the oldest queued broadcast, counting it. It reports
+// false when none is queued.
+func (l *userLane) dropOldest() bool {
+	for l.head < len(l.order) {
+		a := l.order[l.head]
+		l.head++
+		if it := &l.items[a.idx]; it.live && it.born == a.born {
+			l.release(a.idx)
+			l.dropped++
+			return true
+		}
+	}
+	l.order, l.head = l.order[:0], 0
+	return false
+}
+
+func (l *userLane) requeue(i int32) {
+	it := &l.items[i]
+	it.ver++
+	for int(it.sent) >= len(l.buckets) {
+		l.buckets = append(l.buckets, bucket{})
+	}
+	l.buckets[it.sent].push(slot{i, it.ver})
+}
+
+func (l *userLane) release(i int32) {
+	it := &l.items[i]
+	l.n--
+	l.bytes -= len(it.payload)
+	it.live, it.payload = false, nil
+	it.ver++
+	l.free = append(l.free, i)
+}
+
+// take returns the next broadcast to transmit, least-sent first, or -1; as
+// queue.take, it stays out of the lane until finish.
+func (l *userLane) take() int32 {
+	for b := range l.buckets {
+		bk := &l.buckets[b]
+		for !bk.empty() {
+			s, _ := bk.pop()
+			it := &l.items[s.idx]
+			if !it.live || it.ver != s.ver || int(it.sent) != b {
+				continue
+			}
+			l.taken = append(l.taken, taken{idx: s.idx})
+			return s.idx
+		}
+	}
+	return -1
+}
+
+// markSent records that the last broadcast taken went into the datagram.
+func (l *userLane) markSent() { l.taken[len(l.taken)-1].outcome = outcomeSent }
+
+// finish ends a datagram as queue.finish does: broadcasts sent count one
+// more transmission (unless uncounted) and are dropped at limit; the others
+// go back unchanged.
+func (l *userLane) finish(limit int, uncounted bool) {
+	for _, t := range l.taken {
+		it := &l.items[t.idx]
+		if !it.live {
+			continue
+		}
+		if t.outcome == outcomeSent && !uncounted {
+			it.sent++
+			if int(it.sent) >= limit {
+				l.release(t.idx)
+				continue
+			}
+		}
+		l.requeue(t.idx)
+	}
+	l.taken = l.taken[:0]
 }

@@ -205,6 +205,48 @@ type Config struct {
 	// answer a probe.
 	Open bool
 
+	// Name is a human-readable name for this node (a host name, a pod
+	// name), shown as Member.Name by every member: at most MaxNameSize (64)
+	// bytes of UTF-8 without control characters. It travels as the
+	// application-state key NameKey, reserved for it, so it counts toward
+	// MaxStateKeys and MaxStateBytes. Names need not be unique: the ID
+	// identifies a member. Default: none.
+	Name string
+
+	// MaxBroadcasts bounds the user broadcasts waiting in this node's
+	// dissemination queue, its own (Node.Broadcast) and those it relays:
+	// when it is full, the oldest is dropped (Stats.BroadcastsDropped).
+	// Default 256.
+	MaxBroadcasts int
+	// MaxBroadcastBytes bounds the payload bytes of those broadcasts, the
+	// same way; at least MaxMessageSize(). Default 256 KiB.
+	MaxBroadcastBytes int
+	// MaxMessageRate bounds the messages sent to this node alone
+	// (Node.Send) that it takes, per second: from all members together at
+	// most MaxMessageRate a second, with a burst of one second's worth,
+	// and from each member an eighth of that (at least one). Messages over
+	// either bound are dropped and counted (Stats.SendsRefused).
+	// Broadcasts are bounded by MaxBroadcasts instead. Default 1024.
+	MaxMessageRate int
+
+	// Admit, when set, is asked about every member before this node takes
+	// it in, and again whenever the member's application state changes;
+	// an error refuses the member. See Admission in the package
+	// documentation for when it is asked and what a refusal does. It is
+	// called on the node's goroutine, synchronously, for every member a
+	// join transfers: it must be fast, must not block, must not panic and
+	// must not call the Node; it must be deterministic for the simulator.
+	// Default: every member is admitted.
+	Admit func(m Member, state StateView) error
+
+	// AllowedPrefixes, when set, are the networks this node talks to:
+	// datagrams from a source address in none of them are dropped before
+	// any other work (Stats.DropAddr), and members whose address is in
+	// none of them are refused like members Admit refuses
+	// (Stats.RefusedAddr). IPv4-mapped IPv6 addresses match IPv4 prefixes.
+	// Seeds must lie inside. Default: every address.
+	AllowedPrefixes []netip.Prefix
+
 	// Logger receives the node's logs. Default slog.Default(). Nothing is
 	// logged per datagram or per suspicion at Info level.
 	Logger *slog.Logger
@@ -247,6 +289,9 @@ func DefaultLANConfig() Config {
 		MaxTransfers:       256,
 		MaxReplyBytes:      4 << 20,
 		MaxClockSkew:       time.Hour,
+		MaxBroadcasts:      256,
+		MaxBroadcastBytes:  256 << 10,
+		MaxMessageRate:     1024,
 	}
 }
 
@@ -346,6 +391,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxTransfers, d.MaxTransfers)
 	setInt(&c.MaxReplyBytes, d.MaxReplyBytes)
 	setDur(&c.MaxClockSkew, d.MaxClockSkew)
+	c.userMsgDefaults(&d)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -494,6 +540,7 @@ func (c Config) Validate() error {
 			bad(fmt.Sprintf("Seeds[%d]", i), "must be a valid address and port, got %v", s)
 		}
 	}
+	c.validateUserMsgs(bad)
 	return errors.Join(errs...)
 }
 

@@ -118,6 +118,10 @@ type Core struct {
 	revivals []revival
 	windows  map[ID]*senderWins // per-sender replay windows (sealed clusters)
 
+	um      userMsgs       // user messages (usermsg.go)
+	allowed []netip.Prefix // Config.AllowedPrefixes, normalised (admit.go)
+	refused refusedSet     // members refused by Config.Admit (admit.go)
+
 	renewAt   Time   // when a renewal that had to wait runs; 0: none
 	renewTo   uint64 // the least generation the next renewal takes
 	lastRenew Time
@@ -180,6 +184,7 @@ func NewCore(cfg Config, env Env) (*Core, error) {
 		c.sealBuf = make([]byte, 0, cfg.MaxDatagramSize)
 	}
 	c.tab.set(newRecord(c.id, c.addr, c.gen, 0, StateAlive))
+	c.initUserMsgs()
 	c.tab.publish()
 	c.topoGen++
 	now := env.Now
@@ -245,9 +250,10 @@ func (c *Core) updateDeadline() {
 		if !c.rejoin.active { // checkSubjects rests while rejoining
 			min(c.nextCheck())
 		}
-		if c.q.len() > 0 {
+		if c.q.pending() > 0 {
 			min(c.nextGossip)
 		}
+		min(c.nextUserMsg())
 		min(c.nextSync)
 		if len(c.cfg.Seeds) > 0 {
 			min(c.nextSeed)
@@ -316,6 +322,7 @@ func (c *Core) Tick(now Time) {
 	c.expireProbes(now)
 	c.expireRelays(now)
 	c.expirePending(now)
+	c.tickUserMsgs(now)
 	c.expireDoubts(now)
 	c.expireRevivals(now)
 	c.expireSuspicions(now)
@@ -330,7 +337,7 @@ func (c *Core) Tick(now Time) {
 		}
 	}
 	if now >= c.nextGossip {
-		if c.q.len() > 0 {
+		if c.q.pending() > 0 {
 			c.gossip(now)
 		}
 		c.nextGossip = now.Add(c.cfg.GossipInterval)
@@ -367,6 +374,9 @@ func (c *Core) receive(now Time, from netip.AddrPort, b []byte) {
 	wire := len(b)
 	unbound := false
 	c.aimed = peer{}
+	if !c.sourceAllowed(from) {
+		return // before any work, opening included (admit.go)
+	}
 	hv, err := codec.NewHeaderView(b)
 	if err != nil {
 		c.drop(err)
@@ -494,6 +504,18 @@ func (c *Core) validate(from netip.AddrPort, sections int, body []byte) (echoed,
 	c.rd.Reset(sections, body)
 	for c.rd.Next() {
 		t := c.rd.Type()
+		switch t {
+		case codec.RecUser:
+			// A user message and its payload section, read together.
+			if _, _, err := c.rd.User(); err != nil {
+				c.drop(err)
+				return false, false
+			}
+			continue
+		case codec.RecPayload:
+			c.drop(codec.ErrMalformed) // a payload with no user message
+			return false, false
+		}
 		if t.Size() == 0 {
 			continue
 		}
@@ -719,7 +741,7 @@ func (c *Core) piggybackFree() int {
 // piggyback fills the datagram being built with pending updates, least-sent
 // first, and returns how many it added.
 func (c *Core) piggyback() int {
-	if c.q.len() == 0 {
+	if c.q.pending() == 0 {
 		return 0
 	}
 	n := 0
@@ -760,9 +782,10 @@ func (c *Core) piggyback() int {
 		c.q.markSent()
 		n++
 	}
+	u := c.piggybackUser() // user broadcasts only in the room left (usermsg.go)
 	c.q.finish(c.cfg.retransmits(c.tab.live))
 	c.stats.UpdatesSent += uint64(n)
-	return n
+	return n + u
 }
 
 // lookup returns id's record, or nil. The pointer is valid until the table

@@ -26,7 +26,7 @@ func (c *Core) decompress(b []byte) (codec.Header, []byte, error) {
 }
 
 // applyFacts applies what a datagram states: heartbeats, acks and nacks,
-// member records and state entries.
+// member records and state entries, and user messages.
 func (c *Core) applyFacts(now Time, from netip.AddrPort, h *codec.Header, body []byte) {
 	gossip := true
 	switch h.Type {
@@ -47,10 +47,15 @@ func (c *Core) applyFacts(now Time, from netip.AddrPort, h *codec.Header, body [
 			return // answered with a Retry; nothing is taken from a stranger
 		}
 	}
+	firstUser := true
 	c.rd.Reset(int(h.Sections), body)
 	for c.rd.Next() {
 		n := c.rd.Count()
 		switch c.rd.Type() {
+		case codec.RecUser:
+			x, p, _ := c.rd.User() // validated, with its payload section
+			c.onUser(now, from, h, &x, p, firstUser, gossip)
+			firstUser = false
 		case codec.RecMember:
 			for i := 0; i < n; i++ {
 				m, _, _ := codec.ParseMember(c.rd.Record(i))
@@ -99,6 +104,12 @@ func (c *Core) applyFacts(now Time, from netip.AddrPort, h *codec.Header, body [
 // shard requests, joins.
 func (c *Core) handleRequests(now Time, from netip.AddrPort, h *codec.Header, body []byte) {
 	switch h.Type {
+	case codec.MsgJoin, codec.MsgSync, codec.MsgShardRequest:
+		if c.refusedSender(h) {
+			return // refused by Admit: no view of the table (admit.go)
+		}
+	}
+	switch h.Type {
 	case codec.MsgJoin:
 		c.onJoin(now, from, h)
 		return
@@ -111,6 +122,11 @@ func (c *Core) handleRequests(now Time, from netip.AddrPort, h *codec.Header, bo
 			return
 		}
 		c.onShardRequest(now, from, h, body)
+		return
+	case codec.MsgUser:
+		// A user message is never answered, not even with a Verdict, so
+		// that it cannot be turned into an amplifier.
+		c.reply.verdict = 0
 		return
 	case codec.MsgRetry:
 		c.rd.Reset(int(h.Sections), body)

@@ -55,6 +55,53 @@
 // exchange, and nodes re-contact seeds and a few
 // members they believe dead so that partitions heal on their own.
 //
+// User messages: [Node.Broadcast] spreads a payload of up to
+// [Config.MaxMessageSize] bytes (1,296 by default) to every member by the
+// same piggybacking and gossip, behind the membership updates, each member
+// relaying it RetransmitMult·log₂(N+1) times and delivering it once;
+// [Node.Send] sends one to one member, sealed for it, only to an address
+// that answered this node's ping. Both arrive as [EventMessage]. Neither
+// is acknowledged or repaired by anti-entropy: Core.Broadcast gives the
+// fraction of members a broadcast reaches.
+//
+// [Config.Name] gives a node a human-readable name, carried in its
+// application state under [NameKey] (keys beginning with
+// [ReservedKeyPrefix] are Hearsay's own) and shown as [Member.Name].
+//
+// # Admission
+//
+// [Config.Admit] lets the application refuse members by ID, address, name
+// or application state. It is asked, on the node's goroutine, before the
+// node takes in a member it does not hold (a joiner, a member learned by
+// gossip or from a peer's table, one held until it answers its ping);
+// when a record brings a member back to life, moves it to another address
+// or starts a new generation of it; and when a live member's application
+// state changes, with the new state. It is not asked about the node
+// itself, about tombstones, nor about records that change nothing. A
+// member's record and its state travel separately, so it may be asked
+// about a member before its state arrives: a hook that refuses by state
+// should admit a member whose key is absent and refuse it once the key
+// holds a refused value.
+//
+// A refused member is not added, and one already held is removed from
+// this node's view ([EventRefused]), without declaring it dead: other
+// nodes decide with their own hook. The node then neither relays its
+// records, state or broadcasts, nor watches it, gossips with it, delivers
+// its messages or answers its joins and anti-entropy requests. The refusal
+// is remembered for the member's generation (4,096 members, the oldest
+// forgotten first), so its records are dropped without asking again
+// (Stats.RefusedRecords); a restart of the member is asked about anew.
+// Give every node the same hook: a member refused by some nodes only is
+// watched by fewer observers, and a node that refuses a member others hold
+// differs from them in anti-entropy, so it exchanges digests every
+// HeartbeatInterval instead of every SyncInterval and is offered the
+// member's record again at each exchange (dropped at once, counted).
+//
+// [Config.AllowedPrefixes] works the same way on addresses, without asking
+// or remembering: a datagram from a source address outside every prefix is
+// dropped before it is opened (Stats.DropAddr), and a member whose address
+// is outside is refused (Stats.RefusedAddr).
+//
 // # Concurrency and allocation
 //
 // A Core is not safe for concurrent use and does no I/O, reads no clock and
@@ -69,6 +116,9 @@
 // Every resource a remote peer can make a node spend is bounded by
 // configuration: members (MaxMembers), application state per member
 // (MaxStateKeys, MaxStateBytes), pending updates (MaxPendingUpdates), shard
-// transfers and relays (MaxTransfers), decompressed datagram size (64 KiB).
-// Input beyond a bound is refused and counted in [Stats].
+// transfers and relays (MaxTransfers), decompressed datagram size (64 KiB),
+// user broadcasts queued (MaxBroadcasts, MaxBroadcastBytes), messages
+// taken (MaxMessageRate), and the windows that deduplicate user messages
+// (512 sequence numbers for each of 4,096 origins). Input beyond a bound is
+// refused and counted in [Stats].
 package engine

@@ -37,6 +37,21 @@ const (
 	EventGap
 )
 
+// Events of user messages and admission. Their numbers are set apart from
+// the membership events above.
+const (
+	// EventMessage: a user message arrived, from Member (its origin, as
+	// this node holds it): a broadcast (Node.Broadcast) or a message sent
+	// to this node alone (Node.Send). Payload and Broadcast are set.
+	EventMessage EventType = 16
+	// EventRefused: Config.Admit or Config.AllowedPrefixes refused a
+	// member this node held, when its application state or address
+	// changed: it is removed from this node's view (and only this node's:
+	// no death is declared). Member is its last record, with State
+	// StateLeft, as it left this node's view.
+	EventRefused EventType = 17
+)
+
 // String returns the event type's lowercase name.
 func (t EventType) String() string {
 	switch t {
@@ -60,6 +75,10 @@ func (t EventType) String() string {
 		return "self-alive"
 	case EventGap:
 		return "gap"
+	case EventMessage:
+		return "message"
+	case EventRefused:
+		return "refused"
 	}
 	return "invalid"
 }
@@ -89,4 +108,10 @@ type Event struct {
 	// Missed, for EventGap: the events this subscription did not receive
 	// since its previous EventGap (or since it started).
 	Missed uint64
+
+	// For EventMessage: the payload, a copy the receiver may keep (the
+	// subscriptions of one node share it, so none may modify it), and
+	// whether it was a broadcast.
+	Payload   []byte
+	Broadcast bool
 }

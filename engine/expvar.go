@@ -27,7 +27,7 @@ type Metric struct {
 //	bytes_in, bytes_out              Stats.BytesIn, BytesOut
 //	msgs_in.<type>, msgs_out.<type>  Stats.In, Out by message type: heartbeat, ping, ack,
 //	                                 ping_req, nack, gossip, sync, sync_reply, shard_request,
-//	                                 shard_data, join, join_reply, leave, retry
+//	                                 shard_data, join, join_reply, leave, retry, user
 //	msg_bytes_out.<type>             Stats.OutBytes by message type
 //	drops.truncated                  Stats.DropTruncated
 //	drops.malformed                  Stats.DropMalformed
@@ -64,6 +64,20 @@ type Metric struct {
 //	admission.pings                  Stats.AdmissionPings
 //	admission.admitted               Stats.Admitted
 //	admission.expired                Stats.PendingExpired
+//	drops.addr, refused.addr         Stats.DropAddr, RefusedAddr
+//	admit.refused                    Stats.RefusedByAdmit
+//	admit.refused_records            Stats.RefusedRecords
+//	admit.removed                    Stats.RefusedHeld
+//	user.broadcasts_sent, user.broadcasts_received, user.broadcasts_relayed,
+//	user.broadcasts_dropped, user.broadcasts_refused
+//	                                 Stats.BroadcastsSent, ...Received, ...Relayed, ...Dropped, ...Refused
+//	user.sends_sent, user.sends_received, user.sends_dropped, user.sends_refused
+//	                                 Stats.SendsSent, ...Received, ...Dropped, ...Refused
+//	user.duplicates                  Stats.MessageDuplicates
+//	user.bytes_sent, user.bytes_received
+//	                                 Stats.MessageBytesOut, MessageBytesIn
+//	user.queue (g), user.queue_bytes (g)
+//	                                 Stats.BroadcastQueue, BroadcastQueueBytes
 //	doubts, doubts_cleared           Stats.Doubts, DoubtsCleared
 //	late_acks                        Stats.LateAcks
 //	stalls                           Stats.Stalls
@@ -203,6 +217,25 @@ var metricDefs = []metricDef{
 	metricCounter("admission.pings", func(s *NodeStats) uint64 { return s.AdmissionPings }),
 	metricCounter("admission.admitted", func(s *NodeStats) uint64 { return s.Admitted }),
 	metricCounter("admission.expired", func(s *NodeStats) uint64 { return s.PendingExpired }),
+	metricCounter("drops.addr", func(s *NodeStats) uint64 { return s.DropAddr }),
+	metricCounter("refused.addr", func(s *NodeStats) uint64 { return s.RefusedAddr }),
+	metricCounter("admit.refused", func(s *NodeStats) uint64 { return s.RefusedByAdmit }),
+	metricCounter("admit.refused_records", func(s *NodeStats) uint64 { return s.RefusedRecords }),
+	metricCounter("admit.removed", func(s *NodeStats) uint64 { return s.RefusedHeld }),
+	metricCounter("user.broadcasts_sent", func(s *NodeStats) uint64 { return s.BroadcastsSent }),
+	metricCounter("user.broadcasts_received", func(s *NodeStats) uint64 { return s.BroadcastsReceived }),
+	metricCounter("user.broadcasts_relayed", func(s *NodeStats) uint64 { return s.BroadcastsRelayed }),
+	metricCounter("user.broadcasts_dropped", func(s *NodeStats) uint64 { return s.BroadcastsDropped }),
+	metricCounter("user.broadcasts_refused", func(s *NodeStats) uint64 { return s.BroadcastsRefused }),
+	metricCounter("user.sends_sent", func(s *NodeStats) uint64 { return s.SendsSent }),
+	metricCounter("user.sends_received", func(s *NodeStats) uint64 { return s.SendsReceived }),
+	metricCounter("user.sends_dropped", func(s *NodeStats) uint64 { return s.SendsDropped }),
+	metricCounter("user.sends_refused", func(s *NodeStats) uint64 { return s.SendsRefused }),
+	metricCounter("user.duplicates", func(s *NodeStats) uint64 { return s.MessageDuplicates }),
+	metricCounter("user.bytes_sent", func(s *NodeStats) uint64 { return s.MessageBytesOut }),
+	metricCounter("user.bytes_received", func(s *NodeStats) uint64 { return s.MessageBytesIn }),
+	metricGauge("user.queue", func(s *NodeStats) uint64 { return s.BroadcastQueue }),
+	metricGauge("user.queue_bytes", func(s *NodeStats) uint64 { return s.BroadcastQueueBytes }),
 	metricCounter("doubts", func(s *NodeStats) uint64 { return s.Doubts }),
 	metricCounter("doubts_cleared", func(s *NodeStats) uint64 { return s.DoubtsCleared }),
 	metricCounter("late_acks", func(s *NodeStats) uint64 { return s.LateAcks }),

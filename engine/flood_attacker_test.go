@@ -143,7 +143,7 @@ var classWeights = [numClasses]int{190, 110, 130, 40, 80, 70, 70, 70, 120, 20, 4
 
 // numSocks is the number of the flood's sockets: one per message type a
 // datagram can declare (0 for datagrams without a Hearsay header).
-const numSocks = 16
+const numSocks = 17
 
 // declared returns the message type a datagram declares in its header,
 // which names the flood socket that sends it, or 0 when it has none.

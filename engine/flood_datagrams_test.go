@@ -330,7 +330,7 @@ func (a *attacker) garbage(kind int) template {
 		return template{b: b, out: outForeign}
 	default: // a valid datagram of a message type this version does not define
 		b := a.membersDatagram(a.fakeID(), a.cluster, a.limit/4)
-		b[3] = byte(codec.MsgRetry + 1 + codec.MsgType(a.rng.IntN(numSocks-1-int(codec.MsgRetry))))
+		b[3] = byte(codec.MsgUser + 1 + codec.MsgType(a.rng.IntN(numSocks-1-int(codec.MsgUser))))
 		return a.insider(b, outUnknownType)
 	}
 	h.Sections, h.Length = uint8(sections), uint16(len(body))

@@ -12,7 +12,8 @@ import "github.com/hearsay-io/hearsay/codec"
 // than GossipFanout datagrams carry (a mass failure, a healed partition),
 // the round sends to as many more members as the backlog fills, up to
 // maxFanoutFactor times GossipFanout: capacity follows the backlog within a
-// fixed datagram budget.
+// fixed datagram budget. User broadcasts ride in the room the updates
+// leave; they do not widen a round.
 func (c *Core) gossip(now Time) {
 	var targets [64]peer
 	n, pinged := 0, false
@@ -23,7 +24,7 @@ func (c *Core) gossip(now Time) {
 			// A member that never answered us at this address: one a
 			// round gets the round's updates in a ping; the others are
 			// replaced by members that did answer us.
-			if !pinged && r.id != c.id && !c.failedRecently(r) && !c.verifying(r.id) && c.q.len() > 0 {
+			if !pinged && r.id != c.id && !c.failedRecently(r) && !c.verifying(r.id) && c.q.pending() > 0 {
 				c.startProbe(now, r, probeVerify)
 				pinged = true
 				n++
@@ -41,7 +42,7 @@ func (c *Core) gossip(now Time) {
 		if t.id == 0 {
 			continue
 		}
-		if c.q.len() == 0 {
+		if c.q.pending() == 0 {
 			return
 		}
 		c.begin(codec.MsgGossip)

@@ -51,4 +51,7 @@ type Member struct {
 	// StateVersion is the highest application-state version the local node
 	// holds for this member.
 	StateVersion uint64
+	// Name is the member's Config.Name, as its application state carries
+	// it (NameKey); empty when it has none, or before its state arrived.
+	Name string
 }

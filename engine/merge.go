@@ -57,7 +57,7 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 		if c.reply.active && !c.reply.trusted {
 			// A member we never heard of, from a source we do not
 			// trust: it waits apart until it answers at its address.
-			if st.Live() && m.Addr.IsValid() && m.Addr.Port() != 0 {
+			if st.Live() && m.Addr.IsValid() && m.Addr.Port() != 0 && !c.knownRefused(m) {
 				c.hold(now, m)
 			}
 			return
@@ -75,6 +75,9 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 		}
 		if !m.Addr.IsValid() || m.Addr.Port() == 0 {
 			return
+		}
+		if c.refusesRecord(m, nil) {
+			return // see admit.go
 		}
 		if c.reply.active && !c.introduce() {
 			c.hold(now, m) // over the source's budget of new members
@@ -101,6 +104,9 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 			c.tab.set(rec)
 		}
 		return
+	}
+	if !c.admitsUpdate(r, m) {
+		return // refused, and no longer held (admit.go)
 	}
 	if c.reply.active && m.Generation == r.gen {
 		switch {
@@ -356,6 +362,10 @@ func (c *Core) mergeState(now Time, w *codec.StateEntry, gossip bool) {
 	rec.app = r.app.with(&e)
 	if c.tab.pool != nil {
 		rec.app = c.tab.pool.internApp(owner, rec.gen, rec.app)
+	}
+	if c.refusesState(&rec) {
+		c.dropRefused(r, &rec) // see admit.go
+		return
 	}
 	c.put(now, rec, r, 0)
 	c.stats.UpdatesReceived++

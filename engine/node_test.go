@@ -413,8 +413,8 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metric %q missing", name)
 		}
 	}
-	if want := scalars(reflect.TypeFor[engine.NodeStats]()) + 3*14; len(ms) != want {
-		t.Errorf("Metrics: %d metrics, want %d (every scalar field of NodeStats and 14 message types: in, out and bytes out)", len(ms), want)
+	if want := scalars(reflect.TypeFor[engine.NodeStats]()) + 3*15; len(ms) != want {
+		t.Errorf("Metrics: %d metrics, want %d (every scalar field of NodeStats and 15 message types: in, out and bytes out)", len(ms), want)
 	}
 	var got map[string]uint64
 	if err := json.Unmarshal([]byte(nodes[0].Var().String()), &got); err != nil {

@@ -97,6 +97,7 @@ func (r *record) member() Member {
 		Incarnation:  r.inc,
 		State:        r.state,
 		StateVersion: r.stateVersion(),
+		Name:         r.app.memberName(),
 	}
 }
 

@@ -17,8 +17,12 @@ var (
 )
 
 // SetState sets key to value in this node's application state, with a new
-// version, and disseminates it.
+// version, and disseminates it. Keys beginning with ReservedKeyPrefix are
+// Hearsay's own and refused with ErrReservedKey.
 func (c *Core) SetState(now Time, key, value []byte) error {
+	if reservedKey(key) {
+		return fmt.Errorf("%w: %q", ErrReservedKey, key)
+	}
 	return c.setState(now, key, value, false)
 }
 
@@ -26,6 +30,9 @@ func (c *Core) SetState(now Time, key, value []byte) error {
 // is itself a versioned entry, so that it reaches every member; it keeps
 // counting toward MaxStateKeys until the node restarts.
 func (c *Core) DeleteState(now Time, key []byte) error {
+	if reservedKey(key) {
+		return fmt.Errorf("%w: %q", ErrReservedKey, key)
+	}
 	return c.setState(now, key, nil, true)
 }
 

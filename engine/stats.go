@@ -68,6 +68,30 @@ type Stats struct {
 	Admitted       uint64 // pending members that answered and entered the table
 	PendingExpired uint64 // pending members that did not answer in time
 
+	// Admission by the application (Config.Admit) and by address
+	// (Config.AllowedPrefixes).
+	DropAddr       uint64 // datagrams from a source outside AllowedPrefixes, dropped before any other work
+	RefusedAddr    uint64 // member records whose address is outside AllowedPrefixes
+	RefusedByAdmit uint64 // members Config.Admit refused (once per member and generation)
+	RefusedRecords uint64 // member records dropped because their member was refused at that generation
+	RefusedHeld    uint64 // members this node held, removed because they were refused (EventRefused)
+
+	// User messages (Broadcast, Send).
+	BroadcastsSent      uint64 // broadcasts this node started
+	BroadcastsReceived  uint64 // broadcasts of other members delivered here
+	BroadcastsRelayed   uint64 // broadcast transmissions, this node's own and others': records piggybacked
+	BroadcastsDropped   uint64 // broadcasts pushed out of the full queue (MaxBroadcasts, MaxBroadcastBytes)
+	BroadcastsRefused   uint64 // broadcasts not taken: from an untrusted source, of an origin not live here at its generation, or outside the origin's window
+	SendsSent           uint64 // messages sent to one member
+	SendsReceived       uint64 // messages to this node alone delivered here
+	SendsDropped        uint64 // this node's sends that did not go: the member's address did not answer in time, or too many waited
+	SendsRefused        uint64 // messages to this node not taken: over MaxMessageRate, not from their member at its address, or outside its window
+	MessageDuplicates   uint64 // user messages received again, and this node's broadcasts relayed back to it, ignored
+	MessageBytesOut     uint64 // payload bytes of user messages sent, every broadcast transmission counted
+	MessageBytesIn      uint64 // payload bytes of user messages delivered
+	BroadcastQueue      uint64 // gauge: broadcasts waiting in the queue
+	BroadcastQueueBytes uint64 // gauge: their payload bytes
+
 	Doubts           uint64 // deaths heard of for members held alive, checked before they are taken
 	DoubtsCleared    uint64 // doubts settled without taking the death: the member answered or refuted
 	LateAcks         uint64 // acks that arrived after their probe ran out, taken as round-trip samples
@@ -169,6 +193,8 @@ func (c *Core) Stats() Stats {
 	s.LinkLoss = uint64(c.linkLoss()*1000 + 0.5)
 	s.Members = uint64(c.tab.total)
 	s.LiveMembers = uint64(c.tab.live)
+	s.BroadcastsDropped = c.q.user.dropped
+	s.BroadcastQueue, s.BroadcastQueueBytes = uint64(c.q.user.n), uint64(c.q.user.bytes)
 	return s
 }
 

@@ -18,7 +18,7 @@ import (
 func datagramDrops(s *engine.Stats) uint64 {
 	return s.DropTruncated + s.DropMalformed + s.DropForeign + s.DropCluster + s.DropSealed +
 		s.DropUnsealed + s.DropUnknownKey + s.DropAuth + s.DropTooLarge + s.DropSelf + s.DropUnknownType +
-		s.DropCompressed + s.DropReplay
+		s.DropCompressed + s.DropReplay + s.DropAddr
 }
 
 // stripDrops clears what a rejected datagram may change in Stats.
@@ -27,6 +27,7 @@ func stripDrops(s engine.Stats) engine.Stats {
 	s.DropTruncated, s.DropMalformed, s.DropForeign, s.DropCluster, s.DropSealed = 0, 0, 0, 0, 0
 	s.DropUnsealed, s.DropUnknownKey, s.DropAuth, s.DropTooLarge, s.DropSelf = 0, 0, 0, 0, 0
 	s.DropUnknownType, s.DropCompressed, s.DropReplay, s.DropUnsolicited, s.RefusedImplausible = 0, 0, 0, 0, 0
+	s.DropAddr = 0
 	return s
 }
 

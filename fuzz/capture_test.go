@@ -145,6 +145,24 @@ func captureScenario(keys [][]byte) ([]captured, error) {
 		},
 		// Node 5 leaves.
 		func() error { c.leave(5); c.runFor(8 * time.Second); return nil },
+		// User messages, last so that the windows captured before keep
+		// their names: a broadcast of node 1's, relayed by everyone, and
+		// a message from node 2 to node 4 alone.
+		func() error {
+			n1 := c.nodes[1]
+			if err := n1.core.Broadcast(c.now(), []byte("to every member")); err != nil {
+				return err
+			}
+			c.flush(n1)
+			c.runFor(2 * time.Second)
+			n2 := c.nodes[2]
+			if err := n2.core.Send(c.now(), c.nodes[4].id, []byte("to node 4 alone")); err != nil {
+				return err
+			}
+			c.flush(n2)
+			c.runFor(2 * time.Second)
+			return nil
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -194,6 +212,14 @@ func feature(cp *captured) string {
 			case codec.RecRetry:
 				x, _, _ := codec.ParseRetry(r.Record(i))
 				kinds["retry-"+x.For.String()] = true
+			case codec.RecUser:
+				x, _, _ := codec.ParseUserMsg(r.Record(i))
+				if x.Broadcast {
+					kinds["broadcast"] = true
+				} else {
+					kinds["send"] = true
+				}
+			case codec.RecPayload:
 			default:
 				kinds[r.Type().String()] = true
 			}
@@ -294,7 +320,7 @@ func TestCaptureCorpus(t *testing.T) {
 			t.Errorf("the capture scenario delivered no %v datagram", mt)
 		}
 	}
-	for rt := codec.RecHeartbeat; rt <= codec.RecRetry; rt++ {
+	for rt := codec.RecHeartbeat; rt <= codec.RecPayload; rt++ {
 		if recs[rt] == 0 {
 			t.Errorf("the capture scenario delivered no %v record", rt)
 		}

@@ -53,8 +53,13 @@
 //     match the node's records or not, join replies, Retry and Echo
 //     handshakes both ways (the node's Retry answered by the request again
 //     with an Echo of its token; the node's requests answered by a Retry),
-//     compressed datagrams, time steps, and the user calls SetState,
-//     DeleteState, Join and Leave. A flag bit runs the program in a cluster
+//     compressed datagrams, user messages (broadcasts piggybacked on any
+//     datagram, messages for the node alone in MsgUser datagrams, with
+//     chosen origins, generations and sequence numbers, duplicates and
+//     payloads up to past the size limit), time steps, and the user calls
+//     SetState, DeleteState, Join, Broadcast, Send and Leave. The world
+//     sets no Admit hook and no AllowedPrefixes (engine/sim tests them). A
+//     flag bit runs the program in a cluster
 //     with keys, where option bits choose whom each datagram is sealed
 //     for (the node, no one, another member, its sender). The language is
 //     documented on runProgram.

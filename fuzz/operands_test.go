@@ -29,7 +29,7 @@ func (s *seqRun) selType() codec.MsgType {
 	if b == 0xff {
 		return codec.MsgType(s.p.u8())
 	}
-	return codec.MsgType(b % 15) // 0 is an unknown kind, as are raw 15 and up
+	return codec.MsgType(b % 16) // 0 is an unknown kind, as are raw 16 and up
 }
 
 func (s *seqRun) selID() uint64 {
@@ -279,4 +279,31 @@ func (s *seqRun) selKey() []byte {
 
 func (s *seqRun) selValue() []byte {
 	return s.p.bytes(int(s.p.u8()) % (codec.MaxValueSize + 1))
+}
+
+// selMsgSeq returns a user-message sequence number: mostly small (1 to
+// 240, so that programs repeat and reorder numbers), 0 (never valid), or a
+// raw value.
+func (s *seqRun) selMsgSeq() uint32 {
+	b := s.p.u8()
+	switch {
+	case b == 0xff:
+		return s.p.u32()
+	case b == 0xfe:
+		return 0
+	}
+	return uint32(b%240) + 1
+}
+
+// selPayload returns a user-message payload: a length byte times 6 (up to
+// 1,524 bytes, past MaxMessageSize), or 0xff and a raw 2-byte length; then
+// its bytes.
+func (s *seqRun) selPayload() []byte {
+	n := int(s.p.u8())
+	if n == 0xff {
+		n = int(s.p.u16())
+	} else {
+		n *= 6
+	}
+	return s.p.bytes(n)
 }

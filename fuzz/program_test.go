@@ -38,18 +38,24 @@ import (
 //	0x90-0xbf  advance time by stepDuration(op & 0xf)
 //	0xc0-0xd7  SetState(key, value)
 //	0xd8-0xe7  DeleteState(key)
-//	0xe8-0xf7  Join(a world node)
+//	0xe8-0xef  Join(a world node)
+//	0xf0-0xf3  Broadcast(payload)
+//	0xf4-0xf7  Send(member, payload)
 //	0xf8-0xff  Leave
 //
-// Records are of the 13 types the codec defines: besides member records,
+// Records are of the types the codec defines: besides member records,
 // state entries, probes, digests and shard transfers, an Echo (of a token
 // the node issued, preferring the source's), a Verdict (what the sender
 // holds about the node: generation and incarnation relative to the node's
-// own, a state) and a Retry (for a request type, a wait, a token). A
-// section's record type byte below 0xe0 is the type less one, modulo 10
-// (the types of the first protocol, so that older programs keep their
-// meaning); from 0xe0, Echo, Verdict and Retry in turn. A message type
-// byte is the type modulo 15 (0, and raw 15 and up, are unknown kinds).
+// own, a state), a Retry (for a request type, a wait, a token) and a user
+// message (flags: bit 0 a message for the node alone rather than a
+// broadcast; origin, its generation relative to the node's view, a
+// sequence number, a payload), which the Builder writes with its payload
+// section. A section's record type byte below 0xe0 is the type less one,
+// modulo 10 (the types of the first protocol, so that older programs keep
+// their meaning); from 0xe0, Echo, Verdict, Retry and user message in
+// turn. A message type byte is the type modulo 16 (0, and raw 16 and up,
+// are unknown kinds).
 //
 // Operands are one-byte choices that mostly pick from what the node knows,
 // with 0xff escaping to a raw value (see the sel* methods): IDs and
@@ -172,9 +178,15 @@ func execProgram(in []byte) (*seqRun, error) {
 			t.setState(key, value)
 		case op < 0xe8:
 			t.deleteState(s.selKey())
-		case op < 0xf8:
+		case op < 0xf0:
 			seed := worldAddrs[int(s.p.u8())%worldN]
 			t.call(func() { _ = t.core.Join(t.now, []netip.AddrPort{seed}) })
+		case op < 0xf4:
+			p := s.selPayload()
+			t.call(func() { _ = t.core.Broadcast(t.now, p) })
+		case op < 0xf8:
+			to, p := engine.ID(s.selID()), s.selPayload()
+			t.call(func() { _ = t.core.Send(t.now, to, p) })
 		default:
 			t.chk.leaving = true
 			t.call(func() { t.core.Leave(t.now) })
@@ -421,12 +433,12 @@ func (s *seqRun) receiver(opts byte, sender uint64) uint64 {
 // section adds records of one type.
 func (s *seqRun) section() {
 	// Below 0xe0 the ten record types of the first protocol, so that the
-	// programs written for it keep their meaning; from 0xe0 Echo, Verdict
-	// and Retry.
+	// programs written for it keep their meaning; from 0xe0 Echo, Verdict,
+	// Retry and user message.
 	b := s.p.u8()
 	rt := codec.RecType(b%10 + 1)
 	if b >= 0xe0 {
-		rt = codec.RecType(11 + (b-0xe0)%3)
+		rt = codec.RecType(11 + (b-0xe0)%4)
 	}
 	c := s.p.u8()
 	var n int
@@ -510,6 +522,12 @@ func (s *seqRun) record(rt codec.RecType) bool {
 		e := s.selEcho()
 		r.Token, r.Epoch = e.Token, e.Epoch
 		return b.AddRetry(r)
+	case codec.RecUser:
+		flags := s.p.u8()
+		origin := s.selID()
+		gen, _ := s.view(origin)
+		x := codec.UserMsg{Origin: origin, Generation: s.selGen(gen), Seq: s.selMsgSeq(), Broadcast: flags&1 == 0}
+		return b.AddUser(x, s.selPayload())
 	}
 	return false
 }

@@ -105,11 +105,21 @@ func (w *progWriter) datagram(from netip.AddrPort, h *codec.Header, body []byte,
 	var r codec.Reader
 	r.Reset(int(h.Sections), body)
 	type sec struct {
-		t    codec.RecType
-		recs [][]byte
+		t       codec.RecType
+		recs    [][]byte
+		user    codec.UserMsg
+		payload []byte
 	}
 	var secs []sec
 	for r.Next() && len(secs) < 8 {
+		if r.Type() == codec.RecUser {
+			x, p, err := r.User()
+			if err != nil {
+				break
+			}
+			secs = append(secs, sec{t: codec.RecUser, user: x, payload: p})
+			continue
+		}
 		if r.Type() < codec.RecHeartbeat || r.Type() > codec.RecRetry || r.Count() == 0 {
 			continue
 		}
@@ -130,12 +140,32 @@ func (w *progWriter) datagram(from netip.AddrPort, h *codec.Header, body []byte,
 	w.u32(h.Seq)
 	for _, sc := range secs {
 		w.byte(sectionType(sc.t))
+		if sc.t == codec.RecUser {
+			w.byte(0xff)
+			w.byte(1)
+			w.user(&sc.user, sc.payload)
+			continue
+		}
 		w.byte(0xff)
 		w.byte(byte(len(sc.recs)))
 		for _, rec := range sc.recs {
 			w.record(sc.t, rec)
 		}
 	}
+}
+
+// user writes a user message with raw operands (seqRun.record).
+func (w *progWriter) user(x *codec.UserMsg, payload []byte) {
+	if x.Broadcast {
+		w.byte(0)
+	} else {
+		w.byte(1)
+	}
+	w.id(x.Origin)
+	w.raw64(x.Generation)
+	w.raw32(x.Seq)
+	w.raw16(uint16(len(payload)))
+	w.b = append(w.b, payload...)
 }
 
 // sectionType is the byte that makes a section of record type t.

@@ -192,11 +192,22 @@ func (ck *checker) plausibleMember(m *codec.Member, own uint64) bool {
 }
 
 // wellFormed walks the sections of a plain body and decodes every record
-// of a known type; it returns the first error.
+// of a known type; it returns the first error. A user message is read with
+// its payload section (codec.Reader.User); a payload section that follows
+// none is malformed.
 func wellFormed(sections int, body []byte) error {
 	var r codec.Reader
 	r.Reset(sections, body)
 	for r.Next() {
+		switch r.Type() {
+		case codec.RecUser:
+			if _, _, err := r.User(); err != nil {
+				return err
+			}
+			continue
+		case codec.RecPayload:
+			return codec.ErrMalformed
+		}
 		for i := 0; i < r.Count(); i++ {
 			rec := r.Record(i)
 			var err error

@@ -32,35 +32,37 @@ func FuzzCoreSequence(f *testing.F) {
 // spell out each operand.
 func handPrograms() [][]byte {
 	const (
-		opDatagram = 0x00
-		opReply    = 0x60
-		opAdvance  = 0x90
-		opSet      = 0xc0
-		opDelete   = 0xd8
-		opJoin     = 0xe8
-		opLeave    = 0xf8
-		keyLoad    = 0    // stateKeys[0]
-		keySchema  = 3    // stateKeys[3], which no node writes
-		addrOf     = 0    // + world node index
-		idOf       = 0    // + world node index
-		self       = 0xfd // selID: the node itself
-		foreign    = 0xf0 // selID, selAddr: + index of a foreign ID or address
-		same       = 1    // selGen, selInc: the node's current value
-		plus1      = 2
-		plus2      = 3
-		skewAhead  = 0xfe // selGen: MaxClockSkew ahead
-		maxInc     = 0xfe // selInc: the highest plausible incarnation
-		noWitness  = 0xfe
-		liveCount  = 0xfe // selU32
-		sumZero    = 1    // selSum: zero
-		sumPlus1   = 3    // selSum: the node's root digest + 1
-		printHeld  = 0    // selPrint: the node's record (the first of the shard)
-		printNewer = 0xc0 // selPrint: the node's record at a higher incarnation
-		printOwn   = 0x80 // selPrint: one the node listed in a shard request
-		printRaw   = 0xff // selPrint: a raw value follows
-		retryToken = 0x80 // reply kind: a Retry with a token
-		retryOther = 0x20 // reply kind: the Retry names another request
-		echoOpt    = 0x10 // options: echo the token the node issued to the source
+		opDatagram  = 0x00
+		opReply     = 0x60
+		opAdvance   = 0x90
+		opSet       = 0xc0
+		opDelete    = 0xd8
+		opJoin      = 0xe8
+		opBroadcast = 0xf0
+		opSend      = 0xf4
+		opLeave     = 0xf8
+		keyLoad     = 0    // stateKeys[0]
+		keySchema   = 3    // stateKeys[3], which no node writes
+		addrOf      = 0    // + world node index
+		idOf        = 0    // + world node index
+		self        = 0xfd // selID: the node itself
+		foreign     = 0xf0 // selID, selAddr: + index of a foreign ID or address
+		same        = 1    // selGen, selInc: the node's current value
+		plus1       = 2
+		plus2       = 3
+		skewAhead   = 0xfe // selGen: MaxClockSkew ahead
+		maxInc      = 0xfe // selInc: the highest plausible incarnation
+		noWitness   = 0xfe
+		liveCount   = 0xfe // selU32
+		sumZero     = 1    // selSum: zero
+		sumPlus1    = 3    // selSum: the node's root digest + 1
+		printHeld   = 0    // selPrint: the node's record (the first of the shard)
+		printNewer  = 0xc0 // selPrint: the node's record at a higher incarnation
+		printOwn    = 0x80 // selPrint: one the node listed in a shard request
+		printRaw    = 0xff // selPrint: a raw value follows
+		retryToken  = 0x80 // reply kind: a Retry with a token
+		retryOther  = 0x20 // reply kind: the Retry names another request
+		echoOpt     = 0x10 // options: echo the token the node issued to the source
 	)
 	rec := func(t codec.RecType, n int) []byte { return []byte{sectionType(t), 0xff, byte(n)} }
 	state := func(s codec.MemberState) byte { return byte(s - 1) }
@@ -79,6 +81,17 @@ func handPrograms() [][]byte {
 	}
 	// verdict: generation and incarnation relative to the node's own, state.
 	verdict := func(gen, inc byte, st codec.MemberState) []byte { return []byte{gen, inc, state(st)} }
+	seqd := func(h []byte, seq byte) []byte { h[6] = seq; return h }
+	// userMsg: flags (bit 0: for the node alone), origin, generation
+	// (the node's view), sequence number (seq+1), payload length in units
+	// of 6 bytes; the payload follows.
+	userMsg := func(direct bool, origin, seq, sixes byte) []byte {
+		flags := byte(0)
+		if direct {
+			flags = 1
+		}
+		return []byte{flags, origin, same, seq, sixes}
+	}
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	compressed := func(h []byte) []byte { h[5] |= 1; return h }
 	value := bytes.Repeat([]byte{'v'}, codec.MaxValueSize)
@@ -306,6 +319,36 @@ func handPrograms() [][]byte {
 				[]byte{idOf + 6, same, plus1, state(codec.StateAlive), foreign + 1, 0, noWitness},
 				[]byte{idOf + 7, same, plus1, state(codec.StateAlive), foreign + 2, 0, noWitness},
 				[]byte{opAdvance | 12, opAdvance | 12}),
+			// User messages: node 3 relays a broadcast of node 2's to node
+			// 0, and node 4 relays it again (a duplicate); node 4 sends
+			// node 0 a message of its own, then two in one datagram (the
+			// second refused) and one from a foreign address; node 5
+			// sends one written by node 4 (refused); a stranger relays a
+			// broadcast; node 0 broadcasts, sends to node 6 (pinged first;
+			// the ack lets the message go at the next tick), to itself and
+			// to a stranger (refused calls); time passes for gossip to
+			// carry the broadcast; a broadcast too large is refused.
+			cat([]byte{keyed, 0, opDatagram}, seqd(header(codec.MsgGossip, 3, same, same, 1), 1),
+				rec(codec.RecUser, 1), userMsg(false, idOf+2, 0, 1), []byte("hello!"),
+				[]byte{opDatagram}, seqd(header(codec.MsgHeartbeat, 4, same, same, 2), 1),
+				rec(codec.RecHeartbeat, 1), []byte{5, 0, liveCount},
+				rec(codec.RecUser, 1), userMsg(false, idOf+2, 0, 1), []byte("hello!"),
+				[]byte{opDatagram}, seqd(header(codec.MsgUser, 4, same, same, 1), 2),
+				rec(codec.RecUser, 1), userMsg(true, idOf+4, 1, 1), []byte("direct"),
+				[]byte{opDatagram}, seqd(header(codec.MsgUser, 4, same, same, 2), 3),
+				rec(codec.RecUser, 1), userMsg(true, idOf+4, 2, 0),
+				rec(codec.RecUser, 1), userMsg(true, idOf+4, 3, 0),
+				[]byte{opDatagram, byte(codec.MsgUser), foreign + 1, idOf + 4, same, same, 1 << 1, 4},
+				rec(codec.RecUser, 1), userMsg(true, idOf+4, 4, 0),
+				[]byte{opDatagram}, seqd(header(codec.MsgUser, 5, same, same, 1), 1),
+				rec(codec.RecUser, 1), userMsg(true, idOf+4, 5, 0),
+				[]byte{opDatagram, byte(codec.MsgGossip), foreign + 2, foreign + 2, same, same, 1 << 1, 1},
+				rec(codec.RecUser, 1), userMsg(false, idOf+1, 0, 0),
+				[]byte{opBroadcast, 2}, bytes.Repeat([]byte{'b'}, 12),
+				[]byte{opSend, idOf + 6, 1}, []byte("to six"), reply(0, 0, 0),
+				[]byte{opSend, self, 0, opSend, foreign + 3, 0},
+				[]byte{opAdvance | 10, opAdvance | 10, opAdvance | 12},
+				[]byte{opBroadcast, 0xfe}), // past MaxMessageSize: refused (its payload takes the rest of the program)
 		)
 	}
 	// Receiver binding, in a cluster with keys (options bits 5-6 choose
