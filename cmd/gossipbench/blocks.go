@@ -15,7 +15,9 @@ import (
 // name is a file bench/results/NAME.json (one run) or a directory
 // bench/results/NAME/ of repeated runs of one command, shown as medians.
 // scripts/figures.sh runs the commands that write them; the quick ones by
-// default, the large ones (resultsBig) with FIGURES_BIG=1.
+// default, the large ones (scale-sim-100000, nemesis-1000) with
+// FIGURES_BIG=1. bench/results/udp-10000/ is measured on its own, and
+// peerbench (bench/peers) writes bench/peers/results/peers.json.
 //
 // Each block picks its figures by scenario and figure name. When a
 // scenario renames a figure, render fails with the name it could not
@@ -52,8 +54,13 @@ var blocks = []block{
 		render:    renderNemesis,
 	},
 	{
-		name:      "peers",
-		from:      func(src *sources) []string { return []string{src.peersPath} },
+		name: "peers",
+		from: func(src *sources) []string {
+			if src.peers == nil {
+				return []string{src.peersPath + " (absent)"}
+			}
+			return []string{src.peersPath}
+		},
 		remeasure: "re-measure with bench/peers (bench/peers/results/README.md)",
 		render:    renderPeers,
 	},
