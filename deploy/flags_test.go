@@ -66,7 +66,7 @@ func parseArgs(args []string, spec flagSpec) ([]arg, error) {
 // build; TestAgainstHearsayd checks the args against the real binary.
 var knownFlags = flagSpec{"advertise": true, "bind": true, "cluster": true, "config": true, "http": true,
 	"id": true, "id-file": true, "key-file": true, "leave-timeout": true, "log-format": true,
-	"log-level": true, "max-members": true, "preset": true, "seeds": true, "state": true,
+	"log-level": true, "max-members": true, "name": true, "preset": true, "seeds": true, "state": true,
 	"dual-stack": false, "open": false, "version": false}
 
 // argsOf returns the container's args by flag name.

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hearsay-io/hearsay"
 )
@@ -137,6 +139,10 @@ func (o options) build(ctx context.Context, lookup hearsay.Resolver) (settings, 
 		fail(fmt.Errorf("max-members: want 0 (the engine's default) or a positive bound, got %d", o.MaxMembers))
 	case o.MaxMembers > 0:
 		cfg.MaxMembers = o.MaxMembers
+	}
+	cfg.Name = o.Name
+	if cfg.Name == "" {
+		cfg.Name = hostName()
 	}
 	if s.http, err = parseHTTPAddr(o.HTTP); err != nil {
 		fail(err)
@@ -323,4 +329,21 @@ func parseHTTPAddr(s string) (listenAddr, error) {
 		return listenAddr{}, fmt.Errorf("http: want host:port, unix:/path or off, got %q", s)
 	}
 	return listenAddr{"tcp", s}, nil
+}
+
+// hostName is the default member name: this host's name, cut to
+// hearsay.MaxNameSize bytes; empty when the system has none.
+func hostName() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	for len(h) > hearsay.MaxNameSize {
+		_, n := utf8.DecodeLastRuneInString(h)
+		h = h[:len(h)-n]
+	}
+	if !utf8.ValidString(h) {
+		return ""
+	}
+	return h
 }

@@ -87,6 +87,7 @@
 //	-dual-stack           let an IPv6 bind address reach IPv4 members too
 //	-leave-timeout d      how long shutdown waits for the leave to spread (default 5s)
 //	-state key=value      application state to publish at start (repeatable)
+//	-name name            member name every member shows, at most 64 bytes of UTF-8 (default: host name)
 //	-version              print the module version, VCS revision and Go version, and exit 0
 //
 // Identity: a member is its ID. Without -id and -id-file every start is a
@@ -137,7 +138,8 @@
 //	/members  JSON list of every member this node knows, tombstones included,
 //	          with rtt_us, the round trip this node's probes measured (when they did):
 //	          id, addr, state (alive, suspect, dead, left), generation,
-//	          incarnation, state_version, and self for this node; sorted by id.
+//	          incarnation, state_version, name (when the member has one:
+//	          its -name), and self for this node; sorted by id.
 //	/state    JSON: {"complete": bool, "members": {id: {state, generation,
 //	          state_version, keys: {key: {value | value_base64, version}}}}}.
 //	          complete is false after events were dropped (then keys first

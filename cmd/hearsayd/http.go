@@ -40,6 +40,7 @@ type memberJSON struct {
 	Incarnation  uint32 `json:"incarnation"`
 	RTTMicros    uint64 `json:"rtt_us,omitempty"` // smoothed probe round trip; absent when not measured
 	StateVersion uint64 `json:"state_version"`
+	Name         string `json:"name,omitempty"`
 	Self         bool   `json:"self,omitempty"`
 }
 
@@ -64,6 +65,7 @@ func (a *agent) serveMembers(w http.ResponseWriter, r *http.Request) {
 			Incarnation:  m.Incarnation,
 			RTTMicros:    micros(rtts, m.ID),
 			StateVersion: m.StateVersion,
+			Name:         m.Name,
 			Self:         m.ID == self,
 		}
 	}

@@ -44,6 +44,7 @@ type options struct {
 	DualStack    bool
 	LeaveTimeout time.Duration
 	State        map[string]string
+	Name         string // hearsay.Config.Name; empty: this host's name
 }
 
 func defaultOptions() options {
@@ -77,13 +78,14 @@ type fileConfig struct {
 	DualStack    *bool             `json:"dual_stack"`
 	LeaveTimeout *string           `json:"leave_timeout"`
 	State        map[string]string `json:"state"`
+	Name         *string           `json:"name"`
 }
 
 // flagValues receives the command line; only flags the operator set are
 // applied over the file and the defaults.
 type flagValues struct {
 	config, bind, advertise, seeds, cluster, keyFile, preset string
-	id, idFile, http, logLevel, logFormat                    string
+	id, idFile, http, logLevel, logFormat, name              string
 	dualStack, open, version                                 bool
 	maxMembers                                               int
 	leaveTimeout                                             time.Duration
@@ -115,6 +117,7 @@ func newFlagSet(out io.Writer, v *flagValues) *flag.FlagSet {
 	fs.BoolVar(&v.dualStack, "dual-stack", false, "let an IPv6 bind address accept IPv4 too")
 	fs.DurationVar(&v.leaveTimeout, "leave-timeout", d.LeaveTimeout, "how long a graceful shutdown waits for the leave to spread")
 	fs.BoolVar(&v.version, "version", false, "print the version and VCS revision and exit")
+	fs.StringVar(&v.name, "name", "", "human-readable member `name` every member shows (at most 64 bytes of UTF-8; default: this host's name)")
 	fs.Func("state", "application state `key=value` to publish at start (repeatable)", func(s string) error {
 		k, val, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
@@ -210,6 +213,8 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 			o.DualStack = v.dualStack
 		case "leave-timeout":
 			o.LeaveTimeout = v.leaveTimeout
+		case "name":
+			o.Name = v.name
 		case "state":
 			if o.State == nil {
 				o.State = map[string]string{}
@@ -289,6 +294,7 @@ func (o *options) loadFile(path string) error {
 	if f.State != nil {
 		o.State = f.State
 	}
+	set(&o.Name, f.Name)
 	return nil
 }
 
