@@ -92,9 +92,9 @@ func ExampleNode_Broadcast() {
 		fmt.Printf("node %d got %q, broadcast %v, from node 0: %v\n", i+1, e.Payload, e.Broadcast, e.Member.ID == nodes[0].ID())
 	}
 
-	max := nodes[0].Config().MaxMessageSize()
-	err := nodes[0].Broadcast(make([]byte, max+1))
-	fmt.Printf("at most %d bytes; one more: %v\n", max, errors.Is(err, hearsay.ErrMessageSize))
+	limit := nodes[0].Config().MaxMessageSize()
+	err := nodes[0].Broadcast(make([]byte, limit+1))
+	fmt.Printf("at most %d bytes; one more: %v\n", limit, errors.Is(err, hearsay.ErrMessageSize))
 	// Output:
 	// node 1 got "config v42 is out", broadcast true, from node 0: true
 	// node 2 got "config v42 is out", broadcast true, from node 0: true

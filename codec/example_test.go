@@ -92,3 +92,38 @@ func ExampleSeal() {
 	// true <nil>
 	// codec: authentication failed
 }
+
+func ExampleBuilder_AddUser() {
+	// A broadcast relayed in a gossip datagram: the UserMsg names the
+	// message (origin, generation, seq), the payload follows it.
+	var b codec.Builder
+	b.Reset(make([]byte, 0, codec.DefaultDatagramSize), codec.DefaultDatagramSize-codec.SealOverhead, codec.Header{
+		Type:    codec.MsgGossip,
+		Cluster: codec.ClusterID("prod"),
+		Sender:  0x1111,
+		Seq:     7,
+	})
+	fmt.Println("room for a payload of", b.UserRoom(), "bytes")
+	b.AddUser(codec.UserMsg{Origin: 0x2222, Generation: 1, Seq: 3, Broadcast: true}, []byte("config v42 is out"))
+	d := b.Finish()
+
+	h, body, err := codec.Parse(d)
+	if err != nil {
+		panic(err)
+	}
+	var r codec.Reader
+	r.Reset(int(h.Sections), body)
+	for r.Next() {
+		if r.Type() != codec.RecUser {
+			continue
+		}
+		x, payload, err := r.User()
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("from %x, seq %d, broadcast %v: %q\n", x.Origin, x.Seq, x.Broadcast, payload)
+	}
+	// Output:
+	// room for a payload of 1296 bytes
+	// from 2222, seq 3, broadcast true: "config v42 is out"
+}

@@ -189,8 +189,8 @@ func (c *Core) checkMessage(now Time, payload []byte) error {
 	if c.leave.active {
 		return ErrLeft
 	}
-	if max := c.cfg.MaxMessageSize(); len(payload) > max {
-		return fmt.Errorf("%w: %d bytes, at most %d", ErrMessageSize, len(payload), max)
+	if limit := c.cfg.MaxMessageSize(); len(payload) > limit {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrMessageSize, len(payload), limit)
 	}
 	if now > c.now {
 		c.now = now
