@@ -210,11 +210,15 @@ func (c *Core) admitsUpdate(r *record, m *codec.Member) bool {
 	if m.Generation == r.gen {
 		app = r.app
 	}
-	if !c.refusesRecord(m, app) {
+	next := *m
+	if !moved {
+		next.Addr = r.addr() // a record without an address keeps the one held (apply)
+	}
+	if !c.refusesRecord(&next, app) {
 		return true
 	}
 	if r.live() {
-		as := newRecord(r.id, m.Addr, m.Generation, m.Incarnation, st)
+		as := newRecord(r.id, next.Addr, m.Generation, m.Incarnation, st)
 		as.app = app
 		c.dropRefused(r, &as)
 	}
