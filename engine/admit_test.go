@@ -37,7 +37,9 @@ func TestAllowedPrefixesCore(t *testing.T) {
 		c.AllowedPrefixes = []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/120")} // 10.0.0.0/24, mapped
 	})
 	before := m.core.Stats()
-	m.receive(t, strangeAddr, codec.MsgGossip, func(b *codec.Builder) { b.AddMember(&codec.Member{ID: 0x77, Generation: 1, State: codec.StateAlive, Addr: strangeAddr}) })
+	m.receive(t, strangeAddr, codec.MsgGossip, func(b *codec.Builder) {
+		b.AddMember(&codec.Member{ID: 0x77, Generation: 1, State: codec.StateAlive, Addr: strangeAddr})
+	})
 	st := m.core.Stats()
 	if st.DropAddr != before.DropAddr+1 || st.DatagramsIn != before.DatagramsIn+1 || st.DropMalformed != before.DropMalformed || st.In != before.In {
 		t.Errorf("a datagram from outside: DropAddr +%d, counted by type %v; want DropAddr +1 only", st.DropAddr-before.DropAddr, st.In != before.In)
