@@ -31,7 +31,7 @@ func TestOracleClassify(t *testing.T) {
 		{2, 0, 1, 15 * s, verdictCut},     // 2 cannot hear 0
 		{2, 0, 1, 29 * s, verdictCut},     // within the grace
 		{2, 0, 1, 31 * s, verdictFalse},   // after it
-		{0, 2, 1, 15 * s, verdictFalse},   // 0 still hears 2
+		{0, 2, 1, 15 * s, verdictCut},     // 0 hears 2, but 2 cannot hear 0's pings
 		{1, 0, 1, 15 * s, verdictFalse},   // same side
 		{0, 3, 1, 49 * s, verdictFalse},   // running until 50 s
 		{0, 3, 1, 50 * s, verdictCrashed}, // crashed

@@ -192,6 +192,7 @@ func (c *Core) probeAnsweredBy(now Time, target ID, addr netip.AddrPort, sent Ti
 	}
 	rtt := now.Sub(sent)
 	c.stats.ProbeRTT.Observe(rtt)
+	c.rtts.add(rtt)
 	if t.srtt == 0 {
 		t.srtt, t.rttvar = rtt, rtt/2
 		return
@@ -206,11 +207,12 @@ func (c *Core) probeAnsweredBy(now Time, target ID, addr netip.AddrPort, sent Ti
 
 // probeTimeout is how long to wait for r's ack: ProbeTimeout stretched by
 // local health, or longer for a member whose measured round trips are
-// slower (srtt + 4·rttvar, as TCP's retransmission timeout), up to
-// maxSlowRTT heartbeat intervals: a member that answers late but steadily
-// is slow, not dead.
+// slower (srtt + 4·rttvar, as TCP's retransmission timeout), or when this
+// node's own round trips to anyone are (twice their median: this node is
+// the slow one), up to maxSlowRTT heartbeat intervals: a member that
+// answers late but steadily is slow, not dead.
 func (c *Core) probeTimeout(r *record) time.Duration {
-	d := c.health.Scale(c.cfg.ProbeTimeout)
+	d := max(c.health.Scale(c.cfg.ProbeTimeout), min(2*c.rtts.median(), maxSlowRTT*c.cfg.HeartbeatInterval))
 	if t := c.adm.trust[r.id]; t != nil && t.srtt > 0 && t.gen == r.gen {
 		d = max(d, min(t.srtt+4*t.rttvar, maxSlowRTT*c.cfg.HeartbeatInterval))
 	}

@@ -197,6 +197,33 @@ func (c *Core) onVerdict(now Time, sender ID, v *codec.Verdict) {
 	c.aboutSelf(now, &m)
 }
 
+// tellSelf sends our own record to a node that told us stale news about
+// us (a suspicion or a death we already refuted), so that it learns the
+// refutation at once instead of waiting for it to spread to it. It is
+// rate-limited per address and fits the reply budget.
+func (c *Core) tellSelf(now Time, to netip.AddrPort) {
+	k := int(to.Addr().As16()[15]^byte(to.Port())^byte(to.Port()>>8)) % len(c.val.selfTold)
+	if t := &c.val.selfTold[k]; t.to == to && now < t.at.Add(c.cfg.HeartbeatInterval) {
+		return
+	} else {
+		t.to, t.at = to, now
+	}
+	var m codec.Member
+	c.wire(c.selfRecord(), &m, 0)
+	c.beginTo(codec.MsgGossip, to)
+	c.bld.AddMember(&m)
+	c.send(to, codec.MsgGossip)
+}
+
+// selfSize is the size on the wire of a datagram holding our record alone.
+func (c *Core) selfSize() int {
+	n := codec.HeaderSize + codec.SectionHeaderSize + codec.MemberSize
+	if c.keys != nil {
+		n += codec.SealOverhead
+	}
+	return n
+}
+
 // tellVerdict tells a member that is talking to us what we hold about it
 // when that is not "alive at the version you claim", so that it can
 // supersede it. It is rate-limited per member and fits the reply budget.

@@ -81,8 +81,9 @@ type Core struct {
 	seq         uint32
 	beats       uint64
 	health      detector.Health
-	healthAt    Time    // the last sign of trouble, or health decay
-	lostW       float64 // decayed counts of the subjects' heartbeat periods lost and seen (loss.go)
+	healthAt    Time      // the last sign of trouble, or health decay
+	lostW       float64   // decayed counts of the subjects' heartbeat periods lost and seen (loss.go)
+	rtts        rttWindow // this node's latest round trips to anyone (loss.go)
 	seenW       float64
 	now         Time
 
@@ -761,6 +762,7 @@ func (c *Core) piggyback() int {
 			}
 			var m codec.Member
 			c.wire(r, &m, it.witness)
+			c.forwardDoubted(r, &m)
 			ok = c.bld.AddMember(&m)
 		case itemState:
 			r := c.lookup(it.id)

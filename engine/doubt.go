@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/hearsay-io/hearsay/codec"
+import (
+	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
+)
 
 // Doubts. A death this node hears of for a member it holds alive (it never
 // saw the suspicion) is second-hand and may be wrong: the other side of a
@@ -9,17 +13,35 @@ import "github.com/hearsay-io/hearsay/codec"
 // it, a forger may claim anything. So the node does not take it at once.
 // It pings the member with the death attached (a member that is alive then
 // refutes it, and its higher incarnation supersedes the death everywhere)
-// and takes the death only if the member has not refuted it, nor answered,
-// when Suspicion.Min(N) has passed: the least time any node gives a suspect
-// to refute. A member this node holds suspect already (the usual way a real
-// crash is learned) is declared dead at once.
+// and takes the death only when its pings, one a probe timeout, went
+// unanswered: doubtPings of them, or more when this node sees round trips
+// lost (probePings, so that loss alone rarely decides). Whoever declared
+// the death has already given the member a suspicion timeout to refute;
+// what is left to check is whether it answers this node now. A member
+// that answers is kept; one that cannot reach this node (across a one-way
+// cut) is taken, as its accusers took it.
+//
+// A member this node holds suspect only because it heard of the suspicion
+// (it did not accuse nor confirm it) is doubted briefly: that is the usual
+// way a real crash is learned, so the death is taken as soon as briefPings
+// pings half a probe timeout apart go unanswered, one and a half probe
+// timeouts after the first (one lost ping does not decide), and it is
+// passed on meanwhile (the member's queued record goes out dead, see
+// forwardDoubted), so that the check adds no delay to the death's spread;
+// but a member cut off from its accusers only (a one-way cut), whose
+// refutation has not reached this node yet, answers and is kept. A
+// suspicion this node raised or confirmed itself ends in death at once.
 //
 // Doubts are bounded (maxDoubts; past it, a death is taken at once), and
-// so are their pings (maxDoubtChecks outstanding).
+// so are their pings (maxDoubtChecks outstanding). A doubt of a member
+// held alive waits for a free check; a brief doubt that finds none (a
+// mass failure: hundreds of deaths at once) is taken at once, as a
+// suspect's death was before doubts, so that a burst of crashes is not
+// learned at the pace of the pings.
 
 const (
 	maxDoubts      = 1024
-	maxDoubtChecks = 32
+	maxDoubtChecks = 256
 )
 
 // doubt is a death heard of for a member held alive.
@@ -33,6 +55,27 @@ type doubt struct {
 	retry   Time   // when the check ping is sent again if unanswered
 	seq     uint32 // the check ping's sequence; 0 until sent
 	pings   uint8  // check pings sent
+	start   Time   // when the doubt began
+	brief   bool   // the member was held suspect: its death is taken when briefPings go unanswered
+}
+
+// briefPings is how many check pings a brief doubt sends.
+const briefPings = 2
+
+// forwardDoubted turns m, the wire form of the suspect record r about to
+// be gossiped, into the death this node is briefly doubting, so that the
+// death spreads at the pace it would if this node had taken it.
+func (c *Core) forwardDoubted(r *record, m *codec.Member) {
+	if r.state != StateSuspect || len(c.doubts) == 0 {
+		return
+	}
+	for i := range c.doubts {
+		d := &c.doubts[i]
+		if d.id == r.id && d.brief && d.gen == r.gen && d.inc >= r.inc {
+			m.State, m.Incarnation, m.Witness, m.Flags = codec.StateDead, d.inc, uint64(d.witness), d.wear
+			return
+		}
+	}
 }
 
 // doubtPings is how many check pings a doubt sends, one per probe timeout,
@@ -42,7 +85,7 @@ const doubtPings = 3
 
 // doubtDeath starts or updates a doubt about the death m of the live
 // record r. It reports false when the death should be taken at once.
-func (c *Core) doubtDeath(now Time, r *record, m *codec.Member) bool {
+func (c *Core) doubtDeath(now Time, r *record, m *codec.Member, brief bool) bool {
 	for i := range c.doubts {
 		d := &c.doubts[i]
 		if d.id == r.id && d.gen == m.Generation {
@@ -52,10 +95,13 @@ func (c *Core) doubtDeath(now Time, r *record, m *codec.Member) bool {
 			return true
 		}
 	}
-	if len(c.doubts) >= maxDoubts {
+	if len(c.doubts) >= maxDoubts || brief && c.doubtChecks() >= maxDoubtChecks {
 		return false
 	}
-	c.doubts = append(c.doubts, doubt{id: r.id, gen: m.Generation, inc: m.Incarnation, witness: ID(m.Witness), wear: m.Flags})
+	c.doubts = append(c.doubts, doubt{id: r.id, gen: m.Generation, inc: m.Incarnation, witness: ID(m.Witness), wear: m.Flags, brief: brief, start: now})
+	if brief {
+		c.q.addMember(r.id, ID(m.Witness)) // passed on meanwhile: forwardDoubted
+	}
 	c.stats.Doubts++
 	c.checkDoubts(now)
 	return true
@@ -66,12 +112,7 @@ func (c *Core) doubtDeath(now Time, r *record, m *codec.Member) bool {
 // burst of deaths (a healed partition) is checked at the pace of the pings
 // rather than taken for want of a slot.
 func (c *Core) checkDoubts(now Time) {
-	checks := 0
-	for i := range c.doubts {
-		if c.doubts[i].seq != 0 {
-			checks++
-		}
-	}
+	checks := c.doubtChecks()
 	for i := range c.doubts {
 		if checks >= maxDoubtChecks {
 			return
@@ -87,12 +128,43 @@ func (c *Core) checkDoubts(now Time) {
 		if !c.doubtPing(now, d, r) {
 			return
 		}
-		d.until = now.Add(c.cfg.Suspicion.Min(c.tab.live))
+		if d.brief {
+			d.until = now.Add(c.probeTimeout(r) * 3 / 2)
+		} else {
+			d.until = now.Add(c.probeTimeout(r) * time.Duration(c.doubtPings()))
+		}
 		checks++
 	}
 }
 
-// doubtPing sends d's check ping to r, with the death attached.
+// doubtChecks is the number of doubts whose check ping is out.
+func (c *Core) doubtChecks() int {
+	n := 0
+	for i := range c.doubts {
+		if c.doubts[i].seq != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// doubtPings is how many check pings a doubt of a member held alive
+// sends: doubtPings, or as many as a probe sends at the round-trip loss
+// this node sees, if more.
+func (c *Core) doubtPings() int {
+	return max(doubtPings, probePings(c.uniformLoss()))
+}
+
+// maxPings is how many check pings d sends, alive being doubtPings' answer.
+func (d *doubt) maxPings(alive uint8) uint8 {
+	if d.brief {
+		return briefPings
+	}
+	return alive
+}
+
+// doubtPing sends d's check ping to r, with the death attached. A brief
+// doubt pings again after half a probe timeout.
 func (c *Core) doubtPing(now Time, d *doubt, r *record) bool {
 	claim := *r
 	claim.state, claim.inc = StateDead, d.inc
@@ -102,7 +174,11 @@ func (c *Core) doubtPing(now Time, d *doubt, r *record) bool {
 	}
 	d.seq = seq
 	d.pings++
-	d.retry = now.Add(c.probeTimeout(r))
+	if d.brief {
+		d.retry = now.Add(c.probeTimeout(r) / 2)
+	} else {
+		d.retry = now.Add(c.probeTimeout(r))
+	}
 	return true
 }
 
@@ -128,16 +204,19 @@ func (c *Core) expireDoubts(now Time) {
 	if len(c.doubts) == 0 {
 		return
 	}
+	alive := uint8(c.doubtPings())
 	kept := c.doubts[:0]
 	for _, d := range c.doubts {
 		r := c.lookup(d.id)
 		switch {
 		case r == nil || r.gen != d.gen || r.inc > d.inc || r.state != StateAlive && r.state != StateSuspect:
 			c.stats.DoubtsCleared++ // settled by the member or by others
+		case d.brief && c.heardSince(d.id, d.start):
+			c.stats.DoubtsCleared++ // it talked to us since: it runs
 		case d.seq == 0:
 			kept = append(kept, d)
 		case now < d.until:
-			if now >= d.retry && d.pings < doubtPings {
+			if now >= d.retry && d.pings < d.maxPings(alive) {
 				c.doubtPing(now, &d, r)
 			}
 			kept = append(kept, d)
@@ -159,6 +238,10 @@ func (c *Core) expireDoubts(now Time) {
 func (c *Core) nextDoubt() Time {
 	var t Time
 	checks, waiting := 0, false
+	alive := uint8(0)
+	if len(c.doubts) > 0 {
+		alive = uint8(c.doubtPings())
+	}
 	for i := range c.doubts {
 		d := &c.doubts[i]
 		if d.seq != 0 {
@@ -169,7 +252,7 @@ func (c *Core) nextDoubt() Time {
 		if u := d.until; u != 0 && (t == 0 || u < t) {
 			t = u
 		}
-		if u := d.retry; d.seq != 0 && d.pings < doubtPings && u < d.until && (t == 0 || u < t) {
+		if u := d.retry; d.seq != 0 && d.pings < d.maxPings(alive) && u < d.until && (t == 0 || u < t) {
 			t = u
 		}
 	}

@@ -6,6 +6,33 @@ import (
 	"time"
 )
 
+// rttWindow keeps a node's latest round trips to anyone, so that a node
+// whose own datagrams are slow (an overloaded host, a congested uplink)
+// waits long enough for answers from members it never measured: the
+// median of the last few, whoever answered, is what its links add.
+type rttWindow struct {
+	last [9]time.Duration
+	n    int // samples kept, up to len(last)
+	next int
+}
+
+func (w *rttWindow) add(d time.Duration) {
+	w.last[w.next] = d
+	w.next = (w.next + 1) % len(w.last)
+	w.n = min(w.n+1, len(w.last))
+}
+
+// median returns the median of the samples kept, 0 without any.
+func (w *rttWindow) median() time.Duration {
+	if w.n == 0 {
+		return 0
+	}
+	s := w.last
+	v := s[:w.n]
+	slices.Sort(v)
+	return v[w.n/2]
+}
+
 // Loss-aware detection. Each observer counts the heartbeats its subject
 // numbered but it never received (the counter's gaps) into an estimate of
 // the loss on that link (an exponentially weighted average over about
@@ -179,7 +206,11 @@ func (c *Core) quietUntilLoss(m *monitor) Time {
 func (c *Core) checkAt(m *monitor) Time {
 	cross := m.phi.SuspectAt()
 	if m.unanswered {
-		cross = m.phi.Last().Add(c.cfg.HeartbeatInterval)
+		// A new subject that did not answer our ping and never sent us
+		// a heartbeat: probe it now (helpers check it too before anyone
+		// is accused), so that a subject that died with its previous
+		// observers is not waited for.
+		cross = m.phi.Last()
 	}
 	return max(cross, c.quietUntilLoss(m), m.quietUntil)
 }

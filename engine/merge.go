@@ -110,7 +110,9 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 	}
 	if c.reply.active && m.Generation == r.gen {
 		switch {
-		case st == StateDead && r.state == StateAlive && c.doubtDeath(now, r, m):
+		case st == StateDead && r.state == StateAlive && c.doubtDeath(now, r, m, false):
+			return // see doubt.go
+		case st == StateDead && r.state == StateSuspect && !c.accused(r.id) && c.doubtDeath(now, r, m, true):
 			return // see doubt.go
 		case st.Live() && r.state == StateDead:
 			c.holdRevival(now, r, m, gossip) // see revival.go
@@ -238,6 +240,12 @@ func (c *Core) aboutSelf(now Time, m *codec.Member) {
 		return
 	}
 	st := State(m.State)
+	if (st == StateSuspect || st == StateDead) && m.Incarnation < c.inc {
+		// The sender holds news about us older than our last refutation:
+		// tell it our record rather than wait for the refutation to reach
+		// it (a one-way cut or a backlog can hold it up for seconds).
+		c.reply.self = c.reply.active
+	}
 	if st == StateDead && m.Incarnation < c.inc {
 		// Someone still holds us dead from before our last refutation. If
 		// that refutation followed a rejoin, it carries the proof others

@@ -24,8 +24,8 @@ type monitor struct {
 	// fresh: the subject just became ours; it is pinged at once, so that
 	// a subject that died with its previous observers is not waited for.
 	// unanswered: that ping went unanswered and no heartbeat came since,
-	// so the subject is probed after one silent period rather than once
-	// its detector, which has no history yet, crosses.
+	// so the subject is probed at once rather than once its detector,
+	// which has no history yet, crosses.
 	fresh, unanswered bool
 	// quietFor is how long an answered probe quiets the subject: one
 	// period, doubled after each answered probe while the subject sends
@@ -138,7 +138,10 @@ func (c *Core) monitorOf(id ID) *monitor {
 
 // heartbeat sends this period's heartbeat to every observer.
 func (c *Core) heartbeat(now Time) {
-	if c.rejoin.active || c.leave.active {
+	// A node proving its links after being declared dead keeps beating:
+	// observers that still hold it alive (behind a one-way cut, or whose
+	// view the death has not reached) must not lose it for that.
+	if c.leave.active {
 		return
 	}
 	c.refreshTopology()
@@ -151,6 +154,9 @@ func (c *Core) heartbeat(now Time) {
 		c.piggyback()
 		c.aim(o.addr, o.id)
 		c.send(o.addr, codec.MsgHeartbeat)
+	}
+	if c.rejoin.active {
+		return // its own pings prove its links
 	}
 	// Now and then, ping each subject: its ack keeps it verified (a
 	// helper we can ask) and measures its round trip.

@@ -293,7 +293,7 @@ func (c *Core) expireProbes(now Time) {
 		case probeVerify:
 			// Not answered at its address: not a gossip target for a while.
 			// Whether it is alive is its observers' call; an observer that
-			// just took it on looks again after one silent period.
+			// just took it on probes it at once (see monitor.unanswered).
 			if r := c.lookup(p.target); r != nil && r.addr() == p.addr {
 				t := c.trustEntry(p.target, r.gen, p.addr)
 				c.unverify(p.target, t)

@@ -10,8 +10,10 @@ import (
 )
 
 // TestRejoinBackoff checks the rejoin check of a node declared dead: a try
-// that loses more than one ping in eight fails and doubles the wait before
-// the next, and a try that loses no more than that refutes.
+// that loses more than one ping in eight, and fewer than half, pings the
+// members that answered again and refutes only if nearly all of those
+// answer; a try that loses half or more fails at once; each failed try
+// doubles the wait before the next.
 func TestRejoinBackoff(t *testing.T) {
 	r := newReceiver(t)
 	cfg := engine.DefaultLANConfig()
@@ -27,51 +29,93 @@ func TestRejoinBackoff(t *testing.T) {
 		b.AddMember(&codec.Member{ID: 0x1, Generation: 1, State: codec.StateDead, Addr: receiverAddr, Witness: senderID})
 	})
 
-	// try ticks until the core sends its rejoin pings, answers all but
-	// lose of them, and returns when the pings went out.
+	pings := func() []codec.Ping {
+		var ps []codec.Ping
+		r.sentRecords(codec.RecPing, func(_ netip.AddrPort, rec []byte) {
+			p, _, _ := codec.ParsePing(rec)
+			ps = append(ps, p)
+		})
+		return ps
+	}
+	// answer acks ps, and returns the pings the last ack set off (a
+	// second round).
+	answer := func(ps []codec.Ping) []codec.Ping {
+		var next []codec.Ping
+		for _, p := range ps {
+			r.send(t, codec.MsgAck, func(b *codec.Builder) { b.AddAck(codec.Ack{Seq: p.Seq, Target: p.Target}) })
+			next = append(next, pings()...)
+		}
+		return next
+	}
 	const step = 10 * time.Millisecond
-	try := func(lose int) engine.Time {
+	// settle ticks past the probe timeout, so that unanswered pings fail,
+	// and returns the pings the ticks sent.
+	settle := func() []codec.Ping {
+		var ps []codec.Ping
+		for range 2 * int(cfg.ProbeTimeout/step) {
+			r.now = r.now.Add(step)
+			r.core.Outbox().Reset()
+			r.core.Tick(r.now)
+			if ps = pings(); len(ps) > 0 {
+				return ps // a second round: answered by the caller
+			}
+		}
+		return nil
+	}
+	// try ticks until the core sends a round of rejoin pings, answers all
+	// but lose of them, and returns when the pings went out and what the
+	// answers set off.
+	try := func(lose int) (engine.Time, []codec.Ping) {
 		t.Helper()
 		for range 1000 {
 			r.now = r.now.Add(step)
 			r.core.Outbox().Reset()
 			r.core.Tick(r.now)
-			var pings []codec.Ping
-			r.sentRecords(codec.RecPing, func(_ netip.AddrPort, rec []byte) {
-				p, _, _ := codec.ParsePing(rec)
-				pings = append(pings, p)
-			})
-			if len(pings) == 0 {
+			ps := pings()
+			if len(ps) == 0 {
 				continue
 			}
-			if len(pings) != cfg.RejoinProbes {
-				t.Fatalf("a rejoin try sent %d pings, want RejoinProbes = %d", len(pings), cfg.RejoinProbes)
+			if len(ps) != cfg.RejoinProbes {
+				t.Fatalf("a rejoin try sent %d pings, want RejoinProbes = %d", len(ps), cfg.RejoinProbes)
 			}
 			sent := r.now
-			for _, p := range pings[lose:] {
-				r.send(t, codec.MsgAck, func(b *codec.Builder) { b.AddAck(codec.Ack{Seq: p.Seq, Target: p.Target}) })
+			next := answer(ps[lose:])
+			if lose > 0 {
+				next = append(next, settle()...)
 			}
-			return sent
+			return sent, next
 		}
 		t.Fatal("no rejoin try within 10 s")
-		return 0
+		return 0, nil
+	}
+
+	n := cfg.RejoinProbes
+	t0, again := try(n/2 + 1)
+	if len(again) != 0 {
+		t.Fatalf("a try that lost %d of %d pings pinged %d members again, want none", n/2+1, n, len(again))
+	}
+	t1, _ := try(n)
+	t2, again := try(3)
+	if len(again) != n-3 {
+		t.Fatalf("a try that lost 3 of %d pings pinged %d members again, want the %d that answered", n, len(again), n-3)
+	}
+	answer(again[2:]) // two of 13 lost: more than one in eight
+	if ps := settle(); len(ps) != 0 {
+		t.Fatalf("a failed second round sent %d more pings", len(ps))
+	}
+	if r.core.Incarnation() != 0 {
+		t.Fatalf("refuted (incarnation %d) although every try failed", r.core.Incarnation())
+	}
+	t3, again := try(3)
+	answer(again)
+	if r.core.Incarnation() != 1 {
+		t.Errorf("incarnation %d after a try whose second round all answered, want 1 (refuted)", r.core.Incarnation())
 	}
 	base := cfg.HeartbeatInterval
-	allowed := cfg.RejoinProbes / 8
-	t0 := try(allowed + 1)
-	t1 := try(allowed + 1)
-	t2 := try(cfg.RejoinProbes)
-	if r.core.Incarnation() != 0 {
-		t.Fatalf("refuted (incarnation %d) although every try lost more than %d pings", r.core.Incarnation(), allowed)
-	}
-	t3 := try(allowed)
-	if r.core.Incarnation() != 1 {
-		t.Errorf("incarnation %d after a try that lost %d pings of %d, want 1 (refuted)", r.core.Incarnation(), allowed, cfg.RejoinProbes)
-	}
-	// Each wait runs from the failed probe's deadline: a try ends at most
-	// ProbeTimeout after its pings (local health stays good: the answers
-	// count as successes).
-	slack := 2*cfg.ProbeTimeout + 2*step
+	// Each wait runs from the failed probe's deadline: a round ends at
+	// most ProbeTimeout after its pings (local health stays good: the
+	// answers count as successes).
+	slack := 4*cfg.ProbeTimeout + 2*step
 	for _, w := range []struct {
 		name     string
 		from, to engine.Time
@@ -79,7 +123,7 @@ func TestRejoinBackoff(t *testing.T) {
 	}{
 		{"after a failed try", t0, t1, base, base*3/2 + slack},
 		{"after a second failed try (doubled)", t1, t2, 2 * base, 3*base + slack},
-		{"after a try that lost every ping (doubled again)", t2, t3, 4 * base, 6*base + slack},
+		{"after a try whose second round failed (doubled again)", t2, t3, 4 * base, 6*base + slack},
 	} {
 		if gap := time.Duration(w.to - w.from); gap < w.min || gap > w.max {
 			t.Errorf("next try %v later %s; want %v to %v", gap, w.name, w.min, w.max)

@@ -65,6 +65,20 @@ func (c *Core) suspicionDeadline(s *suspicion) Time {
 	return s.s.StartTime().Add(c.suspicionConfig().Max(c.tab.live))
 }
 
+// accused reports whether this node accused id, or confirmed the
+// accusation by a probe of its own.
+func (c *Core) accused(id ID) bool {
+	s := c.susp[id]
+	return s != nil && s.mine
+}
+
+// heardSince reports whether this node, which holds id suspect, heard from
+// it first-hand at or after t.
+func (c *Core) heardSince(id ID, t Time) bool {
+	s := c.susp[id]
+	return s != nil && s.heard != 0 && s.heard >= t
+}
+
 // heardFrom notes first-hand evidence that id is running: a heartbeat from
 // it, or a datagram from its address.
 func (c *Core) heardFrom(now Time, id ID) {
@@ -209,16 +223,23 @@ func (c *Core) remind(now Time, m *monitor, r *record) {
 	c.ping(r.addr(), c.newSeq(), r.id, r)
 }
 
-// observersOf returns the live members that follow r on the monitoring ring.
+// observersOf returns the members that watch r: the live members that
+// follow it on the monitoring ring up to its Observers alive ones. Suspects
+// are passed over in the count, as refreshTopology passes them over, so
+// that when r's observers failed with it (a mass crash) the members that
+// took r on in their place hear of the accusation and can confirm it; the
+// suspects are told too, since they may still run.
 func (c *Core) observersOf(r *record, dst []peer) []peer {
 	k := c.cfg.Observers
-	n := 0
+	alive := 0
 	c.tab.walk(r.pos, true, func(o *record) bool {
 		if o.id != r.id && o.live() {
 			dst = append(dst, peer{o.id, o.addr()})
-			n++
+			if o.state == StateAlive {
+				alive++
+			}
 		}
-		return n < k
+		return alive < k && len(dst) < cap(dst)
 	})
 	return dst
 }

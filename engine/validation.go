@@ -73,6 +73,7 @@ type replyState struct {
 	echoed    bool // from echoed a valid token
 	used      int  // bytes sent to from
 	verdict   ID   // a member to tell what we hold about it, when the budget allows
+	self      bool // the sender holds stale news about us: send it our record, when the budget allows
 	sender    ID   // the datagram's sender, for whom the answers are sealed
 	trusted   bool // new members the datagram names may enter the table (see admission.go)
 	solicited bool // it answers a request of ours
@@ -85,6 +86,11 @@ type validator struct {
 	peers map[netip.AddrPort]peerState
 	node  float64 // the node's reply bucket
 	at    Time
+	// selfTold rate-limits tellSelf per address.
+	selfTold [64]struct {
+		to netip.AddrPort
+		at Time
+	}
 }
 
 func newValidator(key [16]byte) validator {
@@ -224,6 +230,9 @@ func (c *Core) endReply(now Time) {
 		if m := c.lookup(r.verdict); m != nil && r.left >= c.probeSize() {
 			c.tellVerdict(now, r.from, m)
 		}
+	}
+	if r.self && r.left >= c.selfSize() {
+		c.tellSelf(now, r.from)
 	}
 	if r.active && r.validated && r.used > 0 {
 		c.val.node -= float64(r.used)
