@@ -33,11 +33,10 @@ import (
 // suspicion this node raised or confirmed itself ends in death at once.
 //
 // Doubts are bounded (maxDoubts; past it, a death is taken at once), and
-// so are their pings (maxDoubtChecks outstanding). A doubt of a member
-// held alive waits for a free check; a brief doubt that finds none (a
-// mass failure: hundreds of deaths at once) is taken at once, as a
-// suspect's death was before doubts, so that a burst of crashes is not
-// learned at the pace of the pings.
+// so are their pings (maxDoubtChecks outstanding): a doubt that finds no
+// free check waits for one, so that a burst of deaths (a healed partition
+// names a whole group dead at once) is checked, not taken; brief doubts
+// pass their deaths on while they wait.
 
 const (
 	maxDoubts      = 1024
@@ -95,7 +94,7 @@ func (c *Core) doubtDeath(now Time, r *record, m *codec.Member, brief bool) bool
 			return true
 		}
 	}
-	if len(c.doubts) >= maxDoubts || brief && c.doubtChecks() >= maxDoubtChecks {
+	if len(c.doubts) >= maxDoubts {
 		return false
 	}
 	c.doubts = append(c.doubts, doubt{id: r.id, gen: m.Generation, inc: m.Incarnation, witness: ID(m.Witness), wear: m.Flags, brief: brief, start: now})
