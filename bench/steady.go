@@ -16,6 +16,12 @@ type SteadyConfig struct {
 	// Warmup runs the converged cluster before measuring. Default 5 s.
 	Warmup time.Duration
 	// Options.Duration is the measurement window. Default 20 s.
+
+	// InProcess keeps every node in this process over real UDP. By default
+	// the UDP driver runs node 0 in a child process of its own (see
+	// steady_node.go), whose CPU time and allocations are the figures
+	// "CPU per node per second" and "bytes allocated per node per second".
+	InProcess bool
 }
 
 // RunSteady measures what a quiet cluster costs each node: datagrams and
@@ -23,7 +29,13 @@ type SteadyConfig struct {
 // anti-entropy traffic, and CPU time per node per second (the process's CPU
 // time over the window divided by nodes and cluster seconds; in the
 // simulator it includes the simulator's own work, so it is an upper bound
-// on the protocol's).
+// on the protocol's), and bytes allocated per node per second.
+//
+// Over real UDP (the "udp" driver), node 0 runs in a process of its own,
+// joined to the others in this process, and the CPU and allocation figures
+// are that process's: what one node costs its host, the kernel's share
+// (system time) reported beside it. The in-process figures remain, named
+// "per in-process node".
 //
 // Target: at most K+1 datagrams sent per node per period.
 func RunSteady(ctx context.Context, cfg SteadyConfig) (*Result, error) {
@@ -48,7 +60,14 @@ func RunSteady(ctx context.Context, cfg SteadyConfig) (*Result, error) {
 	if err := rn.build(StartConverged, rn.o.Loss, onEvent); err != nil {
 		return rn.finish(err)
 	}
-	err = runSteady(rn, cfg, window)
+	var child *childNode
+	if rn.o.Driver.Name() == "udp" && !cfg.InProcess {
+		rn.progress("starting node 0 in its own process")
+		if child, err = startChildNode(rn, 0); err != nil {
+			return rn.finish(err)
+		}
+	}
+	err = runSteady(rn, cfg, window, child)
 	rn.mu.Lock()
 	r.add("deaths declared", float64(deaths), "count", Goal("==", 0, "no node fails"))
 	r.check("no node declared dead", deaths == 0, "%d dead events", deaths)
@@ -56,7 +75,14 @@ func RunSteady(ctx context.Context, cfg SteadyConfig) (*Result, error) {
 	return rn.finish(err)
 }
 
-func runSteady(rn *run, cfg SteadyConfig, window time.Duration) error {
+func runSteady(rn *run, cfg SteadyConfig, window time.Duration, child *childNode) error {
+	if child != nil {
+		defer func() {
+			if child != nil {
+				child.kill()
+			}
+		}()
+	}
 	rn.progress("warm-up")
 	if err := rn.advance(cfg.Warmup); err != nil {
 		return err
@@ -66,10 +92,18 @@ func runSteady(rn *run, cfg SteadyConfig, window time.Duration) error {
 	prev := make([]uint64, n)
 	start := make([]uint64, n)
 	for i := 0; i < n; i++ {
-		start[i] = c.Stats(i).BytesOut
-		prev[i] = start[i]
+		if c.Running(i) {
+			start[i] = c.Stats(i).BytesOut
+			prev[i] = start[i]
+		}
+	}
+	if child != nil {
+		if err := child.start(); err != nil {
+			return fmt.Errorf("bench: the child node: %w", err)
+		}
 	}
 	before := rn.sumStats()
+	alloc0 := processAllocs()
 	cpu0, wall0, t0 := processCPU(), time.Now(), c.Now()
 
 	var mean, maxs Series
@@ -83,6 +117,9 @@ func runSteady(rn *run, cfg SteadyConfig, window time.Duration) error {
 		rn.report()
 		var sum, top uint64
 		for i := 0; i < n; i++ {
+			if !c.Running(i) {
+				continue
+			}
 			b := c.Stats(i).BytesOut
 			d := b - prev[i]
 			prev[i] = b
@@ -95,11 +132,23 @@ func runSteady(rn *run, cfg SteadyConfig, window time.Duration) error {
 	}
 	secs := (c.Now() - t0).Seconds()
 	cpu, wall := processCPU()-cpu0, time.Since(wall0)
+	allocs := processAllocs() - alloc0
 	d := rn.sumStats().sub(before)
+	var rep *nodeReport
+	if child != nil {
+		var err error
+		rep, err = child.report()
+		child = nil
+		if err != nil {
+			return err
+		}
+	}
 
 	var perNode Histogram
 	for i := 0; i < n; i++ {
-		perNode.Add(float64(prev[i]-start[i]) / secs)
+		if c.Running(i) {
+			perNode.Add(float64(prev[i]-start[i]) / secs)
+		}
 	}
 	ec := rn.o.engineConfig()
 	period := ec.HeartbeatInterval.Seconds()
@@ -124,15 +173,23 @@ func runSteady(rn *run, cfg SteadyConfig, window time.Duration) error {
 	}
 	r.add("suspicions per node per hour", perSec(d.Suspicions)*3600, "1/h")
 	usPerNodeSec := cpu.Seconds() * 1e6 / nodes / secs
-	r.add("CPU per node per second", usPerNodeSec, "µs",
-		Ref(5/period, "aim for the core alone: 5 µs per period"))
-	r.add("CPU per node per period", usPerNodeSec*period, "µs")
+	allocPerNodeSec := float64(allocs) / nodes / secs
+	if rep != nil {
+		addChildFigures(r, rep, period)
+		r.add("CPU per in-process node per second", usPerNodeSec, "µs")
+		r.add("bytes allocated per in-process node per second", allocPerNodeSec, "B/s")
+	} else {
+		r.add("CPU per node per second", usPerNodeSec, "µs",
+			Ref(5/period, "aim for the core alone: 5 µs per period"))
+		r.add("CPU per node per period", usPerNodeSec*period, "µs")
+		r.add("bytes allocated per node per second", allocPerNodeSec, "B/s")
+	}
 	r.add("wall time per cluster second", wall.Seconds()/secs, "s")
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	r.add("heap in use", float64(ms.HeapAlloc)/(1<<20), "MiB")
 	if rn.o.Driver.Name() == "sim" {
-		r.note("CPU is the whole process's (protocol, simulated network, event queue, GC) over %d simulated nodes: an upper bound on the protocol's own cost.", n)
+		r.note("CPU and bytes allocated are the whole process's (protocol, simulated network, event queue, GC) over %d simulated nodes: an upper bound on the protocol's own cost.", n)
 	}
 	r.Plots = append(r.Plots, Plot{
 		Title:  "Bytes sent per node per second",
