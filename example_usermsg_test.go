@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,9 +17,10 @@ import (
 )
 
 // startNamed starts a node on loopback for each name, sealed with
-// exampleKey, with tweak applied to its Config; every node but the first
-// joins through the first.
-func startNamed(names []string, tweak func(*hearsay.Config)) []*hearsay.Node {
+// exampleKey, with tweak applied to its Config. Without seeds every node
+// but the first joins through the first; with seeds every node joins
+// through them.
+func startNamed(names []string, tweak func(*hearsay.Config), seeds ...string) []*hearsay.Node {
 	nodes := make([]*hearsay.Node, len(names))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -35,7 +38,12 @@ func startNamed(names []string, tweak func(*hearsay.Config)) []*hearsay.Node {
 			log.Fatal(err)
 		}
 		nodes[i] = nd
-		if i > 0 {
+		switch {
+		case len(seeds) > 0:
+			if err := nd.Join(ctx, seeds...); err != nil {
+				log.Fatal(err)
+			}
+		case i > 0:
 			if err := nd.Join(ctx, nodes[0].Addr().String()); err != nil {
 				log.Fatal(err)
 			}
@@ -157,13 +165,16 @@ func ExampleConfig_admit() {
 }
 
 // A program written for hashicorp/memberlist, ported: nodes named by
-// memberlist's Config.Name join a cluster, an alive delegate (NotifyAlive)
-// keeps out a member by name, a message delegate (NotifyMsg) prints what
-// arrives, QueueBroadcast on a TransmitLimitedQueue becomes Broadcast,
-// SendBestEffort becomes Send, and Members lists the names. In Hearsay
-// the delegates are a Config function (Admit) and a subscription
-// (EventMessage); the queue, its retransmission rule (λ·log₂(N+1)) and
-// its bounds are the node's own.
+// memberlist's Config.Name join a cluster through a host name (memberlist's
+// Join takes "host:port" strings, and so does Join here), an alive
+// delegate (NotifyAlive) keeps out a member by name, a message delegate
+// (NotifyMsg) prints what arrives, QueueBroadcast on a
+// TransmitLimitedQueue becomes Broadcast, SendBestEffort becomes Send, and
+// Members lists the names. In Hearsay the delegates are a Config function
+// (Admit) and a subscription (EventMessage); the queue, its
+// retransmission rule (λ·log₂(N+1)) and its bounds are the node's own.
+// Unlike memberlist, which resolves a seed name once, at Join, the node
+// keeps the name and resolves it again before every re-contact.
 func Example_memberlist() {
 	// NotifyAlive: refuse "mallory".
 	alive := func(m hearsay.Member, _ hearsay.StateView) error {
@@ -172,12 +183,17 @@ func Example_memberlist() {
 		}
 		return nil
 	}
-	nodes := startNamed([]string{"alpha", "beta", "gamma"}, func(c *hearsay.Config) { c.Admit = alive })
+	admit := func(c *hearsay.Config) { c.Admit = alive }
+	alpha := startNamed([]string{"alpha"}, admit)[0]
+	// Join: beta and gamma find alpha by host name and port.
+	seed := net.JoinHostPort("localhost", strconv.Itoa(int(alpha.Addr().Port())))
+	nodes := append([]*hearsay.Node{alpha}, startNamed([]string{"beta", "gamma"}, admit, seed)...)
 	defer closeAll(nodes)
-	alpha, beta, gamma := nodes[0], nodes[1], nodes[2]
+	beta, gamma := nodes[1], nodes[2]
 	for _, nd := range nodes {
 		waitNames(nd, "alpha", "beta", "gamma")
 	}
+	fmt.Println("beta's seeds are host names:", slices.Equal(beta.Seeds(), []string{seed}))
 
 	// Mallory joins through alpha, which refuses it once its name arrives
 	// and from then on serves it no more of the table.
@@ -217,6 +233,7 @@ func Example_memberlist() {
 	// Members.
 	fmt.Println("alpha members:", names(alpha))
 	// Output:
+	// beta's seeds are host names: true
 	// alpha refused mallory
 	// beta <- alpha: leader is alpha
 	// gamma <- alpha: leader is alpha
