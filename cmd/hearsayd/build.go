@@ -25,6 +25,10 @@ type settings struct {
 	state        map[string]string
 	leaveTimeout time.Duration
 	keyFile      string // the key file SIGHUP re-reads; empty for an open cluster
+	configFile   string // the JSON config file read, if any (for /config)
+	idFile       string // the ID file, if any (for /config)
+	logLevel     string // as given (for /config)
+	logFormat    string // as given (for /config)
 	idCreated    bool   // the ID file was created by this start
 	keyWarning   string // a problem with the key file worth a log line
 }
@@ -67,7 +71,8 @@ func (o options) build(ctx context.Context, lookup hearsay.Resolver) (settings, 
 	var errs []error
 	fail := func(err error) { errs = append(errs, err) }
 
-	s := settings{preset: strings.ToLower(o.Preset), state: o.State, leaveTimeout: o.LeaveTimeout}
+	s := settings{preset: strings.ToLower(o.Preset), state: o.State, leaveTimeout: o.LeaveTimeout,
+		configFile: o.Config, idFile: o.IDFile, logLevel: strings.ToLower(o.LogLevel), logFormat: strings.ToLower(o.LogFormat)}
 	cfg, err := presetConfig(o.Preset)
 	if err != nil {
 		fail(err)

@@ -163,10 +163,12 @@
 //	          Linux, process_* (CPU seconds, resident and virtual memory, open
 //	          and maximum file descriptors; process_start_time_seconds
 //	          everywhere), named as the Prometheus Go client names them.
-//	/config   JSON of every setting of hearsay.Config in effect, defaults
-//	          applied, in snake case (see http_config.go), plus preset,
-//	          key_file and leave_timeout. Keys appear as key_ids, the IDs of
-//	          the keys the node holds now, primary first; never as bytes.
+//	/config   JSON of every setting in effect, defaults applied, in snake
+//	          case (see http_config.go): every field of hearsay.Config, and
+//	          the agent's own settings (config_file, preset, key_file,
+//	          id_file, http, log_level, log_format, leave_timeout, state).
+//	          Keys appear as key_ids, the IDs of the keys the node holds
+//	          now, primary first; never as bytes.
 //
 // Generations are nanosecond timestamps (about 1.8e18): JSON tools that
 // read numbers as float64 (jq, JavaScript) round them; compare them as

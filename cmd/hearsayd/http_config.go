@@ -31,7 +31,12 @@ import (
 //   - Resolver is reported as resolver: "system" for the system's
 //     resolver, else its type.
 //
-// The agent adds preset, key_file, leave_timeout.
+// The agent adds its own settings, each under its flag's name in snake
+// case: config_file (-config), preset, key_file, id_file, http (the
+// address the HTTP server listens on, with the port the system chose, or
+// "off"), log_level, log_format, leave_timeout and state (the -state
+// entries published at start; /state has the node's current state).
+// TestConfigCoversFlags checks that every flag has its key.
 
 // configRenames are the Config fields whose /config key is not their snake
 // case name.
@@ -146,9 +151,25 @@ func (a *agent) configMap() map[string]any {
 	if c.Resolver != nil && c.Resolver != net.DefaultResolver {
 		out["resolver"] = fmt.Sprintf("%T", c.Resolver)
 	}
+	out["config_file"] = a.set.configFile
 	out["preset"] = a.set.preset
 	out["key_file"] = a.set.keyFile
+	out["id_file"] = a.set.idFile
+	out["http"] = "off"
+	if a.ln != nil {
+		out["http"] = a.set.http.String()
+		if a.set.http.network == "tcp" {
+			out["http"] = a.ln.Addr().String()
+		}
+	}
+	out["log_level"] = a.set.logLevel
+	out["log_format"] = a.set.logFormat
 	out["leave_timeout"] = a.set.leaveTimeout.String()
+	state := make(map[string]string, len(a.set.state))
+	for k, v := range a.set.state {
+		state[k] = v
+	}
+	out["state"] = state
 	return out
 }
 

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"flag"
+	"io"
 	"net/netip"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +103,58 @@ func TestSnakeCase(t *testing.T) {
 		if got := snakeCase(in); got != want {
 			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestConfigCoversFlags checks that /config reports every setting the
+// agent takes, under its flag's name in snake case, with the value in
+// effect.
+func TestConfigCoversFlags(t *testing.T) {
+	dir := t.TempDir()
+	keys := writeKeys(t, filepath.Join(dir, "keys"), testKey(1))
+	idFile := filepath.Join(dir, "id")
+	configFile := writeFile(t, dir, "hearsayd.json", `{"cluster": "c1", "log_format": "json"}`, 0o600)
+	a := testAgent(t, "-config", configFile, "-key-file", keys, "-id-file", idFile, "-state", "role=cache",
+		"-http", "127.0.0.1:0", "-name", "n1")
+	got := decode[map[string]any](t, get(t, a, "/config"))
+
+	renames := map[string]string{"config": "config_file"}
+	newFlagSet(io.Discard, &flagValues{}).VisitAll(func(f *flag.Flag) {
+		if f.Name == "version" {
+			return // not a setting
+		}
+		key := strings.ReplaceAll(f.Name, "-", "_")
+		if r, ok := renames[key]; ok {
+			key = r
+		}
+		if _, ok := got[key]; !ok {
+			t.Errorf("/config lacks %q for -%s", key, f.Name)
+		}
+	})
+	for key, want := range map[string]any{
+		"config_file":   configFile,
+		"cluster":       "c1",
+		"key_file":      keys,
+		"id_file":       idFile,
+		"http":          a.ln.Addr().String(),
+		"log_level":     "info",
+		"log_format":    "json",
+		"leave_timeout": "2s",
+		"preset":        "local",
+		"state":         map[string]any{"role": "cache"},
+		"name":          "n1",
+		"dual_stack":    false,
+		"open":          false,
+	} {
+		if g := got[key]; !reflect.DeepEqual(g, want) {
+			t.Errorf("/config %s = %#v, want %#v", key, g, want)
+		}
+	}
+	if h, _ := got["http"].(string); strings.HasSuffix(h, ":0") {
+		t.Errorf("/config http = %q, want the port the system chose", h)
+	}
+	off := testAgent(t, "-open")
+	if g := decode[map[string]any](t, get(t, off, "/config"))["http"]; g != "off" {
+		t.Errorf("/config http = %#v with -http off, want \"off\"", g)
 	}
 }
