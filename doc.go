@@ -59,6 +59,14 @@
 //     updates and state changes through a bounded channel that never
 //     blocks the node, and reports an [EventGap] rather than losing events
 //     silently.
+//   - Messages: [Node.Broadcast] to every live member, piggybacked on the
+//     datagrams the node sends anyway, and [Node.Send] to one member, both
+//     best effort, bounded in size (Config.MaxMessageSize) and rate, and
+//     delivered to subscribers as [EventMessage].
+//   - Admission and identity: Config.Admit refuses members by ID, address,
+//     name or application state ([EventRefused]), Config.AllowedPrefixes
+//     keeps out addresses outside a list of CIDRs, and Config.Name gives
+//     a member the human-readable name every member sees (Member.Name).
 //   - Application state: [Node.SetState], [Node.DeleteState], [Node.State]:
 //     a small versioned map per member, disseminated to every member.
 //   - The ring: [Node.Ring], [Node.Owner], [Node.Owners]: consistent
