@@ -46,6 +46,12 @@
 //	crash-restart  the same after SIGKILL and an immediate restart
 //	converge-v6,   converge and kill over IPv6
 //	kill-v6
+//	names          every agent's only seed is one host name that resolves
+//	               (the namespace's /etc/hosts, from /etc/netns/<ns>/hosts)
+//	               to hosts 0, 3 and 6; host 0 is not started: the seven
+//	               others list each other alive; then host 0 starts and
+//	               every host lists all 8 alive
+//	names-join
 //
 // Every outcome must arrive within a bound computed from the configuration
 // the agents report on /config (see bounds in bounds_test.go, where each

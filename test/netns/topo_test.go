@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -238,6 +239,23 @@ func sweepStale(t *testing.T) {
 			t.Logf("removed namespace %s left by a run (pid %d) that no longer exists", ns, pid)
 		}
 	}
+	// Hosts files of the names scenario, left by a run that was killed.
+	ents, _ := os.ReadDir(etcNetns)
+	for _, e := range ents {
+		m := staleNS.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		if pid, _ := strconv.Atoi(m[1]); pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + m[1]); err == nil {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(etcNetns, e.Name())); err != nil {
+			t.Logf("removing stale hosts files %s: %v", e.Name(), err)
+		}
+	}
 }
 
 // checkClean reports anything of this run that remains: a namespace, an
@@ -257,6 +275,13 @@ func checkClean(prefix, bin string) []string {
 		left = append(left, err.Error())
 	} else if strings.Contains(out, prefix) {
 		left = append(left, "root-namespace interfaces:\n"+out)
+	}
+	if ents, err := os.ReadDir(etcNetns); err == nil {
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), prefix) {
+				left = append(left, "hosts files "+filepath.Join(etcNetns, e.Name()))
+			}
+		}
 	}
 	if bin != "" {
 		for _, pid := range processesOf(bin) {
