@@ -3,6 +3,7 @@ package engine
 import (
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"testing"
 
 	"github.com/hearsay-io/hearsay/codec"
@@ -14,6 +15,7 @@ import (
 // that the node answers with an ack written to the socket (sendmmsg).
 type receiveBench struct {
 	n    *Node
+	peer *netio.UDP // the watched peer's socket
 	msgs []netio.Message
 	fill func() // rebuilds msgs with the next heartbeat counter and ping
 }
@@ -64,7 +66,7 @@ func newReceiveBench(tb testing.TB) *receiveBench {
 		dst.N = copy(dst.Buf, bld.Finish())
 		dst.Addr = peer.Addr
 	}
-	rb := &receiveBench{n: n, msgs: netio.NewMessages(2, n.cfg.MaxDatagramSize)}
+	rb := &receiveBench{n: n, peer: peerConn, msgs: netio.NewMessages(2, n.cfg.MaxDatagramSize)}
 	beat := uint64(0)
 	rb.fill = func() {
 		beat++
@@ -169,4 +171,120 @@ func BenchmarkNodeReceive(b *testing.B) {
 		rb.n.handle(rb.msgs)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/datagram")
+}
+
+// BenchmarkNodeReadLoop measures the runtime's whole receive path with its
+// goroutines running: a peer writes chunks of 64 datagrams (heartbeats and
+// pings, alternating) to the node's socket, and the node's reader
+// (recvmmsg into its batches) and core goroutine (handling, acks written
+// with sendmmsg) take them in. Each iteration is one datagram.
+func BenchmarkNodeReadLoop(b *testing.B) {
+	rb := newReceiveBench(b)
+	peer := rb.peer
+	const chunk = 64
+	out := netio.NewMessages(chunk, rb.n.cfg.MaxDatagramSize)
+	fill := func() {
+		for i := 0; i < chunk; i += 2 {
+			rb.fill()
+			for j, m := range rb.msgs {
+				out[i+j].Buf = out[i+j].Buf[:cap(out[i+j].Buf)]
+				out[i+j].Buf = out[i+j].Buf[:copy(out[i+j].Buf, m.Buf[:m.N])]
+				out[i+j].Addr = rb.n.LocalAddr()
+			}
+		}
+	}
+	rb.n.startLoops()
+	b.ReportAllocs()
+	done := 0
+	for done < b.N {
+		b.StopTimer()
+		fill()
+		want := rb.n.Stats().Heartbeats + chunk/2
+		b.StartTimer()
+		if _, err := peer.WriteBatch(out); err != nil {
+			b.Fatal(err)
+		}
+		for spins := 0; rb.n.Stats().Heartbeats < want; spins++ {
+			if spins > 1e7 {
+				b.Fatalf("the node handled %d of %d heartbeats", rb.n.Stats().Heartbeats, want)
+			}
+			runtime.Gosched()
+		}
+		done += chunk
+	}
+}
+
+// BenchmarkNodeHeap measures the heap a running node holds beyond its
+// table: receive batches, outbox and the like. It opens 32 nodes on
+// loopback, alone (no members), and reports the heap in use per node after
+// a collection, three times: just opened ("B/node-fresh"); after a burst of
+// 256 datagrams to each, which grows the reader's batches
+// ("B/node-burst"); and after 64 single datagrams to each, read one at a
+// time, as in a quiet cluster ("B/node-quiet"). The datagrams are not
+// Hearsay's: each node reads and drops them, which is what sizes its
+// batches.
+func BenchmarkNodeHeap(b *testing.B) {
+	const nodes = 32
+	heap := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	tx, err := netio.ListenUDP(netip.MustParseAddrPort("127.0.0.1:0"), netio.UDPOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Close()
+	junk := netio.NewMessages(256, 100)
+	for b.Loop() {
+		base := heap()
+		ns := make([]*Node, nodes)
+		for i := range ns {
+			cfg := DefaultLocalConfig()
+			cfg.Open = true
+			cfg.BindAddr = netip.MustParseAddrPort("127.0.0.1:0")
+			cfg.Logger = slog.New(slog.DiscardHandler)
+			n, err := NewNode(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ns[i] = n
+		}
+		fresh := heap()
+		read := func(n *Node, want uint64) {
+			for spins := 0; n.Stats().Transport.DatagramsIn < want; spins++ {
+				if spins > 1e7 {
+					b.Fatalf("the node read %d of %d datagrams", n.Stats().Transport.DatagramsIn, want)
+				}
+				runtime.Gosched()
+			}
+		}
+		for _, n := range ns {
+			for i := range junk {
+				junk[i].Addr = n.LocalAddr()
+			}
+			tx.WriteBatch(junk)
+		}
+		for _, n := range ns {
+			read(n, uint64(len(junk)))
+		}
+		burst := heap()
+		for k := range 128 {
+			for _, n := range ns {
+				junk[0].Addr = n.LocalAddr()
+				tx.WriteBatch(junk[:1:1])
+				read(n, uint64(len(junk)+k+1))
+			}
+		}
+		quiet := heap()
+		for _, n := range ns {
+			n.Close()
+		}
+		per := func(h uint64) float64 { return float64(int64(h)-int64(base)) / nodes }
+		b.ReportMetric(per(fresh), "B/node-fresh")
+		b.ReportMetric(per(burst), "B/node-burst")
+		b.ReportMetric(per(quiet), "B/node-quiet")
+	}
 }
