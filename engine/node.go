@@ -111,7 +111,10 @@ type Node struct {
 
 	reqs     chan request
 	in       chan *batch // batches read, for the core goroutine
-	free     chan *batch // batches handled, for the reader
+	free     chan *batch // batches handled (buffers back in rxPool), for the reader
+	rxPool   *netio.MessagePool
+	rxSize   int // reader goroutine only: slots of its next batch
+	rxSmall  int // reader goroutine only: small reads in a row
 	closing  chan struct{}
 	loopDone chan struct{}
 	wg       sync.WaitGroup
@@ -131,13 +134,20 @@ type Node struct {
 }
 
 // Batching of received datagrams: the reader fills one batch while the core
-// goroutine handles another. Batches start small and double, up to
-// maxReadBatch, each time one comes back full, so an idle node holds a few
-// KiB of buffers and a busy one reads 64 datagrams per system call.
+// goroutine handles others, at most readBatches in all. The buffers come
+// from the process's netio.SharedMessagePool just before a read and go back
+// once handled, so an idle node holds one batch of minReadBatch buffers
+// (the one its reader waits with) and the nodes of a process share the
+// large batches that bursts need. The reader's batch doubles, up to
+// maxReadBatch, each time a read fills it, and halves after shrinkAfter
+// reads in a row that fill at most a quarter of it: a busy node reads 64
+// datagrams per system call, and a quiet one returns to a few KiB.
 const (
 	readBatches      = 3
-	initialReadBatch = 8
+	initialReadBatch = minReadBatch
+	minReadBatch     = 4
 	maxReadBatch     = 64
+	shrinkAfter      = 32
 )
 
 // clockEpoch is added to the time since processStart to form engine time,
@@ -235,8 +245,9 @@ func newNodeWith(cfg Config, opts NodeOptions) (*Node, error) {
 		return nil, err
 	}
 	n.life, n.stop = context.WithCancel(context.Background())
+	n.rxPool, n.rxSize = netio.SharedMessagePool(cfg.MaxDatagramSize), initialReadBatch
 	for range readBatches {
-		n.free <- newBatch(initialReadBatch, cfg.MaxDatagramSize)
+		n.free <- new(batch)
 	}
 	return n, nil
 }

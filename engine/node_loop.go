@@ -11,14 +11,36 @@ import (
 	"github.com/hearsay-io/hearsay/netio"
 )
 
-// batch is a set of receive buffers that travels between the reader and the
-// core goroutine: free → read into → in → handled → free.
+// batch carries a set of receive buffers between the reader and the core
+// goroutine: free → buffers from the pool, read into → in → handled,
+// buffers back to the pool → free.
 type batch struct {
 	msgs []netio.Message
 	n    int // datagrams read
 }
 
-func newBatch(k, size int) *batch { return &batch{msgs: netio.NewMessages(k, size)} }
+// release returns b's buffers to the pool and b to the reader. Core
+// goroutine only.
+func (n *Node) release(b *batch) {
+	n.rxPool.Put(b.msgs)
+	b.msgs, b.n = nil, 0
+	n.free <- b
+}
+
+// resize adapts the reader's next batch to the last read: k datagrams in a
+// batch of size slots. Reader goroutine only.
+func (n *Node) resize(k, size int) {
+	switch {
+	case k == size && size < maxReadBatch:
+		n.rxSize, n.rxSmall = 2*size, 0
+	case 4*k <= size && size > minReadBatch:
+		if n.rxSmall++; n.rxSmall >= shrinkAfter {
+			n.rxSize, n.rxSmall = size/2, 0
+		}
+	default:
+		n.rxSmall = 0
+	}
+}
 
 // request is a call run on the core's goroutine; done is closed after fn
 // and the step that publishes its effects.
@@ -77,7 +99,7 @@ func (n *Node) run() {
 			return
 		case b := <-n.in:
 			n.handle(b.msgs[:b.n])
-			n.free <- b
+			n.release(b)
 		case r := <-n.reqs:
 			r.fn(n.now())
 			n.step()
@@ -100,7 +122,7 @@ func (n *Node) drainReady() {
 		select {
 		case b := <-n.in:
 			n.handle(b.msgs[:b.n])
-			n.free <- b
+			n.release(b)
 		default:
 			return
 		}
@@ -253,22 +275,23 @@ func (n *Node) read() {
 		case <-n.closing:
 			return
 		}
-		if b.n == len(b.msgs) && len(b.msgs) < maxReadBatch {
-			// The last read filled this batch: offer more slots.
-			b = newBatch(2*len(b.msgs), n.cfg.MaxDatagramSize)
+		if b.msgs == nil {
+			b.msgs = n.rxPool.Get(n.rxSize)
 		}
 		k, err := n.conn.ReadBatch(b.msgs)
 		if err != nil {
 			if n.closed.Load() || errors.Is(err, netio.ErrClosed) {
+				n.rxPool.Put(b.msgs)
 				return
 			}
 			b.n = 0
-			n.free <- b
+			n.free <- b // keeps its buffers for the next read
 			if !n.readFailed(err) {
 				return
 			}
 			continue
 		}
+		n.resize(k, len(b.msgs))
 		b.n = k
 		n.in <- b // never blocks: in has room for every batch
 	}

@@ -6,7 +6,17 @@ import (
 	"github.com/hearsay-io/hearsay/netio"
 )
 
-const outboxChunk = 64 << 10
+// Outbox chunks start at outboxFirstChunk bytes, which holds a steady
+// step's datagrams (a few heartbeats, probes and acks), and each new chunk
+// doubles the last, up to outboxChunk, so an idle node holds a few KiB
+// and a busy one sends from 64 KiB chunks. Chunks past the first are
+// dropped after outboxShrinkAfter Resets in a row that used only the first,
+// so a burst (a join's transfers) does not pin its peak forever.
+const (
+	outboxFirstChunk  = 4 << 10
+	outboxChunk       = 64 << 10
+	outboxShrinkAfter = 1024
+)
 
 // Outbox collects the datagrams a Core emits during one call. Datagram bytes
 // live in reused chunks; Messages returns them ready for a netio batch write.
@@ -18,6 +28,7 @@ const outboxChunk = 64 << 10
 type Outbox struct {
 	chunks  [][]byte
 	cur     int
+	quiet   int // Resets in a row that used only chunks[0]
 	msgs    []netio.Message
 	scratch []byte // a work buffer for one datagram, apart from the chunks
 }
@@ -48,6 +59,16 @@ func (o *Outbox) Reset() {
 	for i := 0; i <= o.cur && i < len(o.chunks); i++ {
 		o.chunks[i] = o.chunks[i][:0]
 	}
+	switch {
+	case o.cur > 0:
+		o.quiet = 0
+	case len(o.chunks) > 1:
+		if o.quiet++; o.quiet >= outboxShrinkAfter {
+			clear(o.chunks[1:])
+			o.chunks = o.chunks[:1]
+			o.quiet = 0
+		}
+	}
 	o.cur = 0
 }
 
@@ -55,11 +76,11 @@ func (o *Outbox) Reset() {
 func (o *Outbox) buffer(n int) []byte {
 	for {
 		if o.cur >= len(o.chunks) {
-			size := outboxChunk
-			if n > size {
-				size = n
+			size := outboxFirstChunk
+			if k := len(o.chunks); k > 0 {
+				size = min(2*cap(o.chunks[k-1]), outboxChunk)
 			}
-			o.chunks = append(o.chunks, make([]byte, 0, size))
+			o.chunks = append(o.chunks, make([]byte, 0, max(size, n)))
 		}
 		c := o.chunks[o.cur]
 		if cap(c)-len(c) >= n {

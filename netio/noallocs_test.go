@@ -70,6 +70,7 @@ func TestNoAllocs(t *testing.T) {
 	n.Listen(nodeAddr(4)) // queue mode sink for the handler's sends
 	toH, toQ := to(nodeAddr(2), 200), to(nodeAddr(3), 200)
 	rng := rand.New(rand.NewPCG(1, 1))
+	pool := netio.NewMessagePool(2048)
 	lat := netio.Latency{Base: time.Millisecond, Jitter: time.Millisecond, Shape: netio.LogNormal}
 
 	tests := []struct {
@@ -116,6 +117,18 @@ func TestNoAllocs(t *testing.T) {
 		{"Network.Stats", func() { sinkNetStats = n.Stats() }},
 		{"Endpoint.Stats", func() { sinkStats = q.Stats() }},
 		{"Latency.Sample", func() { sinkDuration = lat.Sample(rng) }},
+		{"MessagePool.Get+ReadBatch+Put", func() {
+			tx.WriteBatch(udpOut[:4])
+			for got := 0; got < 4; {
+				m := pool.Get(8)
+				k, err := rx.ReadBatch(m)
+				if err != nil {
+					t.Fatalf("ReadBatch = %v", err)
+				}
+				got += k
+				pool.Put(m)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		if got := testing.AllocsPerRun(50, tt.fn); got != 0 {

@@ -110,6 +110,7 @@ func (u *UDP) ReadBatch(msgs []Message) (int, error) {
 	if r.single {
 		vlen = 1
 	}
+	defer r.forget(vlen)
 	for {
 		for i := range vlen {
 			b := msgs[i].Buf
@@ -131,6 +132,16 @@ func (u *UDP) ReadBatch(msgs []Message) (int, error) {
 			return k, nil
 		}
 		// Every datagram of this call was dropped: wait for more.
+	}
+}
+
+// forget clears the first n iovecs' pointers to the caller's buffers once a
+// call is over, so that the ring does not keep a batch the caller has
+// since let go of (a pooled batch dropped after a burst, say) alive for
+// the garbage collector.
+func (r *rxBatch) forget(n int) {
+	for i := range n {
+		r.iovs[i].Base = nil
 	}
 }
 

@@ -97,6 +97,15 @@ func (t *txBatch) send(fd uintptr) bool {
 	return true
 }
 
+// forget clears the first n iovecs' pointers to the caller's buffers once
+// they are sent, so that the ring does not keep memory the caller has
+// since let go of alive for the garbage collector.
+func (t *txBatch) forget(n int) {
+	for i := range n {
+		t.iovs[i].Base = nil
+	}
+}
+
 // sent counts n headers sent from header h.
 func (t *txBatch) sent(h, n int) {
 	var dgrams, bytes, gso int
@@ -136,12 +145,14 @@ func (u *UDP) WriteBatch(msgs []Message) (int, error) {
 		t.nhdr = u.prepare(chunk, 0, 0, u.sys.gso.Load())
 		for t.off < t.nhdr {
 			if err := u.sys.raw.Write(t.fn); err != nil {
+				t.forget(len(chunk))
 				return done + int(t.first[t.off]), u.wrapErr("write", err)
 			}
 			if t.errno != 0 {
 				u.failed(chunk)
 			}
 		}
+		t.forget(len(chunk))
 		done += len(chunk)
 	}
 	return len(msgs), nil
