@@ -71,6 +71,7 @@ type nodeSpec struct {
 // nodeSample is what the child measures at each end of its window.
 type nodeSample struct {
 	User, System   time.Duration
+	Switches       uint64 // context switches
 	AllocBytes     uint64
 	AllocObjects   uint64
 	GCCycles       uint64
@@ -96,7 +97,7 @@ const (
 // readSample fills s from getrusage and runtime/metrics. It allocates
 // nothing once samples is built.
 func readSample(s *nodeSample, samples []metrics.Sample) {
-	s.User, s.System = rusageSelf()
+	s.User, s.System, s.Switches = rusageSelf()
 	metrics.Read(samples)
 	s.AllocBytes = samples[0].Value.Uint64()
 	s.AllocObjects = samples[1].Value.Uint64()
@@ -319,6 +320,7 @@ func addChildFigures(r *Result, rep *nodeReport, period float64) {
 		r.add("CPU per datagram sent or received, own process", (user+sys)/(dOut+dIn), "µs")
 		r.add("system CPU per datagram sent or received, own process", sys/(dOut+dIn), "µs")
 	}
+	r.add("context switches per second, own process", per(b.Switches, e.Switches), "1/s")
 	r.add("bytes sent per second, own process", per(b.Stats.BytesOut, e.Stats.BytesOut), "B/s")
 	r.add("bytes received per second, own process", per(b.Stats.BytesIn, e.Stats.BytesIn), "B/s")
 	r.add("heap in use after a collection, own process", float64(e.HeapLiveBytes)/(1<<20), "MiB")
