@@ -21,6 +21,11 @@ type joinState struct {
 	replied bool
 	done    bool
 	pending []int32 // shards still to fetch
+	busy    [joinBusyPeers]busyPeer
+	// answeredSent is when the latest-sent request that was answered in
+	// full was sent, and answeredAt when its answer completed (see
+	// joinRefetch).
+	answeredSent, answeredAt Time
 }
 
 // Join contacts the seeds. The first seed to answer announces this node and
@@ -158,11 +163,54 @@ func (c *Core) joinReplied(now Time, from netip.AddrPort, body []byte, sections 
 	c.joinFetch(now)
 }
 
-// joinWindow bounds the shards a joiner has in flight.
-const joinWindow = 16
+// A joiner asks each member it fetches from for up to joinBatch shards in
+// one request, packed into as few datagrams as their references and
+// fingerprints need, and keeps up to joinWindow shards in flight: a table
+// of 256 shards is asked for in about 8 requests, at once, from 8 members,
+// so that a join takes a few round trips rather than one per shard.
+const (
+	joinBatch  = 32
+	joinWindow = 256
+)
 
-// joinFetch keeps up to joinWindow shard requests in flight, each to a
-// random live member.
+// joinBusyPeers bounds the members a joiner remembers as busy.
+const joinBusyPeers = 8
+
+// busyPeer is a member that answered a join's shard request with a wait.
+type busyPeer struct {
+	addr  netip.AddrPort
+	until Time
+}
+
+// joinBusy notes that peer asked this joiner to wait until until: joinFetch
+// asks other members meanwhile.
+func (j *joinState) joinBusy(peer netip.AddrPort, until Time) {
+	k := 0
+	for i := range j.busy {
+		if j.busy[i].addr == peer {
+			k = i
+			break
+		}
+		if j.busy[i].until < j.busy[k].until {
+			k = i
+		}
+	}
+	j.busy[k] = busyPeer{peer, until}
+}
+
+// isBusy reports whether peer asked this joiner to wait past now.
+func (j *joinState) isBusy(peer netip.AddrPort, now Time) bool {
+	for i := range j.busy {
+		if j.busy[i].addr == peer && now < j.busy[i].until {
+			return true
+		}
+	}
+	return false
+}
+
+// joinFetch keeps up to joinWindow shards in flight, in requests of up to
+// joinBatch shards, each to a random live member that has not asked to
+// wait.
 func (c *Core) joinFetch(now Time) {
 	j := c.joining
 	inFlight := 0
@@ -171,20 +219,34 @@ func (c *Core) joinFetch(now Time) {
 			inFlight++
 		}
 	}
-	for inFlight < joinWindow && len(j.pending) > 0 {
-		r := c.tab.randomLive(c.rng, func(r *record) bool { return r.id == c.id })
+	for len(j.pending) > 0 {
+		// A request goes out full, or not at all while others are in
+		// flight: their answers make room for it.
+		k := min(joinBatch, joinWindow-inFlight, c.maxWants()-c.sync.open, len(j.pending))
+		if k <= 0 || k < min(joinBatch, len(j.pending)) && inFlight > 0 {
+			break
+		}
+		r := c.tab.randomLive(c.rng, func(r *record) bool { return r.id == c.id || j.isBusy(r.addr(), now) })
 		if r == nil {
-			return
+			break
 		}
-		s := j.pending[len(j.pending)-1]
-		j.pending = j.pending[:len(j.pending)-1]
-		c.sync.shards = append(c.sync.shards[:0], s)
-		c.aim(r.addr(), r.id)
-		if c.requestShards(now, r.addr(), c.sync.shards, true) == 0 {
-			j.pending = append(j.pending, s)
-			return
+		peer := r.addr()
+		batch := append(c.sync.shards[:0], j.pending[len(j.pending)-k:]...)
+		j.pending = j.pending[:len(j.pending)-k]
+		c.aim(peer, r.id)
+		sent := c.requestShards(now, peer, batch, true)
+		// Shards not asked for (already asked of this peer, or over
+		// maxWants) go back on the list.
+		for _, s := range batch {
+			if c.findWant(peer, s) < 0 {
+				j.pending = append(j.pending, s)
+			}
 		}
-		inFlight++
+		c.sync.shards = batch
+		if sent == 0 {
+			break
+		}
+		inFlight += sent
 	}
 	if inFlight == 0 && len(j.pending) == 0 {
 		j.done = true
@@ -202,6 +264,38 @@ func (c *Core) joinTick(now Time) {
 		}
 		return
 	}
+	c.joinRefetch(now)
 	c.joinFetch(now)
 	j.next = now.Add(c.cfg.ProbeTimeout)
+}
+
+// joinGrace is how long a join's request stays open after its peer
+// answered others (see shardArrived) before another member is asked: a
+// margin for an answer's datagrams to arrive, reordered or handled late.
+func (c *Core) joinGrace() time.Duration { return c.cfg.IndirectTimeout / 4 }
+
+// joinRefetch closes the join's requests that most likely lost a
+// datagram and puts their shards back on the join's list: those whose
+// peer answered other shards (heard) at least joinGrace ago, and those
+// whose peer answered nothing while a request sent no earlier to another
+// member was answered at least twice joinGrace ago (the request or the
+// whole answer was lost). The rest wait out wantTimeout.
+func (c *Core) joinRefetch(now Time) {
+	j := c.joining
+	grace := c.joinGrace()
+	for i := c.sync.head; i < len(c.sync.wants); i++ {
+		w := &c.sync.wants[i]
+		if w.done || !w.join {
+			continue
+		}
+		sent := w.deadline - c.wantTimeout()
+		lost := w.heard != 0 && now >= w.heard.Add(grace) ||
+			w.heard == 0 && w.got == 0 && j.answeredAt != 0 && sent <= j.answeredSent && now >= j.answeredAt.Add(2*grace)
+		if !lost {
+			continue
+		}
+		j.pending = append(j.pending, w.shard)
+		c.removeWant(i)
+		i = c.sync.head - 1 // removeWant may compact the list: start over
+	}
 }

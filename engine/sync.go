@@ -41,6 +41,8 @@ type syncState struct {
 	prints    []uint64                 // fingerprints of the shard request being served
 	send      []bool                   // which records of a shard the answer carries
 	empty     []codec.ShardRef         // answers with no records, sent together
+	retry     []int32                  // requests closed by a Retry, to send again
+	retryJoin []int32                  // the same, for a join
 }
 
 // want is a shard this node asked a peer for; only solicited shard data is
@@ -53,6 +55,10 @@ type want struct {
 	join     bool
 	done     bool
 	deadline Time
+	// heard is when the peer last completed a shard of a join's
+	// requests while this one stayed open (see shardArrived); zero until
+	// then.
+	heard Time
 }
 
 type wantKey struct {
@@ -182,8 +188,13 @@ func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []
 		}
 		return
 	}
-	if h.Type == codec.MsgJoinReply && c.joining != nil && !c.joining.replied {
-		c.joinReplied(now, from, body, int(h.Sections))
+	if h.Type == codec.MsgJoinReply && c.joining != nil {
+		// The first seed to answer starts the fetch; the others' digests
+		// describe the same table, which the fetch brings: walking them
+		// too would ask for every shard twice more.
+		if !c.joining.replied {
+			c.joinReplied(now, from, body, int(h.Sections))
+		}
 		return
 	}
 	levels := c.tab.levels()
@@ -347,40 +358,46 @@ func (c *Core) removeWant(i int) {
 // wantsFrom reports whether a shard request to peer is open.
 func (c *Core) wantsFrom(peer netip.AddrPort) bool { return c.sync.wantPeers[peer] > 0 }
 
-// retryWants handles a Retry of our shard requests to peer: they are closed
-// and sent again at once with the token, or, when peer was busy, the shards
-// a join still needs go back to its list (another member may serve them)
-// and the others wait for the next exchange.
+// retryWants handles a Retry of our shard requests to peer. With no wait
+// (peer gave us a token) they are closed and sent again at once with the
+// token. With a wait (peer was busy) the requests it has not answered at
+// all are closed: the shards a join still needs go back on its list, to be
+// asked of other members at once, and peer is left alone for the wait; the
+// others wait for the next exchange. A request partly answered stays open:
+// peer served it before it ran out, and sends the rest.
 func (c *Core) retryWants(now Time, peer netip.AddrPort, wait time.Duration) {
-	var shards, joins [joinWindow]int32
-	ns, nj := 0, 0
-	for i := c.sync.head; i < len(c.sync.wants) && ns+nj < len(shards); i++ {
+	shards, joins := c.sync.retry[:0], c.sync.retryJoin[:0]
+	for i := c.sync.head; i < len(c.sync.wants); i++ {
 		w := &c.sync.wants[i]
-		if w.done || w.peer != peer {
+		if w.done || w.peer != peer || wait > 0 && w.got > 0 {
 			continue
 		}
 		if w.join {
-			joins[nj] = w.shard
-			nj++
+			joins = append(joins, w.shard)
 		} else {
-			shards[ns] = w.shard
-			ns++
+			shards = append(shards, w.shard)
 		}
 	}
-	for _, s := range append(shards[:ns:ns], joins[:nj]...) {
-		if i := c.findWant(peer, s); i >= 0 {
-			c.removeWant(i)
-		}
+	for _, s := range shards {
+		c.removeWant(c.findWant(peer, s))
 	}
+	for _, s := range joins {
+		c.removeWant(c.findWant(peer, s))
+	}
+	c.sync.retry, c.sync.retryJoin = shards, joins
 	c.stats.RetriesFollowed++
 	if wait > 0 {
-		if c.joining != nil && !c.joining.done {
-			c.joining.pending = append(c.joining.pending, joins[:nj]...)
+		if j := c.joining; j != nil && !j.done {
+			j.pending = append(j.pending, joins...)
+			j.joinBusy(peer, now.Add(wait))
+			if j.replied {
+				c.joinFetch(now)
+			}
 		}
 		return
 	}
-	c.requestShards(now, peer, shards[:ns], false)
-	c.requestShards(now, peer, joins[:nj], true)
+	c.requestShards(now, peer, shards, false)
+	c.requestShards(now, peer, joins, true)
 }
 
 // maxWants bounds open shard requests.
@@ -457,6 +474,7 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 	c.sync.empty = c.sync.empty[:0]
 	var ref codec.ShardRef
 	pending, busy := false, false
+	empties := 0 // seen[:empties] are the shards we hold nothing of
 	serve := func() {
 		if !pending {
 			return
@@ -465,7 +483,10 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 		if int(ref.Shard) >= 1<<(4*levels) {
 			return
 		}
-		if slices.Contains(seen, ref.Shard) {
+		if len(c.tab.shards[ref.Shard].recs) == 0 {
+			return // answered first, with the other empty ones
+		}
+		if slices.Contains(seen[empties:], ref.Shard) {
 			c.stats.DuplicateRefs++
 			return
 		}
@@ -481,6 +502,29 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 			theirs = append(theirs, int32(ref.Shard))
 		}
 	}
+	// The shards we hold nothing of are answered first, together, so that
+	// the answers come in the order the requester can check (shardArrived).
+	c.rd.Reset(int(h.Sections), body)
+	for c.rd.Next() {
+		if c.rd.Type() != codec.RecShardRef {
+			continue
+		}
+		for i := 0; i < c.rd.Count(); i++ {
+			r, _, _ := codec.ParseShardRef(c.rd.Record(i))
+			if int(r.Shard) >= 1<<(4*levels) || len(c.tab.shards[r.Shard].recs) > 0 || slices.Contains(seen, r.Shard) {
+				continue
+			}
+			seen = append(seen, r.Shard)
+			// Nothing to send, at no transfer's cost. Ask for the
+			// requester's records if it holds any.
+			c.sync.empty = append(c.sync.empty, codec.ShardRef{Shard: r.Shard})
+			if r.Count > 0 {
+				theirs = append(theirs, int32(r.Shard))
+			}
+		}
+	}
+	c.sendEmptyShards(from)
+	empties = len(seen)
 	c.rd.Reset(int(h.Sections), body)
 	for c.rd.Next() {
 		switch c.rd.Type() {
@@ -502,7 +546,7 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 	}
 	serve()
 	c.sync.seen = seen
-	c.sendEmptyShards(from)
+	c.sendEmptyShards(from) // serveShard's: the requester holds all we do
 	if busy {
 		// Say when to ask again, rather than leave the requester to time
 		// out: when the transfer window turns, or the reply budget refills.
@@ -657,40 +701,68 @@ func maskedRecords(sh *shard, mask []bool) uint32 {
 }
 
 // solicited reports whether a shard-data datagram answers one of our
-// requests, and counts its member records toward the request.
+// requests, and counts its member records toward the request its first
+// ShardRef names. A datagram with records names one shard; one that
+// answers several requests with no records (sendEmptyShards) is solicited
+// when any of them is open.
 func (c *Core) solicited(now Time, from netip.AddrPort, sections uint8, body []byte) bool {
-	var ref codec.ShardRef
-	found := false
+	first, named, wanted := -1, false, false
 	members := uint32(0)
+	var ref codec.ShardRef
 	c.rd.Reset(int(sections), body)
 	for c.rd.Next() {
 		switch c.rd.Type() {
 		case codec.RecShardRef:
-			if !found && c.rd.Count() > 0 {
-				ref, _, _ = codec.ParseShardRef(c.rd.Record(0))
-				found = true
+			for k := 0; k < c.rd.Count(); k++ {
+				r, _, _ := codec.ParseShardRef(c.rd.Record(k))
+				i := c.findWant(from, int32(r.Shard))
+				if !named {
+					first, ref, named = i, r, true
+				}
+				wanted = wanted || i >= 0
 			}
 		case codec.RecMember, codec.RecState:
 			members += uint32(c.rd.Count())
 		}
 	}
-	if !found {
-		return false
+	if first < 0 {
+		// Records are taken only for the request they answer.
+		return wanted && members == 0
 	}
-	i := c.findWant(from, int32(ref.Shard))
-	if i < 0 {
-		return false
-	}
-	w := &c.sync.wants[i]
+	w := &c.sync.wants[first]
 	w.need = ref.Count
 	w.got += members
 	return true
 }
 
 // shardArrived closes a request once all of the shard's records came.
+//
+// A peer answers the shards of a request together, in one burst of
+// datagrams (those it holds nothing of first, in one datagram), and a Retry
+// for those it refuses last. So once a peer has answered part of a join's
+// requests, the shards of them still open after joinGrace have most likely
+// lost a datagram: each completed shard marks the join's other open
+// requests to the same peer as heard, and joinRefetch asks another member
+// for them after joinGrace rather than waiting out wantTimeout.
 func (c *Core) shardArrived(now Time, from netip.AddrPort, ref *codec.ShardRef) {
-	if i := c.findWant(from, int32(ref.Shard)); i >= 0 && c.sync.wants[i].got >= c.sync.wants[i].need {
-		c.stats.ShardsReceived++
-		c.removeWant(i)
+	i := c.findWant(from, int32(ref.Shard))
+	if i < 0 || c.sync.wants[i].got < c.sync.wants[i].need {
+		return
 	}
+	c.stats.ShardsReceived++
+	if j := c.joining; j != nil && c.sync.wants[i].join && !j.done {
+		sent := c.sync.wants[i].deadline - c.wantTimeout()
+		if sent >= j.answeredSent {
+			j.answeredSent, j.answeredAt = sent, now
+		}
+		for k := c.sync.head; k < len(c.sync.wants); k++ {
+			if w := &c.sync.wants[k]; k != i && !w.done && w.join && w.peer == from {
+				w.heard = now
+			}
+		}
+		if at := now.Add(c.joinGrace()); j.next == 0 || at < j.next {
+			j.next = at
+		}
+	}
+	c.removeWant(i)
 }

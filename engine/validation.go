@@ -316,16 +316,19 @@ func (c *Core) sendRetry(to netip.AddrPort, t codec.MsgType, after time.Duration
 
 // onRetry handles a Retry from an address this node sent the named request
 // to: it keeps the token and sends the request again, at once or after the
-// wait. A Retry from anywhere else, or a second one for the same request,
-// is ignored.
+// wait. A Retry from anywhere else, or a second token for the same request,
+// is ignored. A wait is always taken: it answers a request sent with the
+// token (busy after a token), sends nothing at once, and so cannot loop.
 func (c *Core) onRetry(now Time, from netip.AddrPort, r *codec.Retry) {
 	p, ok := c.val.peers[from]
 	asked := int(r.For) < len(p.askedAt) && p.askedAt[r.For] != 0 && now < p.askedAt[r.For].Add(expectWindow)
-	if !ok || !asked || p.retried == r.For && now < p.retriedAt.Add(expectWindow) {
+	if !ok || !asked || r.After == 0 && p.retried == r.For && now < p.retriedAt.Add(expectWindow) {
 		c.stats.DropUnsolicited++
 		return
 	}
-	p.retried, p.retriedAt = r.For, now
+	if r.After == 0 {
+		p.retried, p.retriedAt = r.For, now
+	}
 	p.id = c.reply.sender // so that what we send again is sealed for it
 	if r.Token != 0 {
 		p.token, p.epoch, p.tokenAt = r.Token, r.Epoch, now
