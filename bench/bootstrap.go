@@ -152,6 +152,10 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 	r.add("deaths declared", float64(deaths), "count", Goal("==", 0, "no node fails"))
 	r.add("bytes sent per node per second", float64(st.BytesOut)/float64(st.Nodes)/total, "B/s")
 	r.add("shard transfers served per node", float64(st.ShardsSent)/float64(st.Nodes), "count")
+	addRefusals(r, c)
+	if jr, ok := c.(JoinReporter); ok {
+		addJoinFigures(r, jr, cfg.Seeds)
+	}
 	r.check("every node sees all N alive", ok, "%d of %d nodes complete %v after the last start", n-notDone, n, took)
 	r.check("no node declared dead", deaths == 0, "%d dead events about %d nodes%s", deaths, len(dead), first)
 	r.Plots = append(r.Plots, Plot{

@@ -129,6 +129,9 @@ type udpCluster struct {
 	bg     sync.WaitGroup // background joins and leaves
 	closed bool
 
+	joinMu sync.Mutex
+	joins  []JoinFigures // of the Join calls that returned
+
 	evMu   sync.Mutex
 	evs    []nodeEvent // queued by the nodes, delivered by Run
 	spare  []nodeEvent
@@ -389,7 +392,7 @@ func (c *udpCluster) Restart(i int, seeds []int) error {
 	}
 	n.cur = p
 	if len(seeds) > 0 {
-		c.join(p, c.seeds(seeds))
+		c.join(i, p, c.seeds(seeds))
 	}
 	return nil
 }
@@ -417,15 +420,21 @@ func (c *udpCluster) Join(i int, seeds []int) error {
 	if len(seeds) == 0 {
 		return fmt.Errorf("bench: node %d: %w", i, engine.ErrNoSeeds)
 	}
-	c.join(p, c.seeds(seeds))
+	c.join(i, p, c.seeds(seeds))
 	return nil
 }
 
-func (c *udpCluster) join(p *udpProc, seeds []netip.AddrPort) {
+// join makes node i's process p join through seeds in the background and
+// records what the call cost (JoinFigures).
+func (c *udpCluster) join(i int, p *udpProc, seeds []netip.AddrPort) {
 	c.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(c.ctx, udpJoinTimeout)
 		defer cancel()
-		_ = p.node.Join(ctx, seeds...) // a failed join keeps trying until Close
+		b := c.joinBegin(p)
+		err := p.node.Join(ctx, seeds...) // a failed join keeps trying until Close
+		if c.ctx.Err() == nil {
+			c.joinEnd(i, p, b, err)
+		}
 	})
 }
 
