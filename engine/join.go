@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/hearsay-io/hearsay/codec"
@@ -226,7 +227,14 @@ func (c *Core) joinFetch(now Time) {
 		if k <= 0 || k < min(joinBatch, len(j.pending)) && inFlight > 0 {
 			break
 		}
-		r := c.tab.randomLive(c.rng, func(r *record) bool { return r.id == c.id || j.isBusy(r.addr(), now) })
+		// Seeds answer every joiner's Join: the shards are asked of the
+		// other members, unless the joiner knows no other yet.
+		r := c.tab.randomLive(c.rng, func(r *record) bool {
+			return r.id == c.id || j.isBusy(r.addr(), now) || slices.Contains(j.seeds, r.addr())
+		})
+		if r == nil {
+			r = c.tab.randomLive(c.rng, func(r *record) bool { return r.id == c.id || j.isBusy(r.addr(), now) })
+		}
 		if r == nil {
 			break
 		}

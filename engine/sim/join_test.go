@@ -104,3 +104,43 @@ func TestJoinFollowsBusy(t *testing.T) {
 		t.Errorf("joiner holds %d live members after its join, want %d", live, n)
 	}
 }
+
+// Every joiner's Join goes to the seeds; the shards are then asked of the
+// other members it knows, so that the seeds serve no more transfers than
+// anyone else. Before, the seeds were among the few members a joiner knew
+// when it started fetching and served about twelve times the others' share
+// (2,447 transfers each against 201 in a 1,000-node bootstrap), refusing
+// thousands more as busy.
+func TestJoinSparesSeeds(t *testing.T) {
+	const n = 500
+	link := lan()
+	link.Loss = 0.01
+	s, err := sim.New(sim.Config{N: n, Seed: 42, Engine: openLAN(), Link: link, Start: sim.Alone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds := []netip.AddrPort{sim.Addr(0), sim.Addr(1), sim.Addr(2)}
+	const spread = 5 * time.Second
+	for i := 3; i < n; i++ {
+		s.RunUntil(spread * time.Duration(i) / n)
+		if err := s.Join(i, seeds...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.RunFor(time.Second)
+	var seedSent, otherSent, seedBusy uint64
+	for i := 0; i < n; i++ {
+		st := s.Node(i).Core.Stats()
+		if i < len(seeds) {
+			seedSent += st.ShardsSent
+			seedBusy += st.DropBusy
+		} else {
+			otherSent += st.ShardsSent
+		}
+	}
+	perSeed, perOther := seedSent/uint64(len(seeds)), otherSent/uint64(n-len(seeds))
+	t.Logf("shard transfers served: %d per seed, %d per other node; %d refused busy by the seeds", perSeed, perOther, seedBusy)
+	if perSeed > 2*perOther {
+		t.Errorf("each seed served %d shard transfers, the other nodes %d on average: want at most twice as many", perSeed, perOther)
+	}
+}
