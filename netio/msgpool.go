@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // MessagePool recycles batches of receive buffers (the []Message of
@@ -16,17 +17,27 @@ import (
 // Batches come in power-of-two slot counts from 1 to MaxPoolBatch; every
 // buffer has the pool's buffer size. After warm-up, Get and Put allocate
 // nothing. The free batches a pool keeps of each slot count follow its use:
-// at most as many as are out (taken and not yet put back), at least two,
-// and never more than about PoolBytesPerClass bytes; what is put back
-// beyond that is left to the garbage collector, so that once the readers
-// of a burst have gone back to small batches, the burst's large ones do
-// not stay pinned. A MessagePool is safe for concurrent use.
+// as many as were ever out at once (taken and not yet put back) while the
+// slot count is in use, never more than about PoolBytesPerClass bytes
+// (but always four, so that one reader cycling three batches through a
+// slot count never drops one); and
+// the free batches of a slot count that nobody took for PoolIdleTime (up
+// to twice that) are let go, unless each holds at most PoolIdleBytes. What is let go is
+// left to the garbage collector: once the readers of a burst have gone
+// back to small batches, the burst's large ones do not stay pinned, while
+// the batches in steady use are never dropped and taken again. A
+// MessagePool is safe for concurrent use.
 type MessagePool struct {
 	size int // bytes per buffer
 	keep int // most free batches kept per class, for the 1-slot class
 	mu   sync.Mutex
 	free [poolClasses][][]Message
 	out  [poolClasses]int // batches taken and not put back
+	peak [poolClasses]int // most batches out at once since the class was last idle
+	took [poolClasses]int // Gets since the last ageing
+	puts int              // Puts since the clock was last read
+	aged time.Time        // the last ageing
+	now  func() time.Time // the clock; time.Now but in tests
 }
 
 // Pool bounds.
@@ -35,15 +46,25 @@ const (
 	MaxPoolBatch = 1 << (poolClasses - 1)
 	// PoolBytesPerClass bounds the free batches a pool keeps per slot
 	// count, in buffer bytes.
-	PoolBytesPerClass = 1 << 20
+	PoolBytesPerClass = 256 << 10
+	// PoolIdleTime is how long a slot count no one takes keeps its free
+	// batches (between once and twice this): long enough that batches in
+	// use every few seconds are never dropped and allocated again, short
+	// enough that a burst's do not stay.
+	PoolIdleTime = time.Minute
+	// PoolIdleBytes is what an idle slot count keeps: its free batches of
+	// at most this many buffer bytes each, all others let go.
+	PoolIdleBytes = 16 << 10
 
-	poolClasses = 11 // 1 .. 1,024 slots
+	poolClasses   = 11 // 1 .. 1,024 slots
+	poolClockPuts = 16 // Puts between two readings of the clock
+	poolMinKeep   = 4  // free batches a slot count in use may always keep
 )
 
 // NewMessagePool returns a pool of batches whose buffers hold size bytes.
 func NewMessagePool(size int) *MessagePool {
 	size = max(size, 1)
-	return &MessagePool{size: size, keep: PoolBytesPerClass / size}
+	return &MessagePool{size: size, keep: PoolBytesPerClass / size, now: time.Now, aged: time.Now()}
 }
 
 // sharedPools are the process's pools, one per buffer size.
@@ -83,6 +104,8 @@ func (p *MessagePool) Get(k int) []Message {
 	c := poolClass(min(max(k, 1), MaxPoolBatch))
 	p.mu.Lock()
 	p.out[c]++
+	p.peak[c] = max(p.peak[c], p.out[c])
+	p.took[c]++
 	f := p.free[c]
 	if n := len(f); n > 0 {
 		b := f[n-1]
@@ -116,11 +139,37 @@ func (p *MessagePool) Put(msgs []Message) {
 	c := poolClass(k)
 	p.mu.Lock()
 	p.out[c] = max(p.out[c]-1, 0)
-	f := append(p.free[c], msgs)
-	for keep := max(2, min(p.out[c], p.keep>>c)); len(f) > keep; {
+	p.free[c] = trim(append(p.free[c], msgs), min(p.peak[c], max(poolMinKeep, p.keep>>c)))
+	// Read the clock every poolClockPuts Puts only: a quiet socket puts a
+	// few batches a second, a busy process thousands.
+	if p.puts++; p.puts >= poolClockPuts {
+		p.puts = 0
+		if now := p.now(); now.Sub(p.aged) >= PoolIdleTime {
+			p.age(now)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// age lets go of the free batches of the slot counts no one took since the
+// last ageing, keeping those of at most PoolIdleBytes, and starts the next
+// period. Called with mu held.
+func (p *MessagePool) age(now time.Time) {
+	p.aged = now
+	for c := range p.free {
+		if p.took[c] == 0 && p.size<<c > PoolIdleBytes {
+			p.free[c] = trim(p.free[c], 0)
+			p.peak[c] = p.out[c]
+		}
+		p.took[c] = 0
+	}
+}
+
+// trim drops the batches of f past the first keep.
+func trim(f [][]Message, keep int) [][]Message {
+	for len(f) > keep {
 		f[len(f)-1] = nil
 		f = f[:len(f)-1]
 	}
-	p.free[c] = f
-	p.mu.Unlock()
+	return f
 }

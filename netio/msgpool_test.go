@@ -3,6 +3,7 @@ package netio_test
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/hearsay-io/hearsay/netio"
 )
@@ -49,41 +50,116 @@ func TestMessagePoolReuse(t *testing.T) {
 	}
 }
 
-// TestMessagePoolBound checks what a pool keeps of a burst put back: as
-// many free batches as are still out (taken, not put back), at least two,
-// and at most about PoolBytesPerClass bytes.
-func TestMessagePoolBound(t *testing.T) {
-	const size = 1 << 14 // 16 KiB buffers: 64 one-slot batches fill a class
-	keep := netio.PoolBytesPerClass / size
-	for _, tt := range []struct{ taken, stillOut, want int }{
-		{taken: 10, stillOut: 0, want: 2},                 // all back: two kept
-		{taken: 10, stillOut: 5, want: 5},                 // as many as are out
-		{taken: 4 * keep, stillOut: 2 * keep, want: keep}, // the byte bound
-	} {
-		p := netio.NewMessagePool(size)
+// TestMessagePoolKeeps checks what a pool keeps of batches put back: as
+// many as were out at once, within about PoolBytesPerClass bytes; and,
+// once PoolAgePuts puts have passed with no one taking a slot count, none
+// of a slot count whose batches exceed PoolIdleBytes, once no one took
+// them for twice PoolIdleTime.
+func TestMessagePoolKeeps(t *testing.T) {
+	// kept takes n batches of k slots and reports how many of the n
+	// put back before are among them.
+	take := func(p *netio.MessagePool, n, k int) [][]netio.Message {
 		var out [][]netio.Message
-		for range tt.taken {
-			out = append(out, p.Get(1))
+		for range n {
+			out = append(out, p.Get(k))
 		}
-		back := out[:tt.taken-tt.stillOut]
+		return out
+	}
+	kept := func(p *netio.MessagePool, back [][]netio.Message, k int) int {
 		seen := make(map[*netio.Message]bool)
 		for _, b := range back {
 			seen[&b[0]] = true
 		}
-		// Put back the ones still out last, as readers that shrink do:
-		// count what is kept of back alone by putting it first.
-		for _, b := range back {
-			p.Put(b)
-		}
-		reused := 0
-		for range len(back) {
-			if seen[&p.Get(1)[0]] {
-				reused++
+		n := 0
+		for _, b := range take(p, len(back), k) {
+			if seen[&b[0]] {
+				n++
 			}
 		}
-		if reused != tt.want {
-			t.Errorf("%d taken, %d put back, %d still out: %d kept, want %d", tt.taken, len(back), tt.stillOut, reused, tt.want)
+		return n
+	}
+	putAll := func(p *netio.MessagePool, bs [][]netio.Message) {
+		for _, b := range bs {
+			p.Put(b)
 		}
+	}
+
+	// Four 64-slot batches, all put back: all kept. Ten: as many as
+	// PoolBytesPerClass holds (two of 87.5 KiB), but at least four.
+	p := netio.NewMessagePool(1400)
+	burst := take(p, 4, 64)
+	putAll(p, burst)
+	if got := kept(p, burst, 64); got != 4 {
+		t.Errorf("4 batches of 64 out at once, all put back: %d kept, want 4", got)
+	}
+	putAll(p, burst)
+	burst = append(burst, take(p, 6, 64)...)
+	putAll(p, burst)
+	if got := kept(p, burst, 64); got != 4 {
+		t.Errorf("10 batches of 64 out at once, all put back: %d kept, want 4", got)
+	}
+	putAll(p, burst)
+	// Then small batches only, for twice PoolIdleTime: the 64-slot
+	// batches (87.5 KiB each) are let go, the small kept.
+	var now time.Time
+	netio.SetPoolClock(p, func() time.Time { return now })
+	small := take(p, 3, 4)
+	idle := func() {
+		for range 2 {
+			now = now.Add(netio.PoolIdleTime)
+			for range 100 {
+				p.Put(p.Get(1))
+			}
+		}
+	}
+	for range 100 {
+		p.Put(p.Get(4))
+	}
+	if got := kept(p, burst, 64); got != 4 {
+		t.Errorf("before PoolIdleTime: %d of 4 kept 64-slot batches still kept, want 4", got)
+	}
+	putAll(p, burst)
+	idle()
+	if got := kept(p, burst, 64); got != 0 {
+		t.Errorf("after twice PoolIdleTime with no 64-slot batch taken: %d of them kept, want 0", got)
+	}
+	putAll(p, small)
+	idle()
+	if got := kept(p, small, 4); got != 3 {
+		t.Errorf("an idle slot count of 5.5 KiB batches: %d of 3 kept, want all (at most PoolIdleBytes each)", got)
+	}
+
+	// The byte bound: 16 KiB buffers, 64 one-slot batches fill it.
+	const size = 1 << 14
+	p = netio.NewMessagePool(size)
+	limit := netio.PoolBytesPerClass / size
+	many := take(p, 2*limit, 1)
+	putAll(p, many)
+	if got := kept(p, many, 1); got != limit {
+		t.Errorf("%d batches of 16 KiB put back: %d kept, want %d (PoolBytesPerClass)", 2*limit, got, limit)
+	}
+}
+
+// TestMessagePoolSteadyNoAllocs checks that batches in steady use — three
+// out at once at most, as a node's reader and core goroutine keep them —
+// are never dropped and taken again, across ageing.
+func TestMessagePoolSteadyNoAllocs(t *testing.T) {
+	p := netio.NewMessagePool(1400)
+	var held [3][]netio.Message
+	cycle := func() {
+		for i := range held {
+			held[i] = p.Get(4)
+		}
+		for i := range held {
+			p.Put(held[i])
+			held[i] = nil
+		}
+	}
+	cycle()
+	var now time.Time
+	netio.SetPoolClock(p, func() time.Time { now = now.Add(time.Second); return now })
+	if allocs := testing.AllocsPerRun(1000, cycle); allocs != 0 {
+		t.Errorf("three batches taken and put back: %v allocations per cycle, want 0", allocs)
 	}
 }
 
