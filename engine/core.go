@@ -84,6 +84,7 @@ type Core struct {
 	healthAt    Time      // the last sign of trouble, or health decay
 	lostW       float64   // decayed counts of the subjects' heartbeat periods lost and seen (loss.go)
 	rtts        rttWindow // this node's latest round trips to anyone (loss.go)
+	heal        healState // contacts a healed partition calls for (heal.go)
 	seenW       float64
 	now         Time
 
@@ -285,6 +286,9 @@ func (c *Core) updateDeadline() {
 		min(c.nextDoubt())
 		min(c.nextRevival())
 		min(c.sync.reconnect)
+		if t := c.nextHeal(); t != 0 {
+			min(t)
+		}
 		if c.sync.open > 0 {
 			min(c.sync.wants[c.sync.head].deadline) // the earliest
 		}
@@ -353,6 +357,7 @@ func (c *Core) Tick(now Time) {
 	}
 	c.renewTick(now)
 	c.syncTick(now)
+	c.healTick(now)
 	c.joinTick(now)
 	c.rejoinTick(now)
 	c.reap(now)

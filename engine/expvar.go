@@ -95,6 +95,7 @@ type Metric struct {
 //	reaped                           Stats.Reaped
 //	tombstones_adopted               Stats.TombstonesAdopted
 //	sync.started                     Stats.SyncsStarted
+//	sync.heal_contacts               Stats.HealContacts
 //	sync.shards_sent                 Stats.ShardsSent
 //	sync.shards_received             Stats.ShardsReceived
 //	sync.compressed                  Stats.Compressed
@@ -261,6 +262,7 @@ var metricDefs = []metricDef{
 	metricCounter("reaped", func(s *NodeStats) uint64 { return s.Reaped }),
 	metricCounter("tombstones_adopted", func(s *NodeStats) uint64 { return s.TombstonesAdopted }),
 	metricCounter("sync.started", func(s *NodeStats) uint64 { return s.SyncsStarted }),
+	metricCounter("sync.heal_contacts", func(s *NodeStats) uint64 { return s.HealContacts }),
 	metricCounter("sync.shards_sent", func(s *NodeStats) uint64 { return s.ShardsSent }),
 	metricCounter("sync.shards_received", func(s *NodeStats) uint64 { return s.ShardsReceived }),
 	metricCounter("sync.compressed", func(s *NodeStats) uint64 { return s.Compressed }),

@@ -18,6 +18,9 @@ func (c *Core) fromSender(now Time, from netip.AddrPort, h *codec.Header) {
 	}
 	if h.Generation == r.gen {
 		c.heardFrom(now, id)
+		if r.state == StateDead {
+			c.deadTalks() // a partition healed, most likely: see heal.go
+		}
 	}
 	if h.Generation == r.gen && h.Incarnation > r.inc && r.live() {
 		// Only the member raises its incarnation, and only to refute: this

@@ -25,13 +25,20 @@ import "github.com/hearsay-io/hearsay/codec"
 //
 // Revivals are bounded (maxRevivals; past it the record is refused, and the
 // member's next refutation or anti-entropy brings it again), and so are
-// their pings (maxRevivalChecks outstanding); a member is told it is held
-// dead at most once per suspicion's minimum timeout.
+// their pings (maxRevivalChecks outstanding). A check ping unanswered
+// after a probe timeout is sent again, up to revivalTries times, so that
+// one lost datagram neither holds a slot nor refuses a member that is
+// back; a member is told it is held dead at most once per suspicion's
+// minimum timeout.
 
 const (
 	maxRevivals      = 1024
-	maxRevivalChecks = 32
+	maxRevivalChecks = 256
 )
+
+// revivalTries is how many times a revival's check ping is sent before
+// the revival waits for its end.
+const revivalTries = 4
 
 // flagProven, in codec.Member.Flags of a live record, says that the member
 // raised its incarnation to this one after proving its links in a rejoin.
@@ -48,6 +55,8 @@ type revival struct {
 	seq     uint32 // the check ping's sequence; 0 until sent
 	acks    int    // check pings answered so far
 	until   Time
+	retry   Time  // when an unanswered check ping is sent again
+	tries   uint8 // check pings sent for the current ack
 }
 
 // revivalAcks is how many check pings, one after the other, a member must
@@ -117,6 +126,8 @@ func (c *Core) checkRevivals(now Time) {
 			return
 		}
 		v.seq = seq
+		v.tries++
+		v.retry = now.Add(c.probeTimeout(r))
 		checks++
 	}
 }
@@ -133,7 +144,7 @@ func (c *Core) revivalAnswered(now Time, a *codec.Ack) bool {
 			return true // it heard us; its proof, if any, comes as a record
 		}
 		if v.acks++; v.acks < revivalAcks {
-			v.seq = 0 // ping again
+			v.seq, v.tries = 0, 0 // ping again
 			c.checkRevivals(now)
 			return true
 		}
@@ -164,6 +175,9 @@ func (c *Core) expireRevivals(now Time) {
 				c.stats.RevivalsRefused++
 			}
 		default:
+			if !v.notice && v.seq != 0 && now >= v.retry && v.tries < revivalTries {
+				v.seq = 0 // unanswered: checkRevivals pings again
+			}
 			kept = append(kept, v)
 		}
 	}
@@ -183,6 +197,9 @@ func (c *Core) nextRevival() Time {
 			waiting = true
 		} else if !v.notice {
 			checks++
+			if v.tries < revivalTries && v.retry < v.until && (t == 0 || v.retry < t) {
+				t = v.retry
+			}
 		}
 		if t == 0 || v.until < t {
 			t = v.until

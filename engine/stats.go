@@ -119,6 +119,7 @@ type Stats struct {
 	Reaped              uint64 // tombstones removed after retention
 	TombstonesAdopted   uint64 // tombstones of members this node did not hold, kept for what is left of their retention
 	SyncsStarted        uint64 // anti-entropy exchanges started
+	HealContacts        uint64 // members held dead contacted because another one held dead talked to us (a healed partition)
 	ShardsSent          uint64 // shard transfers served
 	ShardsReceived      uint64 // shard transfers received
 	Compressed          uint64 // shard-data datagrams sent compressed

@@ -108,6 +108,7 @@ var metricHelp = map[string]string{
 	"reaped":                       "Tombstones removed after TombstoneRetention.",
 	"tombstones_adopted":           "Tombstones of members this node did not hold, kept for what was left of their retention.",
 	"sync_started":                 "Anti-entropy exchanges started.",
+	"sync_heal_contacts":           "Members held dead contacted because another member held dead talked to this node (a healed partition).",
 	"sync_shards_sent":             "Table shards sent in anti-entropy and joins.",
 	"sync_shards_received":         "Table shards received in anti-entropy and joins.",
 	"sync_compressed":              "Shard transfers sent compressed.",
