@@ -181,6 +181,10 @@ func startCluster(t *testing.T, keyed bool) *cluster {
 	return c
 }
 
+// name is the member name node n runs with (-name), part of its true
+// state (engine.NameKey).
+func (n *node) name() string { return fmt.Sprintf("adv%d", n.i) }
+
 // start runs n's process.
 func (c *cluster) start(n *node) error {
 	args := []string{
@@ -191,6 +195,7 @@ func (c *cluster) start(n *node) error {
 		"-http", "unix:" + n.sock,
 		"-id-file", n.idFile,
 		"-state", trueKey + "=" + trueValue,
+		"-name", n.name(),
 		"-log-level", "warn",
 		"-leave-timeout", "1s",
 	}

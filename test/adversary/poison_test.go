@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hearsay-io/hearsay/codec"
+	"github.com/hearsay-io/hearsay/engine"
 )
 
 const (
@@ -243,7 +244,8 @@ func settle(c *cluster, victim *node, d time.Duration) (string, time.Duration) {
 
 // wrongAbout returns what some running node holds wrong about victim: not
 // alive at the generation and incarnation the victim holds itself at, or
-// its application state other than exactly role=cache. It returns "" when
+// its application state other than exactly role=cache (and its name,
+// engine.NameKey, as it runs with). It returns "" when
 // every node is right.
 func wrongAbout(c *cluster, victim *node) string {
 	s, err := selfOf(victim)
@@ -279,6 +281,9 @@ func wrongAbout(c *cluster, victim *node) string {
 		}
 		var keys []string
 		for k, e := range ms2.Keys {
+			if strings.HasPrefix(k, engine.ReservedKeyPrefix) {
+				continue // the name, checked from /members below
+			}
 			v := e.ValueBase64
 			if e.Value != nil {
 				v = *e.Value
@@ -289,6 +294,10 @@ func wrongAbout(c *cluster, victim *node) string {
 		if len(keys) != 1 || keys[0] != trueKey+"="+trueValue {
 			bad[n.i] = fmt.Sprintf("node %d holds the victim's state as {%s} (complete %v), want {%s=%s}",
 				n.i, strings.Join(keys, ", "), st.Complete, trueKey, trueValue)
+			return
+		}
+		if n != victim && m.Name != victim.name() {
+			bad[n.i] = fmt.Sprintf("node %d holds the victim's name as %q, want %q", n.i, m.Name, victim.name())
 		}
 	})
 	for _, b := range bad {

@@ -27,6 +27,7 @@ type member struct {
 	Incarnation  uint32 `json:"incarnation"`
 	StateVersion uint64 `json:"state_version"`
 	Self         bool   `json:"self"`
+	Name         string `json:"name"`
 }
 
 func (m member) id() engine.ID {
