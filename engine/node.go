@@ -115,6 +115,7 @@ type Node struct {
 	rxPool   *netio.MessagePool
 	rxSize   int // reader goroutine only: slots of its next batch
 	rxSmall  int // reader goroutine only: small reads in a row
+	rxMost   int // reader goroutine only: the largest of those reads
 	closing  chan struct{}
 	loopDone chan struct{}
 	wg       sync.WaitGroup
@@ -139,15 +140,17 @@ type Node struct {
 // once handled, so an idle node holds one batch of minReadBatch buffers
 // (the one its reader waits with) and the nodes of a process share the
 // large batches that bursts need. The reader's batch doubles, up to
-// maxReadBatch, each time a read fills it, and halves after shrinkAfter
-// reads in a row that fill at most a quarter of it: a busy node reads 64
-// datagrams per system call, and a quiet one returns to a few KiB.
+// maxReadBatch, each time a read fills it; after shrinkAfter reads in a
+// row that fill at most a quarter of it, it drops to twice the largest of
+// those reads (at least minReadBatch): a busy node reads 64 datagrams per
+// system call, and a quiet one (a few datagrams a second) is back to a few
+// KiB within seconds of a burst.
 const (
 	readBatches      = 3
 	initialReadBatch = minReadBatch
 	minReadBatch     = 4
 	maxReadBatch     = 64
-	shrinkAfter      = 32
+	shrinkAfter      = 16
 )
 
 // clockEpoch is added to the time since processStart to form engine time,

@@ -9,8 +9,9 @@ import (
 )
 
 // TestReadBatchResize drives the reader's sizing rule: double on a full
-// read up to maxReadBatch, halve after shrinkAfter reads in a row that fill
-// at most a quarter, never below minReadBatch.
+// read up to maxReadBatch; after shrinkAfter reads in a row that fill at
+// most a quarter, drop to twice the largest of them, never below
+// minReadBatch.
 func TestReadBatchResize(t *testing.T) {
 	n := &Node{rxSize: initialReadBatch}
 	read := func(k int) { n.resize(k, n.rxSize) }
@@ -34,13 +35,18 @@ func TestReadBatchResize(t *testing.T) {
 	if n.rxSize != maxReadBatch {
 		t.Fatalf("after %d small reads with a busy one among them: batch of %d, want %d", 2*shrinkAfter-2, n.rxSize, maxReadBatch)
 	}
-	for want := maxReadBatch / 2; want >= minReadBatch; want /= 2 {
-		for range shrinkAfter {
-			read(1)
-		}
-		if n.rxSize != want {
-			t.Fatalf("after %d reads of one datagram: batch of %d, want %d", shrinkAfter, n.rxSize, want)
-		}
+	read(maxReadBatch / 2) // a new run begins after it
+	for i := range shrinkAfter {
+		read(1 + i%5) // at most 5, under a quarter of 64
+	}
+	if n.rxSize != 16 {
+		t.Fatalf("after %d reads of at most 5 datagrams: batch of %d, want 16", shrinkAfter, n.rxSize)
+	}
+	for range shrinkAfter {
+		read(1)
+	}
+	if n.rxSize != minReadBatch {
+		t.Fatalf("after %d reads of one datagram: batch of %d, want %d", shrinkAfter, n.rxSize, minReadBatch)
 	}
 	for range 4 * shrinkAfter {
 		read(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/bits"
 	"sync/atomic"
 	"time"
 
@@ -34,8 +35,12 @@ func (n *Node) resize(k, size int) {
 	case k == size && size < maxReadBatch:
 		n.rxSize, n.rxSmall = 2*size, 0
 	case 4*k <= size && size > minReadBatch:
+		if n.rxSmall == 0 {
+			n.rxMost = 0
+		}
+		n.rxMost = max(n.rxMost, k)
 		if n.rxSmall++; n.rxSmall >= shrinkAfter {
-			n.rxSize, n.rxSmall = size/2, 0
+			n.rxSize, n.rxSmall = max(minReadBatch, 1<<bits.Len(uint(2*n.rxMost-1))), 0
 		}
 	default:
 		n.rxSmall = 0

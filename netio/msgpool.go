@@ -51,7 +51,7 @@ const (
 	// batches (between once and twice this): long enough that batches in
 	// use every few seconds are never dropped and allocated again, short
 	// enough that a burst's do not stay.
-	PoolIdleTime = time.Minute
+	PoolIdleTime = 15 * time.Second
 	// PoolIdleBytes is what an idle slot count keeps: its free batches of
 	// at most this many buffer bytes each, all others let go.
 	PoolIdleBytes = 16 << 10
