@@ -15,7 +15,7 @@ import (
 const (
 	outboxFirstChunk  = 4 << 10
 	outboxChunk       = 64 << 10
-	outboxShrinkAfter = 1024
+	outboxShrinkAfter = 64
 )
 
 // Outbox collects the datagrams a Core emits during one call. Datagram bytes
