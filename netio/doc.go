@@ -35,7 +35,13 @@
 //
 // The caller owns every buffer. ReadBatch fills the Buf of each [Message]
 // up to its length and sets N and Addr; the transport keeps no reference
-// after it returns. WriteBatch reads each Buf[:N] during the call only.
+// after it returns (the UDP rings clear their pointers to the caller's
+// buffers). WriteBatch reads each Buf[:N] during the call only.
+//
+// Receive buffers may come from a [MessagePool], which the sockets of a
+// process share ([SharedMessagePool]): a reader takes a batch just before
+// it reads and puts it back once the datagrams are handled, so an idle
+// socket holds one small batch and bursts borrow large ones.
 //
 // # Concurrency and allocation
 //
