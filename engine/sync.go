@@ -43,6 +43,26 @@ type syncState struct {
 	empty     []codec.ShardRef         // answers with no records, sent together
 	retry     []int32                  // requests closed by a Retry, to send again
 	retryJoin []int32                  // the same, for a join
+	// pack holds the shards being answered, in order, and packMask their
+	// masks end to end (see sendPacked); packing says whether they share
+	// datagrams (a request for at least packMin shards).
+	pack     []packedShard
+	packMask []bool
+	packing  bool
+}
+
+// packMin is the fewest shards a request names for their answers to share
+// datagrams. A join asks for many shards at once (joinBatch) and gains
+// most; anti-entropy asks for the few that differ, each answered as soon
+// as it is served.
+const packMin = 8
+
+// packedShard is a shard being answered: its index and the place of its
+// mask in syncState.packMask (length -1: no mask, every record).
+type packedShard struct {
+	idx       int32
+	off, mlen int32
+	resume    [3]int32 // where its records continue (fillShard's mi, si, ei)
 }
 
 // want is a shard this node asked a peer for; only solicited shard data is
@@ -475,6 +495,7 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 	var ref codec.ShardRef
 	pending, busy := false, false
 	empties := 0 // seen[:empties] are the shards we hold nothing of
+	refs := 0    // ShardRefs in the request
 	serve := func() {
 		if !pending {
 			return
@@ -491,7 +512,7 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 			return
 		}
 		seen = append(seen, ref.Shard)
-		if c.sync.served >= c.cfg.MaxTransfers || c.reply.left < c.cfg.MaxDatagramSize {
+		if c.sync.served >= c.cfg.MaxTransfers || c.reply.left-c.packedBytes() < c.cfg.MaxDatagramSize {
 			c.stats.DropBusy++
 			busy = true
 			return
@@ -509,6 +530,7 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 		if c.rd.Type() != codec.RecShardRef {
 			continue
 		}
+		refs += c.rd.Count()
 		for i := 0; i < c.rd.Count(); i++ {
 			r, _, _ := codec.ParseShardRef(c.rd.Record(i))
 			if int(r.Shard) >= 1<<(4*levels) || len(c.tab.shards[r.Shard].recs) > 0 || slices.Contains(seen, r.Shard) {
@@ -525,6 +547,7 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 	}
 	c.sendEmptyShards(from)
 	empties = len(seen)
+	c.sync.packing = refs-empties >= packMin
 	c.rd.Reset(int(h.Sections), body)
 	for c.rd.Next() {
 		switch c.rd.Type() {
@@ -546,6 +569,7 @@ func (c *Core) onShardRequest(now Time, from netip.AddrPort, h *codec.Header, bo
 	}
 	serve()
 	c.sync.seen = seen
+	c.sendPacked(from, true)
 	c.sendEmptyShards(from) // serveShard's: the requester holds all we do
 	if busy {
 		// Say when to ask again, rather than leave the requester to time
@@ -573,7 +597,7 @@ func (c *Core) serveShard(to netip.AddrPort, ref *codec.ShardRef) bool {
 	idx := int32(ref.Shard)
 	sh := c.tab.shards[idx]
 	if len(c.sync.prints) == 0 {
-		c.sendShard(to, idx, nil)
+		c.packShard(to, idx, nil)
 		return ref.Digest != sh.digest
 	}
 	slices.Sort(c.sync.prints)
@@ -590,7 +614,7 @@ func (c *Core) serveShard(to netip.AddrPort, ref *codec.ShardRef) bool {
 	}
 	c.sync.send = send
 	if differ {
-		c.sendShard(to, idx, send)
+		c.packShard(to, idx, send)
 	} else {
 		c.sync.empty = append(c.sync.empty, codec.ShardRef{Shard: ref.Shard, Digest: sh.digest})
 	}
@@ -617,35 +641,120 @@ func (c *Core) sendEmptyShards(to netip.AddrPort) {
 	c.sync.empty = c.sync.empty[:0]
 }
 
-// sendShard sends the records of one shard, tombstones included, then the
-// application state of its live members, in as many datagrams as needed:
-// every record, or with a non-nil mask those whose mask entry is true. Each
-// datagram starts with a ShardRef naming the shard and the number of
-// records the whole answer carries.
-func (c *Core) sendShard(to netip.AddrPort, idx int32, mask []bool) {
-	sh := c.tab.shards[idx]
-	ref := codec.ShardRef{Shard: uint32(idx), Count: maskedRecords(sh, mask), Digest: sh.digest}
-	mi, si, ei := 0, 0, 0 // next member record; next member and entry for state
-	for {
-		// Try a compressed datagram of up to bulkFactor datagrams' worth of
-		// records; if it does not compress enough, resend the same records
-		// from the same place in a plain datagram.
-		m0, s0, e0 := mi, si, ei
-		c.beginBulk(codec.MsgShardData)
-		c.bld.AddShardRef(ref)
-		added := c.fillShard(sh, mask, &mi, &si, &ei)
-		if !c.sendBulk(to, codec.MsgShardData) {
-			mi, si, ei = m0, s0, e0
-			c.begin(codec.MsgShardData)
-			c.bld.AddShardRef(ref)
-			added = c.fillShard(sh, mask, &mi, &si, &ei)
-			c.send(to, codec.MsgShardData)
-		}
-		c.stats.ShardsSent++
-		if mi == len(sh.recs) && si == len(sh.recs) || added == 0 {
+// Shard data is packed: the answers to the shards of one request share
+// datagrams, each shard's records after a ShardRef naming the shard and the
+// number of records its whole answer carries, a shard too large for the
+// rest of a datagram continuing in the next after the same ShardRef. A
+// join of a 2,000-member table so takes about 40 datagrams rather than one
+// per shard (256); at 10,000 members the shards fill datagrams anyway.
+
+// packShard queues the records of shard idx for to (with a non-nil mask,
+// those whose mask entry is true) and sends the datagrams the queue fills.
+func (c *Core) packShard(to netip.AddrPort, idx int32, mask []bool) {
+	ps := packedShard{idx: idx, off: int32(len(c.sync.packMask)), mlen: -1}
+	if mask != nil {
+		ps.mlen = int32(len(mask))
+		c.sync.packMask = append(c.sync.packMask, mask...)
+	}
+	c.sync.pack = append(c.sync.pack, ps)
+	c.sendPacked(to, !c.sync.packing)
+}
+
+// packRaw is how many raw bytes of records one packed datagram takes: the
+// bulk limit (bulkFactor datagrams), less room for the section headers.
+func (c *Core) packRaw() int {
+	return min(bulkFactor*c.cfg.MaxDatagramSize, codec.HeaderSize+codec.MaxBodySize) - codec.HeaderSize - 16*codec.SectionHeaderSize
+}
+
+// sendPacked sends the queued shards to to in as few datagrams as they fill,
+// compressed when that fits; unless all is set it keeps back what does not
+// fill a datagram, for the next shard of the request to share.
+func (c *Core) sendPacked(to netip.AddrPort, all bool) {
+	y := &c.sync
+	for len(y.pack) > 0 {
+		if !all && c.packedBytes() < c.packRaw() {
 			return
 		}
+		// Try a compressed datagram of up to bulkFactor datagrams' worth
+		// of records; if it does not compress enough, resend the same
+		// records from the same place in a plain datagram.
+		k, mi, si, ei := c.fillPacked(true)
+		if !c.sendBulk(to, codec.MsgShardData) {
+			k, mi, si, ei = c.fillPacked(false)
+			c.send(to, codec.MsgShardData)
+		}
+		c.stats.ShardsSent += uint64(k)
+		// Drop the shards sent in full; the one cut short keeps its
+		// place.
+		y.pack = y.pack[:copy(y.pack, y.pack[k:])]
+		if len(y.pack) > 0 {
+			y.pack[0].resume = [3]int32{int32(mi), int32(si), int32(ei)}
+		}
+		if k == 0 && mi == 0 && si == 0 && ei == 0 {
+			break // not even one record fits: give up rather than spin
+		}
 	}
+	if all || len(y.pack) == 0 {
+		y.pack, y.packMask = y.pack[:0], y.packMask[:0]
+	}
+}
+
+// packedBytes is the raw bytes the queued shards take, section headers
+// included.
+func (c *Core) packedBytes() int {
+	n := 0
+	for i, ps := range c.sync.pack {
+		sh, mask := c.tab.shards[ps.idx], c.packedMask(ps)
+		n += 3*codec.SectionHeaderSize + codec.ShardRefSize
+		for j := range sh.recs {
+			if i == 0 && j < int(ps.resume[0]) || mask != nil && !mask[j] {
+				continue
+			}
+			n += codec.MemberSize
+			if r := &sh.recs[j]; r.app != nil && r.live() {
+				n += len(r.app.entries) * codec.StateSize
+			}
+		}
+	}
+	return n
+}
+
+func (c *Core) packedMask(ps packedShard) []bool {
+	if ps.mlen < 0 {
+		return nil
+	}
+	return c.sync.packMask[ps.off : ps.off+ps.mlen]
+}
+
+// fillPacked begins a datagram (bulk or plain) and fills it with the queued
+// shards from the first one's resume point. It returns how many shards it
+// completed and where the next one stopped.
+func (c *Core) fillPacked(bulk bool) (k, mi, si, ei int) {
+	if bulk {
+		c.beginBulk(codec.MsgShardData)
+	} else {
+		c.begin(codec.MsgShardData)
+	}
+	for k < len(c.sync.pack) {
+		ps := c.sync.pack[k]
+		sh := c.tab.shards[ps.idx]
+		mask := c.packedMask(ps)
+		mi, si, ei = 0, 0, 0
+		if k == 0 {
+			mi, si, ei = int(ps.resume[0]), int(ps.resume[1]), int(ps.resume[2])
+		}
+		// A ShardRef needs room for at least one record after it.
+		if c.bld.Room(codec.RecState) < 2 {
+			return k, mi, si, ei
+		}
+		c.bld.AddShardRef(codec.ShardRef{Shard: uint32(ps.idx), Count: maskedRecords(sh, mask), Digest: sh.digest})
+		c.fillShard(sh, mask, &mi, &si, &ei)
+		if mi < len(sh.recs) || si < len(sh.recs) {
+			return k, mi, si, ei // full: the shard continues in the next
+		}
+		k++
+	}
+	return k, 0, 0, 0
 }
 
 // fillShard adds to the datagram being built the records of sh from member
@@ -701,37 +810,51 @@ func maskedRecords(sh *shard, mask []bool) uint32 {
 }
 
 // solicited reports whether a shard-data datagram answers one of our
-// requests, and counts its member records toward the request its first
-// ShardRef names. A datagram with records names one shard; one that
-// answers several requests with no records (sendEmptyShards) is solicited
-// when any of them is open.
+// requests, and counts its member and state records toward the requests
+// they answer: those after a ShardRef belong to the shard it names (see
+// packShard). It is solicited when any shard it names was asked of its
+// sender and is still open, and no record comes before a ShardRef. The
+// records of a shard it shares the datagram with whose request closed
+// meanwhile (on a busy answer, say, the network having reordered it
+// before the data) come from a peer this node asked all the same, and are
+// taken.
 func (c *Core) solicited(now Time, from netip.AddrPort, sections uint8, body []byte) bool {
-	first, named, wanted := -1, false, false
-	members := uint32(0)
-	var ref codec.ShardRef
+	named, wanted := false, false
+	c.rd.Reset(int(sections), body)
+	for c.rd.Next() {
+		switch c.rd.Type() {
+		case codec.RecShardRef:
+			named = true
+			for k := 0; k < c.rd.Count() && !wanted; k++ {
+				r, _, _ := codec.ParseShardRef(c.rd.Record(k))
+				wanted = c.findWant(from, int32(r.Shard)) >= 0
+			}
+		case codec.RecMember, codec.RecState:
+			if !named {
+				return false
+			}
+		}
+	}
+	if !wanted {
+		return false
+	}
+	cur := -1
 	c.rd.Reset(int(sections), body)
 	for c.rd.Next() {
 		switch c.rd.Type() {
 		case codec.RecShardRef:
 			for k := 0; k < c.rd.Count(); k++ {
 				r, _, _ := codec.ParseShardRef(c.rd.Record(k))
-				i := c.findWant(from, int32(r.Shard))
-				if !named {
-					first, ref, named = i, r, true
+				if cur = c.findWant(from, int32(r.Shard)); cur >= 0 {
+					c.sync.wants[cur].need = r.Count
 				}
-				wanted = wanted || i >= 0
 			}
 		case codec.RecMember, codec.RecState:
-			members += uint32(c.rd.Count())
+			if cur >= 0 {
+				c.sync.wants[cur].got += uint32(c.rd.Count())
+			}
 		}
 	}
-	if first < 0 {
-		// Records are taken only for the request they answer.
-		return wanted && members == 0
-	}
-	w := &c.sync.wants[first]
-	w.need = ref.Count
-	w.got += members
 	return true
 }
 
