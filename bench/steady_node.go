@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"time"
 
 	"github.com/hearsay-io/hearsay/engine"
@@ -37,6 +38,15 @@ import (
 // steadyNodeEnv, when set in a process's environment, makes it run one
 // steady-state node (steadyNodeMain) instead of its program.
 const steadyNodeEnv = "HEARSAY_BENCH_STEADY_NODE"
+
+// SteadyNodeProfileEnv names an environment variable that, set to a file
+// name in the environment of a steady run over UDP, makes the node in its
+// own process record every allocation (runtime.MemProfileRate = 1) and
+// write its allocation profile there when its window begins (name.start)
+// and when it exits (name): go tool pprof -sample_index=alloc_space
+// -base name.start name shows where the bytes of a window that was not
+// free of allocation came from.
+const SteadyNodeProfileEnv = "HEARSAY_BENCH_STEADY_NODE_PROFILE"
 
 func init() {
 	if os.Getenv(steadyNodeEnv) == "" {
@@ -106,6 +116,11 @@ func readSample(s *nodeSample, samples []metrics.Sample) {
 }
 
 func steadyNodeMain(in io.Reader, out io.Writer) error {
+	profile := os.Getenv(SteadyNodeProfileEnv)
+	if profile != "" {
+		runtime.MemProfileRate = 1
+		defer writeAllocs(profile)
+	}
 	r := bufio.NewReader(in)
 	line, err := r.ReadBytes('\n')
 	if err != nil {
@@ -153,6 +168,9 @@ func steadyNodeMain(in io.Reader, out io.Writer) error {
 		{Name: "/gc/heap/allocs:objects"},
 		{Name: "/gc/cycles/total:gc-cycles"},
 	}
+	if profile != "" {
+		writeAllocs(profile + ".start")
+	}
 	readSample(&rep.Begin, samples)
 	rep.Begin.Stats = node.Stats().Stats
 	time.Sleep(spec.Window)
@@ -171,6 +189,16 @@ func steadyNodeMain(in io.Reader, out io.Writer) error {
 	}
 	_, err = out.Write(append(b, '\n'))
 	return err
+}
+
+// writeAllocs writes the allocation profile to path, after a collection
+// so that it is up to date.
+func writeAllocs(path string) {
+	runtime.GC()
+	if f, err := os.Create(path); err == nil {
+		_ = pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
 }
 
 // childNode is the parent's handle on the child process.
