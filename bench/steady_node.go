@@ -74,8 +74,12 @@ type nodeSpec struct {
 	Config nodeConfig
 	Bind   netip.AddrPort   // the port the node had in the parent
 	Seeds  []netip.AddrPort // joined through
-	N      int              // members the node waits to know before it is ready
-	Window time.Duration
+	// Members, when set, are given to the node (Node.AddMembers, as the
+	// in-process cluster was built) before it joins, so that the join only
+	// announces it and the table need not be fetched.
+	Members []engine.Member
+	N       int // members the node waits to know before it is ready
+	Window  time.Duration
 }
 
 // nodeSample is what the child measures at each end of its window.
@@ -141,6 +145,12 @@ func steadyNodeMain(in io.Reader, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	t0 := time.Now()
+	if len(spec.Members) > 0 {
+		if err := node.AddMembers(spec.Members); err != nil {
+			return err
+		}
+		spec.Members = nil
+	}
 	if err := node.Join(ctx, spec.Seeds...); err != nil {
 		return fmt.Errorf("joining through %v: %w", spec.Seeds, err)
 	}
@@ -233,6 +243,17 @@ func startChildNode(rn *run, i int) (*childNode, error) {
 		return nil, err
 	}
 	spec := nodeSpec{Bind: self.Addr, Seeds: seeds, N: c.Len(), Window: rn.o.durationOr(20 * time.Second)}
+	if c.Len() > childAddMembersAbove {
+		// A join fetches the whole table, which at thousands of members
+		// on a loaded machine may not finish (issue 19, Deliver 4): give
+		// the child the table, as the in-process nodes were given theirs.
+		from := seedOf(c, i, 0)
+		for j := 0; j < c.Len(); j++ {
+			if m, ok := c.Member(from, j); ok && j != i {
+				spec.Members = append(spec.Members, m)
+			}
+		}
+	}
 	spec.Config.Config = rn.o.engineConfig()
 	spec.Config.ID, spec.Config.Generation = c.ID(i), gen
 	line, err := json.Marshal(&spec)
@@ -288,6 +309,10 @@ func startChildNode(rn *run, i int) (*childNode, error) {
 		}
 	}
 }
+
+// childAddMembersAbove is the cluster size above which the child is given
+// the table rather than fetching it by joining.
+const childAddMembersAbove = 1000
 
 // seedOf returns the k-th node other than i.
 func seedOf(c Cluster, i, k int) int { return (i + 1 + k) % c.Len() }
