@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -16,8 +14,11 @@ import (
 // bench/results/NAME/ of repeated runs of one command, shown as medians.
 // scripts/figures.sh runs the commands that write them; the quick ones by
 // default, the large ones (scale-sim-100000, nemesis-1000) with
-// FIGURES_BIG=1. bench/results/udp-10000/ is measured on its own, and
-// peerbench (bench/peers) writes bench/peers/results/peers.json.
+// FIGURES_BIG=1. bench/results/udp-bootstrap-10000 is measured on its
+// own (the run takes the whole machine), and peerbench (bench/peers)
+// writes bench/peers/results/peers.json. Other files under bench/results
+// that no block reads are records of single runs, kept as evidence; they
+// are not README's figures.
 //
 // Each block picks its figures by scenario and figure name. When a
 // scenario renames a figure, render fails with the name it could not
@@ -67,7 +68,7 @@ var blocks = []block{
 	{
 		name:      "udp-bootstrap-10000",
 		from:      groupsFrom(resultsUDPBootstrap10k),
-		remeasure: "measured on its own (bench/results/udp-10000/)",
+		remeasure: "measured on its own (gossipbench -mode udp -scenario bootstrap -n-for bootstrap=10000 -save bench/results/udp-bootstrap-10000.json)",
 		render:    renderUDPBootstrap,
 	},
 }
@@ -79,8 +80,8 @@ const (
 	resultsScale100k       = "scale-sim-100000" // dissemination, crash, steady at 100,000 simulated nodes (big)
 	resultsUDP1000         = "udp-1000"         // the core suite on real UDP at 1,000 nodes, repeated
 	resultsNemesisShort    = "nemesis-short-200"
-	resultsNemesis1000     = "nemesis-1000" // the nemesis suite at 1,000 simulated nodes (big)
-	resultsUDPBootstrap10k = "udp-10000"    // bootstrap of 10,000 nodes on real UDP, saved separately
+	resultsNemesis1000     = "nemesis-1000"        // the nemesis suite at 1,000 simulated nodes (big)
+	resultsUDPBootstrap10k = "udp-bootstrap-10000" // bootstrap of 10,000 nodes on real UDP, measured on its own
 	notMeasured            = "Not measured yet"
 )
 
@@ -437,155 +438,4 @@ func renderUDPBootstrap(src *sources) (string, error) {
 	b.WriteString(g.caption() + " " + g.checks(nil) + "\n\n")
 	table(&b, []string{"scenario", "figure", "value", "target", "reference"}, rows)
 	return b.String(), nil
-}
-
-// peersReport is the part of peerbench's JSON report (bench/peers,
-// Report) that render reads: where it ran and every run's figures.
-type peersReport struct {
-	Meta struct {
-		Machine    string  `json:"machine"`
-		CPUs       int     `json:"cpus"`
-		GOMAXPROCS int     `json:"gomaxprocs"`
-		GoVersion  string  `json:"go_version"`
-		Commit     string  `json:"commit"`
-		Command    string  `json:"command"`
-		Started    string  `json:"started"`
-		Wall       float64 `json:"wall_s"`
-		Reps       int     `json:"reps"`
-	} `json:"meta"`
-	Runs []struct {
-		Engine  string `json:"engine"`
-		N       int    `json:"n"`
-		Figures []struct {
-			Scenario string  `json:"scenario"`
-			Name     string  `json:"name"`
-			Unit     string  `json:"unit"`
-			Value    float64 `json:"value"`
-			Missing  bool    `json:"missing"`
-		} `json:"figures"`
-		Err string `json:"error"`
-	} `json:"runs"`
-}
-
-func readPeers(b []byte) (*peersReport, error) {
-	var rep peersReport
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, err
-	}
-	if len(rep.Runs) == 0 {
-		return nil, fmt.Errorf("no runs")
-	}
-	return &rep, nil
-}
-
-// peersFigures are the peerbench figures the peers block shows.
-var peersFigures = []struct{ scenario, name, label string }{
-	{"join", "after_last_s", "paced joins: all see all, after the last join"},
-	{"burst", "all_see_all_s", "burst join: all see all"},
-	{"crash", "p50_s", "crash: survivors that know, p50"},
-	{"crash", "all_know_s", "crash: every survivor knows"},
-	{"steady", "datagrams_per_node_s", "steady: datagrams sent per node per second"},
-	{"steady", "bytes_per_node_s", "steady: bytes sent per node per second"},
-	{"steady", "cpu_ms_per_node_s", "steady: CPU per node per second"},
-	{"steady", "allocs_per_node_s", "steady: allocations per node per second"},
-	{"loss10", "false_pairs", "10% loss: (observer, member) pairs falsely dead"},
-	{"loss30", "false_pairs", "30% loss: (observer, member) pairs falsely dead"},
-}
-
-// renderPeers renders Hearsay and memberlist side by side from
-// peerbench's report: per N and figure, the median over the repeated
-// runs of each engine, and their ratio.
-func renderPeers(src *sources) (string, error) {
-	rep := src.peers
-	if rep == nil {
-		return notMeasured + ": no " + src.peersPath + " (bench/peers writes it).\n", nil
-	}
-	type key struct {
-		engine, scenario, name string
-		n                      int
-	}
-	values := map[key][]float64{}
-	missing := map[key]int{}
-	units := map[string]string{}
-	runs := map[string]int{}
-	var sizes []int
-	for _, r := range rep.Runs {
-		if !slices.Contains(sizes, r.N) {
-			sizes = append(sizes, r.N)
-		}
-		runs[fmt.Sprintf("%s/%d", r.Engine, r.N)]++
-		for _, f := range r.Figures {
-			k := key{r.Engine, f.Scenario, f.Name, r.N}
-			units[f.Scenario+"."+f.Name] = f.Unit
-			if f.Missing || math.IsNaN(f.Value) {
-				missing[k]++
-			} else {
-				values[k] = append(values[k], f.Value)
-			}
-		}
-	}
-	slices.Sort(sizes)
-	cell := func(k key) string {
-		v := values[k]
-		if len(v) == 0 && missing[k] == 0 {
-			return "—"
-		}
-		s := stat{unit: units[k.scenario+"."+k.name], values: v, missing: missing[k]}
-		if s.unit == "ms/s" {
-			s.unit = "s"
-			s.values = slices.Clone(v)
-			for i := range s.values {
-				s.values[i] /= 1000
-			}
-		}
-		return s.value()
-	}
-	var rows [][]string
-	for _, f := range peersFigures {
-		if _, ok := units[f.scenario+"."+f.name]; !ok {
-			return "", fmt.Errorf("%s has no figure %s.%s", src.peersPath, f.scenario, f.name)
-		}
-		for k, n := range sizes {
-			h := key{"hearsay", f.scenario, f.name, n}
-			m := key{"memberlist", f.scenario, f.name, n}
-			if len(values[h])+missing[h]+len(values[m])+missing[m] == 0 {
-				continue
-			}
-			ratio := ""
-			if missing[h] == 0 && missing[m] == 0 && len(values[h]) > 0 && len(values[m]) > 0 {
-				if mm := median(values[m]); mm != 0 {
-					ratio = trimRatio(median(values[h]) / mm)
-				}
-			}
-			label := ""
-			if k == 0 {
-				label = f.label
-			}
-			rows = append(rows, []string{label, thousands(n), cell(h), cell(m), ratio})
-		}
-	}
-	var reps []string
-	for _, n := range sizes {
-		reps = append(reps, fmt.Sprintf("%d at %s", runs[fmt.Sprintf("hearsay/%d", n)], thousands(n)))
-	}
-	m := rep.Meta
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "`%s` at %s, started %s, on %d× %s (%s, GOMAXPROCS %d): %s wall. Real UDP on loopback, one engine at a time; medians over repeated runs of each engine (%s).\n\n",
-		m.Command, shortCommit(m.Commit), m.Started, m.CPUs, orUnknown(m.Machine), m.GoVersion, m.GOMAXPROCS,
-		bench.FormatValue(m.Wall, "s"), strings.Join(reps, ", "))
-	table(&b, []string{"figure", "N", "Hearsay", "memberlist", "Hearsay / memberlist"}, rows)
-	return b.String(), nil
-}
-
-// trimRatio formats a ratio with about three significant digits.
-func trimRatio(v float64) string {
-	return bench.FormatValue(v, "") + "×"
-}
-
-// shortCommit shortens peerbench's commit ("<hash>" or "<hash> (work
-// tree modified)") like Source.Short.
-func shortCommit(c string) string {
-	hash, rest, _ := strings.Cut(c, " ")
-	s := &bench.Source{Commit: hash, Dirty: strings.Contains(rest, "modified")}
-	return s.Short()
 }

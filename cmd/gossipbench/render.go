@@ -480,12 +480,28 @@ func (s stat) targetText() string {
 	return fmt.Sprintf("%s, **met in %d of %d runs**", t, met, runs)
 }
 
-// refText formats the figure's reference.
+// refText formats the figure's reference. A reference that quotes
+// another engine's reported figure is left out: README compares Hearsay
+// with other engines only where both ran on one harness (the peers
+// block), never with a number from elsewhere.
 func (s stat) refText() string {
-	if s.ref == nil {
+	if s.ref == nil || quotedRef(s.ref) {
 		return ""
 	}
 	return bench.FormatValue(s.ref.Value, s.unit) + ": " + s.ref.Label
+}
+
+// quotedRefs are the labels (prefixes) of the references that quote
+// another engine's figure rather than a theoretical bound or a design aim.
+var quotedRefs = []string{"a widely used engine"}
+
+func quotedRef(r *bench.Reference) bool {
+	for _, q := range quotedRefs {
+		if strings.HasPrefix(r.Label, q) {
+			return true
+		}
+	}
+	return false
 }
 
 // checks returns one line about the outcome checks of the named
