@@ -344,8 +344,13 @@ func (c *Core) addWant(w want) {
 	c.sync.wantPeers[w.peer]++
 }
 
+// maxKeptWants is the capacity of open shard requests kept once none is
+// open: enough for steady anti-entropy, so that it allocates nothing.
+const maxKeptWants = 64
+
 // removeWant closes the open request at index i. Closed entries are dropped
-// from the front as they come and compacted away once they are the most.
+// from the front as they come and compacted away once they are the most;
+// once none is open, a burst's bookkeeping is let go.
 func (c *Core) removeWant(i int) {
 	y := &c.sync
 	w := &y.wants[i]
@@ -359,6 +364,10 @@ func (c *Core) removeWant(i int) {
 		y.head++
 	}
 	switch {
+	case y.open == 0 && cap(y.wants) > maxKeptWants:
+		// The last of a burst (a join asks for every shard at once): let
+		// go of its bookkeeping rather than hold it for the node's life.
+		y.wants, y.head, y.wantAt, y.wantPeers = nil, 0, nil, nil
 	case y.open == 0:
 		clear(y.wants)
 		y.wants, y.head = y.wants[:0], 0
