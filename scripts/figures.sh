@@ -21,8 +21,9 @@
 #                   median and range
 #
 # Times on a 2-core machine: the quick set takes about 10 minutes, nearly
-# all of it the three real-UDP runs at 1,000 nodes; the large runs add
-# about an hour (see each). Run it on a quiet machine: each results file
+# all of it the core suite at 10,000 simulated nodes and the three
+# real-UDP runs at 1,000 nodes (about 2.3 minutes each); the large runs
+# add about an hour (see each). Run it on a quiet machine: each results file
 # records the load average at start and end, and README shows it. A
 # tree with uncommitted changes is measured too, but its results say
 # "+dirty". A run whose outcome checks fail is still saved (README's
@@ -129,7 +130,10 @@ measure_reps udp-1000 -mode udp -n 1000
 
 # The large set, FIGURES_BIG=1.
 #   scale-sim-100000  dissemination, crash and steady state at 100,000 simulated nodes
-#   nemesis-1000      the nemesis suite at 1,000 simulated nodes
+#   nemesis-1000      the nemesis suite at 1,000 simulated nodes (about 21 minutes
+#                     at load 3 on 2 cores, 45 at load 6 to 29; its simulated
+#                     figures do not depend on the load, so it may run beside
+#                     the quick set: FIGURES_BIG=1 scripts/figures.sh nemesis-1000)
 measure_big scale-sim-100000 16 -n 100000 -scenario dissemination,crash,steady
 measure_big nemesis-1000 4 -suite nemesis -n 1000
 
