@@ -23,7 +23,7 @@ fmt-check:
 # go test runs each Fuzz function over its seed corpus (f.Add seeds and
 # testdata/fuzz/), so the seed corpora are part of this target.
 race:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 fuzz:
