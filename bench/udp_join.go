@@ -96,8 +96,11 @@ func CompressedTable(members []engine.Member) int {
 }
 
 // TableMembers implements JoinReporter; it returns nil for a node that
-// does not run.
+// does not run or does not exist.
 func (c *udpCluster) TableMembers(i int) []engine.Member {
+	if i < 0 || i >= len(c.nodes) {
+		return nil
+	}
 	p := c.proc(i)
 	if p == nil || p.stopped.Load() {
 		return nil
