@@ -154,21 +154,27 @@ func (w *replayWin) accept(seq uint32, now Time, st *Stats) bool {
 }
 
 // shift moves the window up by n sequence numbers.
-func (w *replayWin) shift(n uint32) {
-	if n >= replayWindow {
-		w.bits = [replayWindow / 64]uint64{}
+func (w *replayWin) shift(n uint32) { shiftWindow(w.bits[:], n) }
+
+// shiftWindow moves a sliding window's bitmap (bit i of the whole: the
+// sequence number i below the top was seen) up by n sequence numbers:
+// bits move toward higher positions and those past the end are dropped.
+// The replay windows and the user-message windows share it.
+func shiftWindow(bits []uint64, n uint32) {
+	if n >= uint32(64*len(bits)) {
+		clear(bits)
 		return
 	}
-	words, bits := int(n/64), n%64
-	for i := len(w.bits) - 1; i >= 0; i-- {
+	words, b := int(n/64), n%64
+	for i := len(bits) - 1; i >= 0; i-- {
 		var v uint64
 		if j := i - words; j >= 0 {
-			v = w.bits[j] << bits
-			if bits > 0 && j-1 >= 0 {
-				v |= w.bits[j-1] >> (64 - bits)
+			v = bits[j] << b
+			if b > 0 && j-1 >= 0 {
+				v |= bits[j-1] >> (64 - b)
 			}
 		}
-		w.bits[i] = v
+		bits[i] = v
 	}
 }
 

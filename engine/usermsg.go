@@ -513,24 +513,8 @@ func (c *Core) msgFresh(now Time, origin ID, gen uint64, seq uint32) int {
 	return msgNew
 }
 
-// shift moves the window up by n sequence numbers.
-func (w *msgWin) shift(n uint32) {
-	if n >= msgWindow {
-		w.bits = [msgWindow / 64]uint64{}
-		return
-	}
-	words, bits := int(n/64), n%64
-	for i := len(w.bits) - 1; i >= 0; i-- {
-		var v uint64
-		if j := i - words; j >= 0 {
-			v = w.bits[j] << bits
-			if bits > 0 && j-1 >= 0 {
-				v |= w.bits[j-1] >> (64 - bits)
-			}
-		}
-		w.bits[i] = v
-	}
-}
+// shift moves the window up by n sequence numbers (see shiftWindow).
+func (w *msgWin) shift(n uint32) { shiftWindow(w.bits[:], n) }
 
 // evictMsgWindow forgets the window used longest ago (the lowest ID among
 // equals, so that the choice does not depend on map order).
