@@ -275,7 +275,10 @@ func (c *Core) checkSubjects(now Time) {
 			if !c.verifying(m.id) {
 				c.startProbe(now, r, probeVerify)
 			}
-			m.due = c.checkAt(m)
+			// Look again once that ping (or one already out) is decided,
+			// never at once: a due time not after now would have a
+			// driver tick again at the same instant.
+			m.due = max(c.checkAt(m), now.Add(c.cfg.ProbeTimeout))
 			continue
 		}
 		if s := c.susp[m.id]; s != nil && s.mine {

@@ -169,9 +169,12 @@ func (ck *checker) checkSolicited(rd *reading, unsol uint64) tri {
 func (ck *checker) notApplied(t tri) tri { return yes - t }
 
 // checkRetry checks what the node did with a Retry: it follows one from an
-// address it sent the named request to within expectWindow, once per
-// request; any other is DropUnsolicited. A Retry with a token it follows
-// for a Sync makes it send the Sync again with an Echo of the token.
+// address it sent the named request to within expectWindow; any other is
+// DropUnsolicited. A Retry that asks to go again at once (After 0) is
+// followed once per request type within expectWindow; one with a wait is
+// always followed, since it sends nothing at once and cannot loop. A Retry
+// with a token it follows for a Sync makes it send the Sync again with an
+// Echo of the token.
 func (ck *checker) checkRetry(rd *reading, unsol uint64) {
 	x, ok := retryOf(rd)
 	if !ok {
@@ -182,7 +185,7 @@ func (ck *checker) checkRetry(rd *reading, unsol uint64) {
 	}
 	p := &ck.peers
 	f := p.followed[ck.from]
-	dup := f.typ == x.For && within(f.at, ck.now, expectWindow)
+	dup := x.After == 0 && f.typ == x.For && within(f.at, ck.now, expectWindow)
 	exp := ck.expectedFor(ck.from, x.For)
 	switch {
 	case dup || exp == no:
@@ -195,6 +198,9 @@ func (ck *checker) checkRetry(rd *reading, unsol uint64) {
 		ck.failf("a Retry for %v from %v, which the node asked, counted in DropUnsolicited", x.For, ck.from)
 		return
 	case unsol != 0:
+		return
+	}
+	if x.After != 0 {
 		return
 	}
 	p.followed[ck.from] = retryMark{typ: x.For, at: ck.now}

@@ -92,8 +92,8 @@
 //     data, a sync or join reply or a Retry that answers no request of the
 //     node's (one it sent to that address, of that type for a Retry,
 //     within 4 s; shard data for an open shard request) is counted once in
-//     DropUnsolicited, and a second Retry for the same request within 4 s
-//     too;
+//     DropUnsolicited, and a second at-once Retry (no wait) for the same
+//     request type within 4 s too (a Retry with a wait is always taken);
 //   - address validation: the bytes the node queues to a datagram's
 //     source while handling it are at most the datagram's size (both as on
 //     the wire) unless the datagram carried a valid Echo of a token the

@@ -74,6 +74,11 @@ func (ck *checker) read(b []byte) reading {
 			unsure = true // settled by the counters (afterReceive)
 		}
 	}
+	// From here on a refusal of compressed shard data may instead be the
+	// gate's DropUnsolicited (the request had ended): it carries unsure.
+	refused := func(cause string, count func(*engine.Stats) uint64) reading {
+		return reading{cause: cause, count: count, unsure: unsure}
+	}
 	sealed := hv.Flags()&codec.FlagSealed != 0
 	unbound := false
 	switch {

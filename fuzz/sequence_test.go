@@ -62,6 +62,7 @@ func handPrograms() [][]byte {
 		printRaw    = 0xff // selPrint: a raw value follows
 		retryToken  = 0x80 // reply kind: a Retry with a token
 		retryOther  = 0x20 // reply kind: the Retry names another request
+		retryWait   = 0x40 // reply kind: the Retry asks to wait (low 6 bits, ms)
 		echoOpt     = 0x10 // options: echo the token the node issued to the source
 	)
 	rec := func(t codec.RecType, n int) []byte { return []byte{sectionType(t), 0xff, byte(n)} }
@@ -261,6 +262,15 @@ func handPrograms() [][]byte {
 			// node 3 answers it.
 			cat([]byte{keyed, 5, opJoin, 3}, reply(0, retryToken|retryOther, 0), reply(0, retryToken, 0),
 				reply(0, 0, 1), rec(codec.RecDigest, 1), []byte{1, 3, liveCount, sumPlus1},
+				[]byte{opAdvance | 11}),
+			// Busy answers: node 5 joins through node 3, which answers
+			// twice that it is busy (a Retry with a wait of 5 ms, each
+			// taken), then with a token (followed: the Join goes again
+			// with an Echo), then with a token again for that Join (a
+			// second at-once Retry within 4 s: refused); a wait after
+			// it is still taken.
+			cat([]byte{keyed, 5, opJoin, 3}, reply(0, retryToken|retryWait|5, 0), reply(0, retryToken|retryWait|5, 0),
+				reply(0, retryToken, 0), reply(0, retryToken, 0), reply(0, retryToken|retryWait|5, 0),
 				[]byte{opAdvance | 11}),
 			// A stranger asks node 0, in a padded ping-req, to probe node
 			// 3; node 3's ack comes back and node 0 relays it to the
