@@ -25,6 +25,9 @@ type suspicion struct {
 	// heard is when this node last heard from the suspect first-hand: a
 	// heartbeat as its observer, or any datagram from its address.
 	heard Time
+	// minedAt is when this node confirmed the suspicion by a probe of a
+	// member it had measured no round trip to; zero otherwise.
+	minedAt Time
 }
 
 type suspAt struct {
@@ -46,7 +49,7 @@ func (c *Core) startSuspicion(now Time, r *record, witness ID) {
 	s.ver++
 	s.gen, s.inc = r.gen, r.inc
 	s.mine = witness == c.id
-	s.heard = 0
+	s.heard, s.minedAt = 0, 0
 	s.s.Start(now, c.tab.live, uint64(witness), c.suspicionConfig())
 	heap.Push(&c.sheap, suspAt{at: c.suspicionDeadline(s), id: r.id, ver: s.ver})
 }
@@ -60,6 +63,9 @@ func (c *Core) startSuspicion(now Time, r *record, witness ID) {
 // (a slow link, see expireSuspicions) has the time to refute.
 func (c *Core) suspicionDeadline(s *suspicion) Time {
 	if s.mine {
+		if s.minedAt != 0 {
+			return max(s.s.Deadline(), s.minedAt.Add(c.suspicionConfig().Min(c.tab.live)))
+		}
 		return s.s.Deadline()
 	}
 	return s.s.StartTime().Add(c.suspicionConfig().Max(c.tab.live))
@@ -191,6 +197,17 @@ func (c *Core) accuse(now Time, p *probe) {
 		c.put(now, rec, r, c.id)
 		r = c.lookup(p.target)
 	} else {
+		if s := c.susp[r.id]; s != nil && !s.mine {
+			if _, measured := c.RTT(r.id); !measured {
+				// A probe of a member this node never measured a round
+				// trip to (it took the member on since the suspicion
+				// began, as the member's observer was passed over) times
+				// out on a slow link as on a dead member. The suspect
+				// gets a whole Min from this probe to refute, not what
+				// is left of a timer that began before it.
+				s.minedAt = now
+			}
+		}
 		c.confirm(now, p.target, c.id)
 	}
 	c.q.addMember(p.target, c.id)

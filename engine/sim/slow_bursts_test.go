@@ -1,0 +1,47 @@
+package sim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hearsay-io/hearsay/engine/sim"
+	"github.com/hearsay-io/hearsay/netio"
+)
+
+// TestSlowNodesThroughBursts combines two faults: 5% of the nodes delay
+// every datagram by 0.5 to 2 s each way, and every link loses 80% or 90%
+// of its datagrams for 2 s every 30 s, for 2 minutes (1% loss otherwise).
+// No one may be declared dead. Before a node that confirmed a suspicion by
+// a probe of a member it had measured no round trip to gave the suspect a
+// whole Suspicion.Min from that probe, such a node (an observer that took
+// a slow member on during a burst, as its observer was passed over)
+// declared it dead 0.4 s after its probe, on a timer begun 1.6 s before,
+// while the slow refutation was on its way (seed 1: 1 dead event).
+func TestSlowNodesThroughBursts(t *testing.T) {
+	const n = 1000
+	l := lan()
+	l.Loss = 0.01
+	rec := newRecorder()
+	s := newSim(t, n, 1, l, rec)
+	s.RunFor(10 * time.Second)
+	for i := 0; i < n; i += 20 {
+		s.Network().SetEndpointFaults(sim.Addr(i), netio.Faults{Delay: netio.Latency{Base: 500 * time.Millisecond, Jitter: 1500 * time.Millisecond, Shape: netio.Uniform}})
+	}
+	for k := 0; k < 4; k++ {
+		s.RunFor(28 * time.Second)
+		b := l
+		b.Loss = []float64{0.8, 0.9}[k%2]
+		s.Network().SetDefaultLink(b)
+		s.RunFor(2 * time.Second)
+		s.Network().SetDefaultLink(l)
+	}
+	s.RunFor(30 * time.Second)
+	deaths := 0
+	for _, c := range rec.deaths {
+		deaths += c
+	}
+	t.Logf("%d nodes, %d slow, 4 bursts: %d dead events about %d members", n, n/20, deaths, len(rec.deadSubjects()))
+	if d := rec.deadSubjects(); len(d) != 0 {
+		t.Errorf("declared dead: %v", d)
+	}
+}
