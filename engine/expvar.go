@@ -47,6 +47,7 @@ type Metric struct {
 //	drops.replay                     Stats.DropReplay
 //	seal_errors                      Stats.SealErrors
 //	refused.members, refused.state   Stats.RefusedMembers, RefusedState
+//	state_early                      Stats.StateEarly
 //	id_conflicts                     Stats.IDConflicts
 //	refused.requests                 Stats.RefusedRequests
 //	refused.implausible              Stats.RefusedImplausible
@@ -200,6 +201,7 @@ var metricDefs = []metricDef{
 	metricCounter("seal_errors", func(s *NodeStats) uint64 { return s.SealErrors }),
 	metricCounter("refused.members", func(s *NodeStats) uint64 { return s.RefusedMembers }),
 	metricCounter("refused.state", func(s *NodeStats) uint64 { return s.RefusedState }),
+	metricCounter("state_early", func(s *NodeStats) uint64 { return s.StateEarly }),
 	metricCounter("id_conflicts", func(s *NodeStats) uint64 { return s.IDConflicts }),
 	metricCounter("refused.requests", func(s *NodeStats) uint64 { return s.RefusedRequests }),
 	metricCounter("refused.implausible", func(s *NodeStats) uint64 { return s.RefusedImplausible }),

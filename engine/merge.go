@@ -355,7 +355,7 @@ func (c *Core) mergeState(now Time, w *codec.StateEntry, gossip bool) {
 	r := c.lookup(owner)
 	if r == nil || w.Generation != r.gen || r.state == StateLeft {
 		if r == nil || w.Generation > r.gen {
-			c.stats.RefusedState++
+			c.stats.StateEarly++
 		}
 		return
 	}

@@ -24,7 +24,7 @@ const (
 // misconfiguration from a cluster that outgrew its settings.
 var refusalMessages = [numBounds]string{
 	boundMembers:      "refusing new members: the membership table holds Config.MaxMembers records",
-	boundState:        "refusing application-state entries: over their member's MaxStateKeys or MaxStateBytes, or for a member not known yet",
+	boundState:        "refusing application-state entries: over their member's MaxStateKeys or MaxStateBytes",
 	boundUpdates:      "dropping pending updates: the dissemination queue holds Config.MaxPendingUpdates; anti-entropy repairs what they carried",
 	boundTransfers:    "refusing shard transfers and relays: Config.MaxTransfers are under way",
 	boundDecompressed: "dropping compressed datagrams that do not decompress within the 64 KiB bound",

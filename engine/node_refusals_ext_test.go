@@ -55,8 +55,10 @@ func (h *refusalLog) snapshot() []string {
 // token of the Retry its first Join gets: a member writing from the
 // address the node holds for it may name new members, and the token
 // validates the address's requests. A wave then sends new members past
-// MaxMembers, which also overflow the update queue; state past MaxStateKeys
-// and of unknown owners; a shard request for more shards than
+// MaxMembers, which also overflow the update queue; state of the
+// attacker's own member past MaxStateKeys, and state of unknown owners
+// (counted in StateEarly, with no line: state that comes before its
+// member's record is ordinary during joins); a shard request for more shards than
 // MaxTransfers; a compressed datagram of a type that carries no bulk state
 // (dropped before decompression, counted in DropCompressed, a per-datagram
 // drop that has no log line); and a Sync whose digest names a shard no
@@ -70,13 +72,14 @@ func TestRefusalLogs(t *testing.T) {
 	cfg.MaxMembers = 40
 	cfg.MaxPendingUpdates = 16
 	cfg.MaxTransfers = 1
+	cfg.MaxStateKeys = 2
 	nd := startNodes(t, 1, cfg)[0]
 	a := newAttacker(t, []*engine.Node{nd}, cfg, 7)
 	to := nd.Addr()
 	a.answer.Store(true) // the member stays alive: it answers the node's pings
 	echo := a.join(t, []netip.AddrPort{to}, bound(cfg, 20))[0]
 
-	const perWave = 7
+	const perWave = 8
 	wave := func(k int) {
 		t.Helper()
 		in, requests := nd.Stats().DatagramsIn, a.got[codec.MsgShardRequest].Load()
@@ -84,6 +87,7 @@ func TestRefusalLogs(t *testing.T) {
 			a.sealTo(a.membersDatagram(a.self, a.cluster, a.limit), to),
 			a.sealTo(a.membersDatagram(a.self, a.cluster, a.limit), to),
 			a.sealTo(a.stateDatagram(), to),
+			a.sealTo(a.ownStateDatagram(8), to),
 			a.sealTo(a.shardRequest(echo, 64), to),
 			a.sealTo(a.bomb(codec.MsgGossip, a.fakeID()), to),
 			a.sealTo(a.syncShard(echo, k), to))
@@ -143,6 +147,9 @@ func TestRefusalLogs(t *testing.T) {
 	}
 	// The compressed gossip is dropped, and counted, before any work, with
 	// no line: a bad datagram is never logged, only bounds are.
+	if s.StateEarly == 0 {
+		t.Errorf("StateEarly = 0 after state of unknown owners")
+	}
 	if s.DropCompressed != 1 {
 		t.Errorf("DropCompressed = %d after the first wave, want 1", s.DropCompressed)
 	}
@@ -157,4 +164,18 @@ func TestRefusalLogs(t *testing.T) {
 	s2 := nd.Stats()
 	t.Logf("first wave refused (members, state, updates, transfers, decompressed) %v, compressed %d; after the second, compressed %d, decompressed %d; Retries with a token %d, busy %d; lines:\n%s",
 		first, s.DropCompressed, s2.DropCompressed, s2.DropTooLarge, s2.RetriesSent, s2.BusySent, strings.Join(lines, "\n"))
+}
+
+// ownStateDatagram builds a gossip from the attacker's member carrying
+// keys entries of its own application state, at its generation.
+func (a *attacker) ownStateDatagram(keys int) []byte {
+	var bld codec.Builder
+	bld.Reset(make([]byte, 0, a.limit), a.limit, a.header(codec.MsgGossip, a.self, a.cluster))
+	for i := range keys {
+		e := codec.StateEntry{Owner: a.self, Generation: 1, Version: uint64(i + 1), Key: fmt.Appendf(nil, "own%d", i), Value: []byte("v")}
+		if !bld.AddState(&e) {
+			break
+		}
+	}
+	return bld.Finish()
 }

@@ -41,8 +41,14 @@ type Stats struct {
 	SealErrors      uint64
 
 	// Records refused, by cause.
-	RefusedMembers  uint64 // new members beyond MaxMembers
-	RefusedState    uint64 // state over a member's key or byte bound, or of an unknown owner
+	RefusedMembers uint64 // new members beyond MaxMembers
+	RefusedState   uint64 // state over a member's key or byte bound
+	// StateEarly counts application-state entries of a member not known
+	// yet, or at a generation whose record has not arrived: not kept, as
+	// the record that comes later carries their version and anti-entropy
+	// brings them again. Ordinary during joins and restarts, and not
+	// logged.
+	StateEarly      uint64
 	IDConflicts     uint64 // records claiming this node's ID with a newer generation
 	RefusedRequests uint64 // ping and ping-req records beyond the first of each in a datagram
 	// RefusedImplausible counts records and datagrams with a counter at
