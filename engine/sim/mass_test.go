@@ -12,6 +12,7 @@ func TestMassCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("2,000 nodes")
 	}
+	skipLargeUnderRace(t)
 	const n = 2000
 	rec := newRecorder()
 	s := newSim(t, n, 51, lan(), rec)

@@ -19,8 +19,9 @@ import (
 // on meanwhile), A nodes took B's deaths of A nodes whose refutation had
 // not reached them yet (1,000 nodes, seed 1: 2,126 deaths within a side).
 func TestOneWayCut(t *testing.T) {
+	skipLargeUnderRace(t)
 	n := 1000
-	if testing.Short() || raceEnabled {
+	if testing.Short() {
 		n = 400 // also fails before the fix
 	}
 	l := lan()

@@ -18,6 +18,7 @@ import (
 // declared it dead 0.4 s after its probe, on a timer begun 1.6 s before,
 // while the slow refutation was on its way (seed 1: 1 dead event).
 func TestSlowNodesThroughBursts(t *testing.T) {
+	skipLargeUnderRace(t)
 	const n = 1000
 	l := lan()
 	l.Loss = 0.01
