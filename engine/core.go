@@ -117,6 +117,7 @@ type Core struct {
 	adm      admission
 	aimed    peer // the member the next datagram is sealed for (see aim)
 	doubts   []doubt
+	dq       doubtIndex // what expireDoubts needs to know between its scans (doubt.go)
 	revivals []revival
 	windows  map[ID]*senderWins // per-sender replay windows (sealed clusters)
 
@@ -328,7 +329,9 @@ func (c *Core) Tick(now Time) {
 	c.expireRelays(now)
 	c.expirePending(now)
 	c.tickUserMsgs(now)
-	c.expireDoubts(now)
+	if c.dq.due(now) {
+		c.expireDoubts(now)
+	}
 	c.expireRevivals(now)
 	c.expireSuspicions(now)
 	if now >= c.nextCheck() {

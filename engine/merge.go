@@ -159,6 +159,7 @@ func (c *Core) put(now Time, rec record, old *record, witness ID) {
 		rec.buried = prev.buried // still the same tombstone, or live
 	}
 	c.tab.set(rec)
+	c.dq.touch(rec.id) // a doubt of it may be settled
 	if wasLive != rec.live() || (old != nil && (prev.state != rec.state || prev.ip != rec.ip || prev.port != rec.port || prev.gen != rec.gen)) {
 		c.topoGen++
 	}

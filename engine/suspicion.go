@@ -90,6 +90,7 @@ func (c *Core) heardSince(id ID, t Time) bool {
 func (c *Core) heardFrom(now Time, id ID) {
 	if s := c.susp[id]; s != nil {
 		s.heard = now
+		c.dq.touch(id) // a brief doubt of it is settled
 	}
 }
 
