@@ -50,24 +50,24 @@ const (
 	maxDoubtChecks = 256
 )
 
-// doubtIndex keeps expireDoubts from scanning every doubt at every tick:
-// a mass crash gives each node up to maxDoubts of them, and the scan (a
-// table lookup and a suspicion lookup each) took half the simulator's time
-// at 3,000 nodes with 900 crashes. It knows the earliest time a doubt's
-// ping or end is due (or a time before it), and whether something since
-// the last scan may have settled a doubt: a change to a doubted member's
-// record, or word from it. A doubt it misses is only settled later: the
-// scan checks every doubt it looks at again.
+// doubtIndex keeps expireDoubts from looking every doubt up at every
+// tick: a mass crash gives each node up to maxDoubts of them, and the scan
+// (a table lookup and a suspicion lookup each) took half the simulator's
+// time at 3,000 nodes with 900 crashes. It knows the earliest time a
+// doubt's ping or end is due (or a time before it), and the doubted
+// members whose record changed, or who talked to us, since the last scan;
+// the scan looks up only those and the doubts that are due. A doubt it
+// misses is only settled later: each doubt is looked up again when due.
 type doubtIndex struct {
-	ids     map[ID]int32 // doubted members, with their count of doubts
-	next    Time         // earliest due time of a ping or an end; 0: none
-	dirty   bool         // a doubted member's record changed or it talked to us
-	waiting bool         // a doubt waits for its first ping with a check slot free
+	ids     map[ID]int32    // doubted members, with their count of doubts
+	touched map[ID]struct{} // doubted members changed since the last scan
+	next    Time            // earliest due time of a ping or an end; 0: none
+	waiting bool            // a doubt waits for its first ping with a check slot free
 }
 
 // due reports whether expireDoubts has work at now.
 func (x *doubtIndex) due(now Time) bool {
-	return x.dirty || x.waiting || x.next != 0 && now >= x.next
+	return len(x.touched) != 0 || x.waiting || x.next != 0 && now >= x.next
 }
 
 // note lowers the earliest due time to t.
@@ -77,11 +77,14 @@ func (x *doubtIndex) note(t Time) {
 	}
 }
 
-// touch marks a change to member id, which settles a doubt of it if any.
+// touch marks a change to member id, which may settle a doubt of it.
 func (x *doubtIndex) touch(id ID) {
 	if len(x.ids) != 0 {
 		if _, ok := x.ids[id]; ok {
-			x.dirty = true
+			if x.touched == nil {
+				x.touched = make(map[ID]struct{})
+			}
+			x.touched[id] = struct{}{}
 		}
 	}
 }
@@ -190,7 +193,8 @@ func (c *Core) checkDoubts(now Time) {
 		}
 		r := c.lookup(d.id)
 		if r == nil || r.gen != d.gen {
-			continue // settled; expireDoubts drops it
+			c.dq.touch(d.id) // settled: the next scan drops it
+			continue
 		}
 		if !c.doubtPing(now, d, r) {
 			c.dq.waiting = true // at the next tick (see sidePing)
@@ -264,14 +268,27 @@ func (c *Core) doubtAnswered(a *codec.Ack) bool {
 // expireDoubts takes the deaths whose member neither refuted nor answered
 // in time, and forgets the doubts a refutation or a newer record settled.
 func (c *Core) expireDoubts(now Time) {
-	c.dq.dirty, c.dq.next = false, 0
+	c.dq.next = 0
 	if len(c.doubts) == 0 {
 		c.dq.waiting = false
+		clear(c.dq.touched)
 		return
 	}
 	most := uint8(c.doubtPings())
 	kept := c.doubts[:0]
 	for _, d := range c.doubts {
+		if _, touched := c.dq.touched[d.id]; !touched && (d.seq == 0 || now < d.until && (now < d.retry || d.pings >= d.maxPings(most))) {
+			// Nothing changed for it, and nothing is due (a doubt
+			// waiting for its first ping is looked up when it goes).
+			if d.seq != 0 {
+				c.dq.note(d.until)
+				if d.pings < d.maxPings(most) {
+					c.dq.note(d.retry)
+				}
+			}
+			kept = append(kept, d)
+			continue
+		}
 		r := c.lookup(d.id)
 		switch {
 		case r == nil || r.gen != d.gen || r.inc > d.inc || r.state != StateAlive && r.state != StateSuspect:
@@ -302,6 +319,7 @@ func (c *Core) expireDoubts(now Time) {
 	}
 	clear(c.doubts[len(kept):])
 	c.doubts = kept
+	clear(c.dq.touched)
 	c.checkDoubts(now)
 }
 
