@@ -151,18 +151,5 @@ func (r *receiver) sentRecords(rt codec.RecType, f func(to netip.AddrPort, rec [
 // records add writes.
 func senderDatagram(t testing.TB, typ codec.MsgType, seq uint32, add func(b *codec.Builder)) []byte {
 	t.Helper()
-	var b codec.Builder
-	b.Reset(make([]byte, 0, codec.MaxDatagramSize), 1400, codec.Header{
-		Type:       typ,
-		Cluster:    codec.ClusterID(engine.DefaultLANConfig().ClusterName),
-		Sender:     senderID,
-		Generation: 1,
-		Seq:        seq,
-	})
-	add(&b)
-	d := b.Finish()
-	if d == nil {
-		t.Fatal("datagram did not build")
-	}
-	return d
+	return memberDatagram(t, senderID, typ, seq, add)
 }

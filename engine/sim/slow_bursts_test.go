@@ -3,9 +3,6 @@ package sim_test
 import (
 	"testing"
 	"time"
-
-	"github.com/hearsay-io/hearsay/engine/sim"
-	"github.com/hearsay-io/hearsay/netio"
 )
 
 // TestSlowNodesThroughBursts combines two faults: 5% of the nodes delay
@@ -19,15 +16,7 @@ import (
 // while the slow refutation was on its way (seed 1: 1 dead event).
 func TestSlowNodesThroughBursts(t *testing.T) {
 	skipLargeUnderRace(t)
-	const n = 1000
-	l := lan()
-	l.Loss = 0.01
-	rec := newRecorder()
-	s := newSim(t, n, 1, l, rec)
-	s.RunFor(10 * time.Second)
-	for i := 0; i < n; i += 20 {
-		s.Network().SetEndpointFaults(sim.Addr(i), netio.Faults{Delay: netio.Latency{Base: 500 * time.Millisecond, Jitter: 1500 * time.Millisecond, Shape: netio.Uniform}})
-	}
+	s, rec, l := slowCluster(t, 1)
 	for k := 0; k < 4; k++ {
 		s.RunFor(28 * time.Second)
 		b := l
@@ -37,12 +26,5 @@ func TestSlowNodesThroughBursts(t *testing.T) {
 		s.Network().SetDefaultLink(l)
 	}
 	s.RunFor(30 * time.Second)
-	deaths := 0
-	for _, c := range rec.deaths {
-		deaths += c
-	}
-	t.Logf("%d nodes, %d slow, 4 bursts: %d dead events about %d members", n, n/20, deaths, len(rec.deadSubjects()))
-	if d := rec.deadSubjects(); len(d) != 0 {
-		t.Errorf("declared dead: %v", d)
-	}
+	checkNoDeaths(t, rec, "50 of 1000 nodes slow, 4 bursts")
 }
