@@ -213,10 +213,18 @@ func (c *Core) probeAnsweredBy(now Time, target ID, addr netip.AddrPort, sent Ti
 // answers late but steadily is slow, not dead.
 func (c *Core) probeTimeout(r *record) time.Duration {
 	d := max(c.health.Scale(c.cfg.ProbeTimeout), min(2*c.rtts.median(), maxSlowRTT*c.cfg.HeartbeatInterval))
-	if t := c.adm.trust[r.id]; t != nil && t.srtt > 0 && t.gen == r.gen {
-		d = max(d, min(t.srtt+4*t.rttvar, maxSlowRTT*c.cfg.HeartbeatInterval))
+	return max(d, c.lateness(r))
+}
+
+// lateness is how late r's answers may come to this node by the round
+// trips measured to it (srtt + 4·rttvar, up to maxSlowRTT heartbeat
+// intervals), or zero when none was measured.
+func (c *Core) lateness(r *record) time.Duration {
+	t := c.adm.trust[r.id]
+	if t == nil || t.srtt == 0 || t.gen != r.gen {
+		return 0
 	}
-	return d
+	return min(t.srtt+4*t.rttvar, maxSlowRTT*c.cfg.HeartbeatInterval)
 }
 
 // maxSlowRTT bounds, in heartbeat intervals, how far a slow member's

@@ -215,6 +215,45 @@ func (c *Core) tellSelf(now Time, to netip.AddrPort) {
 	c.send(to, codec.MsgGossip)
 }
 
+// correct sends members' records to a member that told us accusations of
+// them (suspect or dead) that the records supersede: the members refuted,
+// and the teller missed the refutations. Without it the teller holds its
+// stale accusation until anti-entropy, and declares a live member dead
+// when its timer runs out: a refutation is gossiped a bounded number of
+// times, and a member few others push to (a slow one, which fails the
+// pings that make it a gossip target) can miss every copy. It is
+// rate-limited per address, sends one datagram and fits the reply budget.
+func (c *Core) correct(now Time, to netip.AddrPort, ids []ID) {
+	k := int(to.Addr().As16()[15]^byte(to.Port())^byte(to.Port()>>8)) % len(c.val.corrTold)
+	if t := &c.val.corrTold[k]; t.to == to && now < t.at.Add(c.cfg.ProbeTimeout) {
+		return
+	} else {
+		t.to, t.at = to, now
+	}
+	room := 1 + (c.reply.left-c.selfSize())/codec.MemberSize
+	began := false
+	for _, id := range ids[:min(len(ids), room)] {
+		r := c.lookup(id)
+		if r == nil {
+			continue
+		}
+		if !began {
+			c.beginTo(codec.MsgGossip, to)
+			began = true
+		}
+		var m codec.Member
+		c.wire(r, &m, 0)
+		c.bld.AddMember(&m)
+		c.stats.Corrections++
+	}
+	if began {
+		c.send(to, codec.MsgGossip)
+	}
+}
+
+// maxCorrections bounds the records correct sends in one datagram.
+const maxCorrections = 32
+
 // selfSize is the size on the wire of a datagram holding our record alone.
 func (c *Core) selfSize() int {
 	n := codec.HeaderSize + codec.SectionHeaderSize + codec.MemberSize

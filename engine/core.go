@@ -100,6 +100,7 @@ type Core struct {
 	lateNext int
 	susp     map[ID]*suspicion
 	sheap    suspHeap
+	suspVer  uint64 // last number given to a suspicion heap entry
 	graves   graveHeap
 	buriedAt map[ID]Time // when each tombstone held was buried
 

@@ -83,6 +83,7 @@ type Metric struct {
 //	late_acks                        Stats.LateAcks
 //	stalls                           Stats.Stalls
 //	suspicions_held                  Stats.SuspicionsHeld
+//	corrections                      Stats.Corrections
 //	revivals, revivals_refused       Stats.Revivals, RevivalsRefused
 //	revivals_unproven                Stats.RevivalsUnproven
 //	updates_sent, updates_received   Stats.UpdatesSent, UpdatesReceived
@@ -244,6 +245,7 @@ var metricDefs = []metricDef{
 	metricCounter("late_acks", func(s *NodeStats) uint64 { return s.LateAcks }),
 	metricCounter("stalls", func(s *NodeStats) uint64 { return s.Stalls }),
 	metricCounter("suspicions_held", func(s *NodeStats) uint64 { return s.SuspicionsHeld }),
+	metricCounter("corrections", func(s *NodeStats) uint64 { return s.Corrections }),
 	metricCounter("revivals", func(s *NodeStats) uint64 { return s.Revivals }),
 	metricCounter("revivals_refused", func(s *NodeStats) uint64 { return s.RevivalsRefused }),
 	metricCounter("revivals_unproven", func(s *NodeStats) uint64 { return s.RevivalsUnproven }),

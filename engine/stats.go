@@ -103,6 +103,7 @@ type Stats struct {
 	LateAcks         uint64 // acks that arrived after their probe ran out, taken as round-trip samples
 	Stalls           uint64 // ticks that came so late that the node must have stalled; its waiting timers were moved
 	SuspicionsHeld   uint64 // suspicion timers that ran out while the suspect was still heard from, and were re-armed
+	Corrections      uint64 // members' refutations sent to a member that told us an accusation they had superseded
 	Revivals         uint64 // records bringing back a member held dead, held until it answers a ping
 	RevivalsRefused  uint64 // such records dropped: the member did not answer in time, or too many were held
 	RevivalsUnproven uint64 // live records of a member held dead that did not follow a rejoin: the member is told instead

@@ -16,8 +16,8 @@ type suspicion struct {
 	s    detector.Suspicion
 	gen  uint64
 	inc  uint32
-	ver  uint32
-	mine bool // this node accused the member itself
+	ver  uint64 // of this timer's live heap entry, unique in the core
+	mine bool   // this node accused the member itself
 	// checked is set once this node, which only heard of the suspicion,
 	// has pinged the suspect itself at the timer's end (see
 	// expireSuspicions).
@@ -28,12 +28,15 @@ type suspicion struct {
 	// minedAt is when this node confirmed the suspicion by a probe of a
 	// member it had measured no round trip to; zero otherwise.
 	minedAt Time
+	// slow is the smoothed round trip this node measured to the suspect
+	// when the suspicion began; zero for a member never measured.
+	slow time.Duration
 }
 
 type suspAt struct {
 	at  Time
 	id  ID
-	ver uint32
+	ver uint64
 }
 
 func (s suspAt) due() Time { return s.at }
@@ -46,12 +49,23 @@ func (c *Core) startSuspicion(now Time, r *record, witness ID) {
 		s = &suspicion{}
 		c.susp[r.id] = s
 	}
-	s.ver++
+	s.ver = c.nextSuspVer()
 	s.gen, s.inc = r.gen, r.inc
 	s.mine = witness == c.id
-	s.heard, s.minedAt = 0, 0
+	s.heard, s.minedAt, s.checked = 0, 0, false
+	s.slow, _ = c.RTT(r.id)
 	s.s.Start(now, c.tab.live, uint64(witness), c.suspicionConfig())
 	heap.Push(&c.sheap, suspAt{at: c.suspicionDeadline(s), id: r.id, ver: s.ver})
+}
+
+// nextSuspVer numbers a new heap entry of a suspicion timer. Numbers are
+// unique in the core, not per suspicion: a suspicion ended (refuted,
+// declared) and begun again for the same member is a new value, and a
+// number reused by it would let an entry of the old timer, still in the
+// heap, fire the new one early.
+func (c *Core) nextSuspVer() uint64 {
+	c.suspVer++
+	return c.suspVer
 }
 
 // suspicionDeadline is when this node's timer on s runs out. A node that
@@ -61,12 +75,21 @@ func (c *Core) startSuspicion(now Time, r *record, witness ID) {
 // suspicion waits the full Max: the accusers' declaration normally comes
 // long before, and a suspect that answers its observers slowly but surely
 // (a slow link, see expireSuspicions) has the time to refute.
+//
+// An accuser's deadline is never sooner than Min plus how late the
+// suspect's answers were measured to come: the message telling a slow
+// suspect of the suspicion and its refutation each take half such a round
+// trip, and a timer that ignores them declares a slow member dead while its
+// refutation is on the way. A crashed member answered as fast as any, so
+// this costs its detection nothing.
 func (c *Core) suspicionDeadline(s *suspicion) Time {
 	if s.mine {
+		lo := c.suspicionConfig().Min(c.tab.live)
+		d := max(s.s.Deadline(), s.s.StartTime().Add(lo+s.slow))
 		if s.minedAt != 0 {
-			return max(s.s.Deadline(), s.minedAt.Add(c.suspicionConfig().Min(c.tab.live)))
+			d = max(d, s.minedAt.Add(lo+s.slow))
 		}
-		return s.s.Deadline()
+		return d
 	}
 	return s.s.StartTime().Add(c.suspicionConfig().Max(c.tab.live))
 }
@@ -116,7 +139,7 @@ func (c *Core) confirm(now Time, id, witness ID) {
 		s.mine = true
 	}
 	if s.s.Confirm(uint64(witness)) || witness == c.id {
-		s.ver++
+		s.ver = c.nextSuspVer()
 		heap.Push(&c.sheap, suspAt{at: c.suspicionDeadline(s), id: id, ver: s.ver})
 	}
 }
@@ -144,7 +167,7 @@ func (c *Core) expireSuspicions(now Time) {
 			// and look again one Min later; a suspect that goes quiet, or
 			// that only gets a datagram through now and then (a flaky
 			// link), runs out at a later look.
-			s.ver++
+			s.ver = c.nextSuspVer()
 			c.tellVerdict(now, r.addr(), r)
 			heap.Push(&c.sheap, suspAt{at: now.Add(c.suspicionConfig().Min(c.tab.live)), id: e.id, ver: s.ver})
 			c.stats.SuspicionsHeld++
@@ -155,12 +178,18 @@ func (c *Core) expireSuspicions(now Time) {
 			// hearsay, ping the suspect once with the suspicion attached:
 			// a live suspect that missed the rumour refutes in its ack,
 			// and a refutation still spreading toward us arrives with
-			// it. Without an answer within the probe timeout, the timer
-			// fires for good.
+			// it. The timer fires for good if nothing at all comes from
+			// the suspect within the longest round trip a slow member is
+			// allowed (maxSlowRTT heartbeat intervals): this node never
+			// measured the suspect, and a slow one's answer, whether the
+			// ack, a refutation or any datagram, is what is waited for
+			// (a late datagram counts as heard, above). The wait is
+			// rare: a crashed member's death reaches hearsay holders
+			// from its accusers long before Max.
 			s.checked = true
-			s.ver++
+			s.ver = c.nextSuspVer()
 			c.startProbe(now, r, probeCheck)
-			heap.Push(&c.sheap, suspAt{at: now.Add(c.probeTimeout(r)), id: e.id, ver: s.ver})
+			heap.Push(&c.sheap, suspAt{at: now.Add(max(c.probeTimeout(r), maxSlowRTT*c.cfg.HeartbeatInterval)), id: e.id, ver: s.ver})
 			continue
 		}
 		delete(c.susp, e.id)

@@ -68,12 +68,14 @@ type peerState struct {
 type replyState struct {
 	active    bool
 	from      netip.AddrPort
-	left      int  // bytes still allowed to from
-	validated bool // from echoed our token or was expected
-	echoed    bool // from echoed a valid token
-	used      int  // bytes sent to from
-	verdict   ID   // a member to tell what we hold about it, when the budget allows
-	self      bool // the sender holds stale news about us: send it our record, when the budget allows
+	left      int                // bytes still allowed to from
+	validated bool               // from echoed our token or was expected
+	echoed    bool               // from echoed a valid token
+	used      int                // bytes sent to from
+	verdict   ID                 // a member to tell what we hold about it, when the budget allows
+	self      bool               // the sender holds stale news about us: send it our record, when the budget allows
+	stale     [maxCorrections]ID // members the sender holds accused while we hold their refutations: send them, when the budget allows
+	nstale    int
 	sender    ID   // the datagram's sender, for whom the answers are sealed
 	trusted   bool // new members the datagram names may enter the table (see admission.go)
 	solicited bool // it answers a request of ours
@@ -86,8 +88,8 @@ type validator struct {
 	peers map[netip.AddrPort]peerState
 	node  float64 // the node's reply bucket
 	at    Time
-	// selfTold rate-limits tellSelf per address.
-	selfTold [64]struct {
+	// selfTold rate-limits tellSelf per address, corrTold correct.
+	selfTold, corrTold [64]struct {
 		to netip.AddrPort
 		at Time
 	}
@@ -233,6 +235,9 @@ func (c *Core) endReply(now Time) {
 	}
 	if r.self && r.left >= c.selfSize() {
 		c.tellSelf(now, r.from)
+	}
+	if r.nstale > 0 && r.left >= c.selfSize() {
+		c.correct(now, r.from, r.stale[:r.nstale])
 	}
 	if r.active && r.validated && r.used > 0 {
 		c.val.node -= float64(r.used)

@@ -136,6 +136,7 @@ var metricHelp = map[string]string{
 	"late_acks":                    "Acks that arrived after their probe ran out, taken as round-trip samples.",
 	"stalls":                       "Ticks so late that the node must have stalled; its waiting timers were moved.",
 	"suspicions_held":              "Suspicion timers that ran out while the suspect was still heard from first-hand, and were re-armed.",
+	"corrections":                  "Refutations sent to a member that told this node an accusation the refutation supersedes.",
 	"revivals":                     "Records bringing back a member held dead, held until it answers pings.",
 	"revivals_refused":             "Records bringing back a member held dead, dropped: it did not answer in time.",
 	"revivals_unproven":            "Live records of a member held dead that did not follow its rejoin: the member is told it is held dead instead.",
