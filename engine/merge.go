@@ -99,11 +99,9 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 		return
 	}
 	if !supersedes(r, m.Generation, m.Incarnation, st) {
-		if st == StateSuspect || st == StateDead {
-			if r.state == StateAlive && m.Generation == r.gen && m.Incarnation < r.inc && c.reply.active && c.reply.trusted && c.reply.nstale < maxCorrections {
-				c.reply.stale[c.reply.nstale] = id // the sender missed a refutation: see correct
-				c.reply.nstale++
-			}
+		if st == StateSuspect && r.state == StateAlive && m.Generation == r.gen && m.Incarnation < r.inc && c.reply.active && c.reply.trusted && c.reply.nstale < maxCorrections {
+			c.reply.stale[c.reply.nstale] = id // the sender missed a refutation: see correct
+			c.reply.nstale++
 		}
 		if st.Live() && m.Flags&flagProven != 0 && !r.proven && r.live() && m.Generation == r.gen && m.Incarnation == r.inc {
 			// The same record, known now to follow a rejoin (we had it

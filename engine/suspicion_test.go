@@ -67,15 +67,20 @@ func TestSuspicionTimerNotReused(t *testing.T) {
 	}
 }
 
-// TestStaleAccusationCorrected: a member that tells us of a suspicion or
-// death we hold refuted (the suspect's record at a later incarnation) is
-// sent the refutation, so that it does not declare a live member dead on
-// its stale timer. Before, nothing was sent: a refutation is gossiped a
+// TestStaleAccusationCorrected: a member that tells us of a suspicion we
+// hold refuted (the suspect's record at a later incarnation) is sent the
+// refutation, so that it does not declare a live member dead on its stale
+// timer. A stale death is not answered so: a member held dead comes back
+// only with proof (revival.go). Before, nothing was sent: a refutation is gossiped a
 // bounded number of times, and a member others rarely push to (a slow
 // one) held its stale suspicion until anti-entropy, 26 s later, and
 // declared the suspect dead (see TestSlowNodesFrequentBursts).
 func TestStaleAccusationCorrected(t *testing.T) {
 	for _, st := range []codec.MemberState{codec.StateSuspect, codec.StateDead} {
+		want := 1
+		if st == codec.StateDead {
+			want = 0
+		}
 		r := newReceiver(t)
 		subj := engine.Member{ID: 0x77, Addr: netip.MustParseAddrPort("10.0.0.3:7946"), Generation: 1, State: engine.StateAlive}
 		r.core.Seed(r.now, []engine.Member{subj})
@@ -92,8 +97,8 @@ func TestStaleAccusationCorrected(t *testing.T) {
 				told = append(told, m)
 			}
 		})
-		if len(told) != 1 || told[0].State != codec.StateAlive || told[0].Incarnation != 3 {
-			t.Fatalf("told of a stale %v at incarnation 2 of a member held alive at 3, the node answered with %+v, want its record alive at 3", st, told)
+		if len(told) != want || want == 1 && (told[0].State != codec.StateAlive || told[0].Incarnation != 3) {
+			t.Fatalf("told of a stale %v at incarnation 2 of a member held alive at 3, the node answered with %+v, want %d records alive at 3", st, told, want)
 		}
 		// Not again at once: corrections are rate-limited per address.
 		r.send(t, codec.MsgGossip, claim(st, 2))
@@ -106,8 +111,53 @@ func TestStaleAccusationCorrected(t *testing.T) {
 		if len(told) != 0 {
 			t.Fatalf("told the same stale %v again at once, the node answered again (%d records)", st, len(told))
 		}
-		if got := r.core.Stats().Corrections; got != 1 {
-			t.Fatalf("Stats.Corrections = %d, want 1", got)
+		if got := r.core.Stats().Corrections; got != uint64(want) {
+			t.Fatalf("Stats.Corrections = %d, want %d", got, want)
 		}
+	}
+}
+
+// TestUnprovenRefutationRaisesTombstone: a member held dead at incarnation
+// 1 refutes at 2 without proof (a suspicion's refutation that crossed its
+// death). The node keeps it dead, at 2, and gossips that death, so that
+// members that took the refutation instead hear that it is dead until it
+// proves its links. Before, the death stayed at 1 and was not gossiped
+// again: a flaky member whose refutation outran its death stayed alive at
+// most nodes and dead at its observers, and no one watched it (bench
+// TestFlakyRemovedEverySeed).
+func TestUnprovenRefutationRaisesTombstone(t *testing.T) {
+	r := newReceiver(t)
+	subj := engine.Member{ID: 0x77, Addr: netip.MustParseAddrPort("10.0.0.3:7946"), Generation: 1, Incarnation: 1, State: engine.StateDead}
+	r.core.Seed(r.now, []engine.Member{subj})
+	if st := stateOf(r.core, subj.ID); st != engine.StateDead {
+		t.Fatalf("seeded dead, the member is %v", st)
+	}
+	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
+		b.AddMember(&codec.Member{ID: uint64(subj.ID), Generation: 1, Incarnation: 2, State: codec.StateAlive, Addr: subj.Addr})
+	})
+	var m engine.Member
+	for _, x := range r.core.Members(nil) {
+		if x.ID == subj.ID {
+			m = x
+		}
+	}
+	if m.State != engine.StateDead || m.Incarnation != 2 {
+		t.Fatalf("after an unproven refutation at 2, the member is %v at %d, want dead at 2", m.State, m.Incarnation)
+	}
+	// The raised death goes out with the next gossip.
+	r.core.Outbox().Reset()
+	var sent []codec.Member
+	for i := 0; i < 50 && len(sent) == 0; i++ {
+		r.now = r.now.Add(100 * time.Millisecond)
+		r.core.Tick(r.now)
+		r.sentRecords(codec.RecMember, func(_ netip.AddrPort, rec []byte) {
+			if x, _, err := codec.ParseMember(rec); err == nil && x.ID == uint64(subj.ID) {
+				sent = append(sent, x)
+			}
+		})
+		r.core.Outbox().Reset()
+	}
+	if len(sent) == 0 || sent[0].State != codec.StateDead || sent[0].Incarnation != 2 {
+		t.Fatalf("gossiped %+v about the member, want its death at 2", sent)
 	}
 }
