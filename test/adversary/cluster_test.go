@@ -37,6 +37,7 @@ type cluster struct {
 	t       *testing.T
 	bin     string
 	dir     string
+	preset  string // hearsayd -preset
 	keyed   bool
 	key     []byte // the cluster's key when keyed
 	keyFile string
@@ -123,16 +124,22 @@ func freeUDPPorts(t *testing.T, n int) []uint16 {
 	return ports
 }
 
-// startCluster starts clusterSize nodes, open or sealed, and waits until
-// every node lists every node alive.
+// startCluster starts clusterSize nodes, open or sealed, with the local
+// preset, and waits until every node lists every node alive.
 func startCluster(t *testing.T, keyed bool) *cluster {
+	t.Helper()
+	return startClusterPreset(t, keyed, "local")
+}
+
+// startClusterPreset is startCluster with the nodes' -preset.
+func startClusterPreset(t *testing.T, keyed bool, preset string) *cluster {
 	t.Helper()
 	bin := agentBinary(t)
 	dir, err := os.MkdirTemp("", "hsadv-") // short: unix socket paths are limited to 108 bytes
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, bin: bin, dir: dir, keyed: keyed}
+	c := &cluster{t: t, bin: bin, dir: dir, preset: preset, keyed: keyed}
 	t.Cleanup(func() {
 		c.stopAll()
 		if t.Failed() {
@@ -191,7 +198,7 @@ func (c *cluster) start(n *node) error {
 		"-bind", n.addr.String(),
 		"-seeds", strings.Join(c.seeds, ","),
 		"-cluster", clusterName,
-		"-preset", "local",
+		"-preset", c.preset,
 		"-http", "unix:" + n.sock,
 		"-id-file", n.idFile,
 		"-state", trueKey + "=" + trueValue,

@@ -21,7 +21,9 @@
 // for its median and maximum. Any other value of HEARSAY_ADVERSARY fails
 // the tests; go test -short skips them whatever the variable says. Select
 // attacks with -run or -skip (TestReflection, TestPoisoning, TestReplay,
-// TestWindowForgery, TestFakeMemberFlood, TestHostileFlood).
+// TestWindowForgery, TestFakeMemberFlood, TestHostileFlood, and
+// TestProcessStalls, which freezes nodes with SIGSTOP: a fault, not an
+// attack, that only real processes show).
 //
 // The tests build cmd/hearsayd once, with the go command that runs them,
 // into a temporary directory; GOFLAGS (for example
