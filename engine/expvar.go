@@ -86,6 +86,7 @@ type Metric struct {
 //	corrections                      Stats.Corrections
 //	revivals, revivals_refused       Stats.Revivals, RevivalsRefused
 //	revivals_unproven                Stats.RevivalsUnproven
+//	tombstones_raised                Stats.TombstonesRaised
 //	updates_sent, updates_received   Stats.UpdatesSent, UpdatesReceived
 //	queue.dropped, queue.depth (g)   Stats.QueueDropped, QueueDepth
 //	heartbeats                       Stats.Heartbeats
@@ -249,6 +250,7 @@ var metricDefs = []metricDef{
 	metricCounter("revivals", func(s *NodeStats) uint64 { return s.Revivals }),
 	metricCounter("revivals_refused", func(s *NodeStats) uint64 { return s.RevivalsRefused }),
 	metricCounter("revivals_unproven", func(s *NodeStats) uint64 { return s.RevivalsUnproven }),
+	metricCounter("tombstones_raised", func(s *NodeStats) uint64 { return s.TombstonesRaised }),
 	metricCounter("updates_sent", func(s *NodeStats) uint64 { return s.UpdatesSent }),
 	metricCounter("updates_received", func(s *NodeStats) uint64 { return s.UpdatesReceived }),
 	metricCounter("queue.dropped", func(s *NodeStats) uint64 { return s.QueueDropped }),

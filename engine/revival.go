@@ -52,6 +52,7 @@ type revival struct {
 	witness ID
 	gossip  bool
 	notice  bool   // the record is unproven: the member was told it is held dead
+	heard   bool   // a notice's ping was answered
 	seq     uint32 // the check ping's sequence; 0 until sent
 	acks    int    // check pings answered so far
 	until   Time
@@ -66,26 +67,8 @@ const revivalAcks = 2
 
 // holdRevival holds the live record m of a member r this node holds dead,
 // and pings the member.
-//
-// An unproven record at a later incarnation than the death also raises the
-// tombstone to that incarnation, and the raised death is gossiped: the
-// member refuted a suspicion that crossed its death, and members that took
-// the refutation instead of the death (they held a suspicion, not the
-// death) must hear that it is still dead until it proves its links. They
-// doubt the raised death, so a member that answers them stays; without it,
-// a flaky member whose refutation outran its death was held alive by most
-// of the cluster and dead by its observers, so that no one watched it
-// (bench nemesis-flaky at 100 nodes, seed 1: one of five flaky nodes never
-// removed).
 func (c *Core) holdRevival(now Time, r *record, m *codec.Member, gossip bool) {
 	proven := m.Flags&flagProven != 0
-	if !proven && r.state == StateDead && m.Generation == r.gen && m.Incarnation > r.inc {
-		rec := *r
-		rec.inc = m.Incarnation
-		c.put(now, rec, r, c.id)
-		c.q.addMember(r.id, c.id)
-		r = c.lookup(rec.id)
-	}
 	for i := range c.revivals {
 		v := &c.revivals[i]
 		if v.m.ID == m.ID {
@@ -159,6 +142,7 @@ func (c *Core) revivalAnswered(now Time, a *codec.Ack) bool {
 			continue
 		}
 		if v.notice {
+			v.heard = true
 			return true // it heard us; its proof, if any, comes as a record
 		}
 		if v.acks++; v.acks < revivalAcks {
@@ -191,6 +175,8 @@ func (c *Core) expireRevivals(now Time) {
 		case now >= v.until:
 			if !v.notice {
 				c.stats.RevivalsRefused++
+			} else if !v.heard {
+				c.raiseTombstone(now, r, &v.m)
 			}
 		default:
 			if !v.notice && v.seq != 0 && now >= v.retry && v.tries < revivalTries {
@@ -202,6 +188,31 @@ func (c *Core) expireRevivals(now Time) {
 	clear(c.revivals[len(kept):])
 	c.revivals = kept
 	c.checkRevivals(now)
+}
+
+// raiseTombstone raises the death of r, a member this node holds dead, to
+// the incarnation of m, an unproven live record of it whose notice went
+// unanswered and brought no proof, and gossips the raised death. The
+// member refuted a suspicion that crossed its death, and nodes that took
+// the refutation instead of the death (they held a suspicion, not the
+// death) hold it alive, while its observers hold it dead and so watch it
+// no more: without the raise, a flaky member whose refutation outran its
+// death stayed a member at most nodes for good (bench nemesis-flaky at 100
+// nodes: 1 of 30 seeds). Those nodes doubt the raised death (doubt.go): a
+// member that answers them stays. A member that answered the notice is
+// back, or about to prove it, and is not raised: after a partition heals,
+// raising every healed member's death on an unproven refutation made the
+// refutations and raised deaths chase each other (nemesis-split at 1,000
+// nodes did not finish).
+func (c *Core) raiseTombstone(now Time, r *record, m *codec.Member) {
+	if r.state != StateDead || m.Generation != r.gen || m.Incarnation <= r.inc {
+		return
+	}
+	rec := *r
+	rec.inc = m.Incarnation
+	c.put(now, rec, r, c.id)
+	c.q.addMember(r.id, c.id)
+	c.stats.TombstonesRaised++
 }
 
 // nextRevival is when the earliest held revival runs out, or now when a

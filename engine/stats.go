@@ -107,6 +107,7 @@ type Stats struct {
 	Revivals         uint64 // records bringing back a member held dead, held until it answers a ping
 	RevivalsRefused  uint64 // such records dropped: the member did not answer in time, or too many were held
 	RevivalsUnproven uint64 // live records of a member held dead that did not follow a rejoin: the member is told instead
+	TombstonesRaised uint64 // deaths raised to a later incarnation the member refuted at without proof, and gossiped
 
 	UpdatesSent     uint64 // records piggybacked or gossiped
 	UpdatesReceived uint64 // records received that changed the view

@@ -119,45 +119,58 @@ func TestStaleAccusationCorrected(t *testing.T) {
 
 // TestUnprovenRefutationRaisesTombstone: a member held dead at incarnation
 // 1 refutes at 2 without proof (a suspicion's refutation that crossed its
-// death). The node keeps it dead, at 2, and gossips that death, so that
-// members that took the refutation instead hear that it is dead until it
-// proves its links. Before, the death stayed at 1 and was not gossiped
-// again: a flaky member whose refutation outran its death stayed alive at
-// most nodes and dead at its observers, and no one watched it (bench
-// TestFlakyRemovedEverySeed).
+// death). The node tells it that it is held dead (a notice ping); when the
+// notice goes unanswered and no proof comes within Suspicion.Min, the node
+// keeps it dead at 2 and gossips that death, so that members that took the
+// refutation instead hear that it is dead until it proves its links. A
+// member that answers the notice is not raised. Before, the death stayed at
+// 1 and was not gossiped again: a flaky member whose refutation outran its
+// death stayed alive at most nodes and dead at its observers, and no one
+// watched it (bench TestFlakyRemovedEverySeed).
 func TestUnprovenRefutationRaisesTombstone(t *testing.T) {
-	r := newReceiver(t)
-	subj := engine.Member{ID: 0x77, Addr: netip.MustParseAddrPort("10.0.0.3:7946"), Generation: 1, Incarnation: 1, State: engine.StateDead}
-	r.core.Seed(r.now, []engine.Member{subj})
-	if st := stateOf(r.core, subj.ID); st != engine.StateDead {
-		t.Fatalf("seeded dead, the member is %v", st)
-	}
-	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
-		b.AddMember(&codec.Member{ID: uint64(subj.ID), Generation: 1, Incarnation: 2, State: codec.StateAlive, Addr: subj.Addr})
-	})
-	var m engine.Member
-	for _, x := range r.core.Members(nil) {
-		if x.ID == subj.ID {
-			m = x
-		}
-	}
-	if m.State != engine.StateDead || m.Incarnation != 2 {
-		t.Fatalf("after an unproven refutation at 2, the member is %v at %d, want dead at 2", m.State, m.Incarnation)
-	}
-	// The raised death goes out with the next gossip.
-	r.core.Outbox().Reset()
-	var sent []codec.Member
-	for i := 0; i < 50 && len(sent) == 0; i++ {
-		r.now = r.now.Add(100 * time.Millisecond)
-		r.core.Tick(r.now)
-		r.sentRecords(codec.RecMember, func(_ netip.AddrPort, rec []byte) {
-			if x, _, err := codec.ParseMember(rec); err == nil && x.ID == uint64(subj.ID) {
-				sent = append(sent, x)
-			}
+	for _, answer := range []bool{false, true} {
+		r := newReceiver(t)
+		subj := engine.Member{ID: 0x77, Addr: netip.MustParseAddrPort("10.0.0.3:7946"), Generation: 1, Incarnation: 1, State: engine.StateDead}
+		r.core.Seed(r.now, []engine.Member{subj})
+		r.send(t, codec.MsgGossip, func(b *codec.Builder) {
+			b.AddMember(&codec.Member{ID: uint64(subj.ID), Generation: 1, Incarnation: 2, State: codec.StateAlive, Addr: subj.Addr})
 		})
-		r.core.Outbox().Reset()
-	}
-	if len(sent) == 0 || sent[0].State != codec.StateDead || sent[0].Incarnation != 2 {
-		t.Fatalf("gossiped %+v about the member, want its death at 2", sent)
+		var sent []codec.Member
+		for i := 0; i < 100; i++ {
+			if answer {
+				r.collect(subj, func(seq uint32, _ bool) {
+					r.core.Outbox().Reset()
+					r.now = r.now.Add(time.Millisecond)
+					r.core.Receive(r.now, subj.Addr, memberDatagram(t, subj.ID, codec.MsgAck, seq, func(b *codec.Builder) {
+						b.AddAck(codec.Ack{Seq: seq, Target: uint64(subj.ID)})
+					}))
+				})
+			}
+			r.sentRecords(codec.RecMember, func(_ netip.AddrPort, rec []byte) {
+				if x, _, err := codec.ParseMember(rec); err == nil && x.ID == uint64(subj.ID) && x.Incarnation == 2 {
+					sent = append(sent, x)
+				}
+			})
+			r.core.Outbox().Reset()
+			r.now = r.now.Add(100 * time.Millisecond)
+			r.core.Tick(r.now)
+		}
+		var m engine.Member
+		for _, x := range r.core.Members(nil) {
+			if x.ID == subj.ID {
+				m = x
+			}
+		}
+		switch {
+		case m.State != engine.StateDead:
+			t.Fatalf("answering the notice %v: after an unproven refutation the member is %v, want dead until it proves its links", answer, m.State)
+		case !answer && (m.Incarnation != 2 || len(sent) == 0 || sent[0].State != codec.StateDead):
+			t.Fatalf("notice unanswered: the member is dead at %d and the node gossiped %+v at 2, want its death raised to 2 and gossiped", m.Incarnation, sent)
+		case answer && (m.Incarnation != 1 || len(sent) != 0):
+			t.Fatalf("notice answered: the member is dead at %d and the node gossiped %+v at 2, want it left at 1", m.Incarnation, sent)
+		}
+		if got, want := r.core.Stats().TombstonesRaised, map[bool]uint64{false: 1, true: 0}[answer]; got != want {
+			t.Fatalf("answering the notice %v: Stats.TombstonesRaised = %d, want %d", answer, got, want)
+		}
 	}
 }

@@ -140,6 +140,7 @@ var metricHelp = map[string]string{
 	"revivals":                     "Records bringing back a member held dead, held until it answers pings.",
 	"revivals_refused":             "Records bringing back a member held dead, dropped: it did not answer in time.",
 	"revivals_unproven":            "Live records of a member held dead that did not follow its rejoin: the member is told it is held dead instead.",
+	"tombstones_raised":            "Deaths this node raised to a later incarnation that the member refuted at without proof, and gossiped.",
 	"refused_addr":                 "Member records refused because their address is outside AllowedPrefixes.",
 	"admit_refused":                "Members the application's Admit hook refused (once per member and generation).",
 	"admit_refused_records":        "Member records dropped because their member was refused at that generation.",
