@@ -305,6 +305,12 @@ func (c *Core) markDirty(now Time) {
 }
 
 func (c *Core) sendDigests(to netip.AddrPort, t codec.MsgType, ds []codec.Digest) {
+	if t == codec.MsgSync {
+		// A deeper level of an exchange this node began is a request too:
+		// its answers, and a Retry for it, are expected for expectWindow
+		// from now, not from the exchange's first Sync.
+		c.expect(to, codec.MsgSync)
+	}
 	for len(ds) > 0 {
 		c.beginTo(t, to)
 		c.addEcho(to)
