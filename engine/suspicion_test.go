@@ -17,14 +17,7 @@ import (
 // simulator, 1,000 nodes with loss bursts of 80–90% every 15 s: live
 // members declared dead; see TestFrequentLossBursts).
 func TestSuspicionTimerNotReused(t *testing.T) {
-	r := newReceiver(t)
-	subj := engine.Member{ID: 0x77, Addr: netip.MustParseAddrPort("10.0.0.3:7946"), Generation: 1, State: engine.StateAlive}
-	r.core.Seed(r.now, []engine.Member{subj})
-	claim := func(st codec.MemberState, inc uint32) func(b *codec.Builder) {
-		return func(b *codec.Builder) {
-			b.AddMember(&codec.Member{ID: uint64(subj.ID), Generation: 1, Incarnation: inc, State: st, Addr: subj.Addr, Witness: senderID})
-		}
-	}
+	r, subj, claim := claimReceiver(t)
 	beats := uint32(0)
 	beat := func() {
 		beats++
@@ -81,14 +74,7 @@ func TestStaleAccusationCorrected(t *testing.T) {
 		if st == codec.StateDead {
 			want = 0
 		}
-		r := newReceiver(t)
-		subj := engine.Member{ID: 0x77, Addr: netip.MustParseAddrPort("10.0.0.3:7946"), Generation: 1, State: engine.StateAlive}
-		r.core.Seed(r.now, []engine.Member{subj})
-		claim := func(st codec.MemberState, inc uint32) func(b *codec.Builder) {
-			return func(b *codec.Builder) {
-				b.AddMember(&codec.Member{ID: uint64(subj.ID), Generation: 1, Incarnation: inc, State: st, Addr: subj.Addr, Witness: senderID})
-			}
-		}
+		r, subj, claim := claimReceiver(t)
 		r.send(t, codec.MsgGossip, claim(codec.StateAlive, 3)) // the member refuted up to 3
 		r.send(t, codec.MsgGossip, claim(st, 2))
 		var told []codec.Member
@@ -173,4 +159,21 @@ func TestUnprovenRefutationRaisesTombstone(t *testing.T) {
 			t.Fatalf("answering the notice %v: Stats.TombstonesRaised = %d, want %d", answer, got, want)
 		}
 	}
+}
+
+// claimReceiver returns a receiver that knows member 0x77 alive at
+// generation 1, the member, and a builder of the sender's claims about it
+// (a record of the member in a state at an incarnation, witnessed by the
+// sender).
+func claimReceiver(t *testing.T) (*receiver, engine.Member, func(codec.MemberState, uint32) func(*codec.Builder)) {
+	t.Helper()
+	r := newReceiver(t)
+	subj := engine.Member{ID: 0x77, Addr: netip.MustParseAddrPort("10.0.0.3:7946"), Generation: 1, State: engine.StateAlive}
+	r.core.Seed(r.now, []engine.Member{subj})
+	claim := func(st codec.MemberState, inc uint32) func(b *codec.Builder) {
+		return func(b *codec.Builder) {
+			b.AddMember(&codec.Member{ID: uint64(subj.ID), Generation: 1, Incarnation: inc, State: st, Addr: subj.Addr, Witness: senderID})
+		}
+	}
+	return r, subj, claim
 }

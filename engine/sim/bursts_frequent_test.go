@@ -23,7 +23,7 @@ func TestFrequentLossBursts(t *testing.T) {
 	rec := newRecorder()
 	s := newSim(t, n, 2, l, rec)
 	s.RunFor(10 * time.Second)
-	frequentBursts(s, l)
+	lossBursts(s, l, 6, 15*time.Second)
 	checkNoDeaths(t, rec, "1000 nodes, 6 bursts 15 s apart")
 }
 
@@ -36,20 +36,21 @@ func TestFrequentLossBursts(t *testing.T) {
 func TestSlowNodesFrequentBursts(t *testing.T) {
 	skipLargeUnderRace(t)
 	s, rec, l := slowCluster(t, 7)
-	frequentBursts(s, l)
+	lossBursts(s, l, 6, 15*time.Second)
 	checkNoDeaths(t, rec, "50 of 1000 nodes slow, 6 bursts 15 s apart")
 }
 
-// frequentBursts runs s through six bursts of 80% or 90% loss on every
-// link, 2 s each and 15 s apart, then 15 s with the link l.
-func frequentBursts(s *sim.Sim, l netio.Link) {
-	for k := 0; k < 6; k++ {
-		s.RunFor(13 * time.Second)
+// lossBursts runs s through n bursts of 80% or 90% loss on every link, 2 s
+// each, one every period (the burst ends it), then one more period with
+// the link l.
+func lossBursts(s *sim.Sim, l netio.Link, n int, period time.Duration) {
+	for k := 0; k < n; k++ {
+		s.RunFor(period - 2*time.Second)
 		b := l
 		b.Loss = []float64{0.8, 0.9}[k%2]
 		s.Network().SetDefaultLink(b)
 		s.RunFor(2 * time.Second)
 		s.Network().SetDefaultLink(l)
 	}
-	s.RunFor(15 * time.Second)
+	s.RunFor(period)
 }

@@ -17,14 +17,6 @@ import (
 func TestSlowNodesThroughBursts(t *testing.T) {
 	skipLargeUnderRace(t)
 	s, rec, l := slowCluster(t, 1)
-	for k := 0; k < 4; k++ {
-		s.RunFor(28 * time.Second)
-		b := l
-		b.Loss = []float64{0.8, 0.9}[k%2]
-		s.Network().SetDefaultLink(b)
-		s.RunFor(2 * time.Second)
-		s.Network().SetDefaultLink(l)
-	}
-	s.RunFor(30 * time.Second)
+	lossBursts(s, l, 4, 30*time.Second)
 	checkNoDeaths(t, rec, "50 of 1000 nodes slow, 4 bursts")
 }
