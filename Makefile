@@ -29,7 +29,9 @@ race:
 # finds nothing in its largest runs that the smaller ones miss: the race
 # run skips these (engine/sim skipLargeUnderRace) and they run here
 # without it, in a fifth of the time.
-SIM_LARGE = ^(TestMassCrash|TestMassCrash3000|TestOneWayCut|TestSlowNodesThroughBursts|TestFrequentLossBursts|TestSlowNodesFrequentBursts)$$
+# engine/sim TestSimLargeListed checks that this list names every test
+# that calls skipLargeUnderRace.
+SIM_LARGE = ^(TestMassCrash|TestMassCrash3000|TestOneWayCut|TestSlowNodesThroughBursts|TestFrequentLossBursts|TestSlowNodesFrequentBursts|TestGrayNodesStayRemoved|TestSlowNodesTwoSeconds|TestFlakyNodesRemovedOnce|TestUniformLossNoFalseDeath|TestBlipsNeverKill|TestFakeMemberFlood|TestHealWithoutStorm|TestThreeWaySplitHealsFast|TestPausedNodeNotDead|TestCostDeterministic)$$
 sim-large:
 	$(GO) test -count=1 -timeout 20m -run '$(SIM_LARGE)' -v ./engine/sim/
 

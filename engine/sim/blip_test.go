@@ -13,6 +13,7 @@ import (
 // none is ever declared dead: a blip that ended leaves the node able to
 // refute, and it does.
 func TestBlipsNeverKill(t *testing.T) {
+	skipLargeUnderRace(t)
 	const n = 200
 	rec := newRecorder()
 	s := newSim(t, n, 101, lan(), rec)

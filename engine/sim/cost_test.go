@@ -301,6 +301,7 @@ func runDigest(t *testing.T, c sim.CostModel) (string, sim.NodeStats) {
 
 // The same seed gives the same run, byte for byte, with the cost model on.
 func TestCostDeterministic(t *testing.T) {
+	skipLargeUnderRace(t)
 	a, sum := runDigest(t, sim.CostModel{})
 	b, _ := runDigest(t, sim.CostModel{})
 	if a != b {

@@ -19,6 +19,7 @@ import (
 // suspicion, crossing its death, brought it back at nodes whose check pings
 // it happened to answer (1,000 nodes, seed 5: 19 alive-again events).
 func TestGrayNodesStayRemoved(t *testing.T) {
+	skipLargeUnderRace(t)
 	n, seed := 1000, uint64(5)
 	if testing.Short() {
 		n, seed = 400, 3 // 63 alive-again events before

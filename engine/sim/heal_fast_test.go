@@ -18,6 +18,7 @@ import (
 // one node still held a member dead 10 s after the heal (seed 2; 7.5 s and
 // 9.75 s with seeds 1 and 3; 1.5 s with each after).
 func TestThreeWaySplitHealsFast(t *testing.T) {
+	skipLargeUnderRace(t)
 	const n = 300
 	group := func(i int) int { return i % 3 }
 	l := lan()

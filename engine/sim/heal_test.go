@@ -14,6 +14,7 @@ import (
 // group (one it could reach the whole time), and that everyone sees
 // everyone alive again within 10 s of the heal.
 func TestHealWithoutStorm(t *testing.T) {
+	skipLargeUnderRace(t)
 	const n = 300
 	group := func(i int) int { return i % 3 }
 	var s *sim.Sim

@@ -213,6 +213,7 @@ func victimViewWrong(s *sim.Sim, victim int) string {
 // table, and that the fakes' addresses are sent no more than the admission
 // pings the pending lists allow.
 func TestFakeMemberFlood(t *testing.T) {
+	skipLargeUnderRace(t)
 	if testing.Short() {
 		t.Skip("1,000 nodes for 30 s")
 	}

@@ -9,10 +9,10 @@ import (
 // TestMassCrash crashes 30% of a 2,000-node cluster at once and checks that
 // every survivor knows every crash within 10 s.
 func TestMassCrash(t *testing.T) {
+	skipLargeUnderRace(t)
 	if testing.Short() {
 		t.Skip("2,000 nodes")
 	}
-	skipLargeUnderRace(t)
 	massCrash(t, 2000, 51)
 }
 
@@ -21,10 +21,10 @@ func TestMassCrash(t *testing.T) {
 // (four before), the deaths took too long to reach everyone: every crash
 // was known by every survivor 10.55 s after (seed 1); with eight, 9.63 s.
 func TestMassCrash3000(t *testing.T) {
+	skipLargeUnderRace(t)
 	if testing.Short() {
 		t.Skip("3,000 nodes")
 	}
-	skipLargeUnderRace(t)
 	massCrash(t, 3000, 1)
 }
 

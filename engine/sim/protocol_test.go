@@ -179,6 +179,7 @@ func TestBadLinkToObserverNotDead(t *testing.T) {
 }
 
 func TestPausedNodeNotDead(t *testing.T) {
+	skipLargeUnderRace(t)
 	const n, pauses = 200, 100
 	rec := newRecorder()
 	s := newSim(t, n, 4, lan(), rec)
@@ -201,6 +202,7 @@ func TestPausedNodeNotDead(t *testing.T) {
 }
 
 func TestFlakyNodesRemovedOnce(t *testing.T) {
+	skipLargeUnderRace(t)
 	const n = 500
 	rec := newRecorder()
 	s := newSim(t, n, 6, lan(), rec)
@@ -245,6 +247,7 @@ func TestFlakyNodesRemovedOnce(t *testing.T) {
 }
 
 func TestUniformLossNoFalseDeath(t *testing.T) {
+	skipLargeUnderRace(t)
 	const n, secs = 200, 600
 	rec := newRecorder()
 	link := lan()

@@ -15,6 +15,7 @@ import (
 // timed out against round trips it could not meet, and it was declared
 // dead (1,000 nodes, 1% loss, seed 5: 998 dead events).
 func TestSlowNodesTwoSeconds(t *testing.T) {
+	skipLargeUnderRace(t)
 	s, rec, _ := slowCluster(t, 5)
 	s.RunFor(90 * time.Second)
 	checkNoDeaths(t, rec, "50 of 1000 nodes slow for 90 s")
