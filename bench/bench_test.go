@@ -22,8 +22,9 @@ var smoke = []struct {
 }{
 	{"bootstrap", func(ctx context.Context, o bench.Options) (*bench.Result, error) {
 		o.Duration = 30 * time.Second
-		return bench.RunBootstrap(ctx, bench.BootstrapConfig{Options: o, Spread: 2 * time.Second})
-	}, []string{"all see all, after the last start", "per-node complete view after the last start p99", "deaths declared"}},
+		return bench.RunBootstrap(ctx, bench.BootstrapConfig{Options: o, Spread: 2 * time.Second, Hold: 10 * time.Second})
+	}, []string{"all see all, after the last start", "per-node complete view after the last start p99", "deaths declared",
+		"deaths declared while holding", "nodes not seeing all alive at the end of the hold"}},
 	{"dissemination", func(ctx context.Context, o bench.Options) (*bench.Result, error) {
 		o.Duration = 3 * time.Second
 		return bench.RunDissemination(ctx, bench.DisseminationConfig{Options: o, Updates: 3, Warmup: 2 * time.Second})

@@ -19,6 +19,11 @@ type BootstrapConfig struct {
 	// Check is how often views are sampled; it is the resolution of the
 	// per-node times. Default 250 ms.
 	Check time.Duration
+	// Hold keeps the cluster running this long after every node sees all
+	// (or after the wait limit, if they never do), and checks at its end
+	// that every node still sees all N alive: the cluster bootstraps and
+	// then holds. Deaths are counted over the whole run. Default 0.
+	Hold time.Duration
 	// Options.Duration bounds the wait after the last start for every node
 	// to see every other alive. Default 40 s.
 }
@@ -45,9 +50,13 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 	r.param("spread", cfg.Spread)
 	r.param("wait limit", limit)
 	r.param("sampling", cfg.Check)
-	rn.plan = cfg.Spread + limit
+	if cfg.Hold > 0 {
+		r.param("hold", cfg.Hold)
+	}
+	rn.plan = cfg.Spread + limit + cfg.Hold
 
-	deaths := 0
+	deaths, held := 0, 0 // dead events in all, and while holding
+	holding := false
 	dead := make(map[engine.ID]bool) // the members declared dead
 	first := ""
 	onEvent := func(node int, e engine.Event) {
@@ -57,6 +66,9 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 		rn.mu.Lock()
 		defer rn.mu.Unlock()
 		deaths++
+		if holding {
+			held++
+		}
 		dead[e.Member.ID] = true
 		if first == "" {
 			j, _ := rn.c.Index(e.Member.ID)
@@ -129,6 +141,25 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 	if err != nil {
 		return rn.finish(err)
 	}
+	// The figures of the bootstrap are taken before the hold.
+	st := rn.sumStats()
+	total := (c.Now() - t0).Seconds()
+	heldOK, behind := true, 0
+	if cfg.Hold > 0 {
+		rn.progress("holding")
+		rn.mu.Lock()
+		holding = true
+		rn.mu.Unlock()
+		if err := c.Run(rn.ctx, cfg.Hold); err != nil {
+			return rn.finish(err)
+		}
+		for i := 0; i < n; i++ {
+			if live, _ := c.NumMembers(i); live != n {
+				behind++
+			}
+		}
+		heldOK = behind == 0
+	}
 	var per Histogram
 	notDone := 0
 	for _, d := range completed {
@@ -138,8 +169,6 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 		}
 		per.AddDuration(d)
 	}
-	st := rn.sumStats()
-	total := (c.Now() - t0).Seconds()
 	if ok {
 		r.add("all see all, after the last start", took.Seconds(), "s",
 			Goal("<=", 15, "design target"))
@@ -150,6 +179,10 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 	r.addDist("per-node complete view after the last start", &per, "s", nil, nil)
 	r.add("nodes without a complete view", float64(notDone), "count", Goal("==", 0, "design target"))
 	r.add("deaths declared", float64(deaths), "count", Goal("==", 0, "no node fails"))
+	if cfg.Hold > 0 {
+		r.add("deaths declared while holding", float64(held), "count", Goal("==", 0, "no node fails"))
+		r.add("nodes not seeing all alive at the end of the hold", float64(behind), "count", Goal("==", 0, "no node fails"))
+	}
 	r.add("bytes sent per node per second", float64(st.BytesOut)/float64(st.Nodes)/total, "B/s")
 	r.add("shard transfers served per node", float64(st.ShardsSent)/float64(st.Nodes), "count")
 	addRefusals(r, c)
@@ -158,6 +191,9 @@ func RunBootstrap(ctx context.Context, cfg BootstrapConfig) (*Result, error) {
 	}
 	r.check("every node sees all N alive", ok, "%d of %d nodes complete %v after the last start", n-notDone, n, took)
 	r.check("no node declared dead", deaths == 0, "%d dead events about %d nodes%s", deaths, len(dead), first)
+	if cfg.Hold > 0 {
+		r.check("every node still sees all N alive after the hold", heldOK, "%d of %d nodes see all alive at the end of a %v hold", n-behind, n, cfg.Hold)
+	}
 	r.Plots = append(r.Plots, Plot{
 		Title:  "Bootstrap: views filling up",
 		Kind:   "line",

@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/hearsay-io/hearsay/codec"
 	"github.com/hearsay-io/hearsay/engine"
 )
 
@@ -50,9 +51,17 @@ func RunNemesisMassCrash(ctx context.Context, cfg NemesisMassCrashConfig) (*Resu
 
 	ct := newCrashTracker()
 	nm.hook = func(node int, e engine.Event, t time.Duration, v verdict) { ct.event(node, e, t) }
-	if err := nm.build(cfg.Warmup); err != nil {
+	// The traffic is sampled over the last seconds of the warm-up and over
+	// the target window after the crash: what the backlog of deaths costs.
+	base := cfg.Warmup / 2
+	if err := nm.build(cfg.Warmup - base); err != nil {
 		return nm.finish(err)
 	}
+	before := nm.traffic()
+	if err := nm.runFor(base); err != nil {
+		return nm.finish(err)
+	}
+	atCrash := nm.traffic()
 	victims := pick(nm.o.rng(0x3a55c4), n, count, nil)
 	now := nm.c.Now()
 	for _, v := range victims {
@@ -64,7 +73,12 @@ func RunNemesisMassCrash(ctx context.Context, cfg NemesisMassCrashConfig) (*Resu
 		}
 	}
 	nm.progress(fmt.Sprintf("%d nodes crashed", count))
-	err = nm.runFor(tail)
+	window := min(cfg.Within, tail)
+	err = nm.runFor(window)
+	after := nm.traffic()
+	if err == nil {
+		err = nm.runFor(tail - window)
+	}
 
 	nm.mu.Lock()
 	defer nm.mu.Unlock()
@@ -72,6 +86,19 @@ func RunNemesisMassCrash(ctx context.Context, cfg NemesisMassCrashConfig) (*Resu
 	r.add("crashes", float64(len(ct.crashes)), "count")
 	s.addFigures(r, "all survivors know", cfg.Within, "issue: accuracy under real faults")
 	nm.addFalseDeaths("survivors declared dead", "issue: accuracy under real faults")
+	var steadyBytes, crashBytes, crashGossip Histogram
+	for i := 0; i < n && base > 0 && window > 0; i++ {
+		if !nm.c.Running(i) {
+			continue
+		}
+		steadyBytes.Add(float64(atCrash[i].bytes-before[i].bytes) / base.Seconds())
+		crashBytes.Add(float64(after[i].bytes-atCrash[i].bytes) / window.Seconds())
+		crashGossip.Add(float64(after[i].gossip-atCrash[i].gossip) / window.Seconds())
+	}
+	r.add(fmt.Sprintf("bytes sent per survivor per second in the %v before the crash p50", base), steadyBytes.P50(), "B/s")
+	r.add(fmt.Sprintf("bytes sent per survivor per second in the %v after the crash p50", window), crashBytes.P50(), "B/s")
+	r.add(fmt.Sprintf("bytes sent per survivor per second in the %v after the crash max", window), crashBytes.Max(), "B/s")
+	r.add(fmt.Sprintf("gossip datagrams sent per survivor per second in the %v after the crash max", window), crashGossip.Max(), "1/s")
 	r.check("every survivor knows every crash", s.undetected == 0, "%d of %d crashes known by every survivor after %v%s",
 		len(ct.crashes)-s.undetected, len(ct.crashes), tail, s.missing)
 	nm.addNodeHours()
@@ -204,4 +231,20 @@ func (s *crashSummary) addFigures(r *Result, allName string, within time.Duratio
 	r.add(fmt.Sprintf("crashes known by all within %v", within), float64(s.within(within)), "count",
 		Goal(">=", float64(s.crashes), source))
 	r.add("crashes never known by all", float64(s.undetected), "count", Goal("==", 0, source))
+}
+
+// nodeTraffic is what one node sent, by a snapshot of its counters.
+type nodeTraffic struct{ bytes, gossip uint64 }
+
+// traffic returns every node's counters of what it sent; zero for a node
+// not running.
+func (nm *nemesis) traffic() []nodeTraffic {
+	t := make([]nodeTraffic, nm.c.Len())
+	for i := range t {
+		if nm.c.Running(i) {
+			st := nm.c.Stats(i)
+			t[i] = nodeTraffic{st.BytesOut, st.Out[codec.MsgGossip]}
+		}
+	}
+	return t
 }

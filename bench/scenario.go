@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Scenario is one entry of the catalogue: a name, what it measures, whether
@@ -32,6 +33,8 @@ type Knobs struct {
 	FalsePositiveLoss float64
 	// ExactN runs the scenario at Options.N even above its SimCap.
 	ExactN bool
+	// Hold is BootstrapConfig.Hold.
+	Hold time.Duration
 }
 
 // The simulator shares identical table shards between nodes, which is what
@@ -85,7 +88,7 @@ func Scenarios() []Scenario {
 	return []Scenario{
 		{"bootstrap", "Bootstrap through seeds", true, "wait limit after the last start (40s)", bootstrapCap,
 			func(ctx context.Context, o Options, k Knobs) (*Result, error) {
-				return RunBootstrap(ctx, BootstrapConfig{Options: o})
+				return RunBootstrap(ctx, BootstrapConfig{Options: o, Hold: k.Hold})
 			}},
 		{"dissemination", "Dissemination of one update", true, "time given to each update (3s)", 0,
 			func(ctx context.Context, o Options, k Knobs) (*Result, error) {

@@ -123,10 +123,13 @@ measure_big() {
 #   core-sim-1000      the core suite at 1,000 simulated nodes (scaling, sim vs UDP)
 #   udp-1000           the core suite on real UDP at 1,000 nodes, FIGURES_REPS times
 #   nemesis-short-200  the nemesis suite, short phases, 200 simulated nodes
+#   udp-busy-1000      1,000 real-UDP nodes bootstrap and hold for a minute
+#                      beside two busy-looping processes (about 3 minutes)
 measure core-sim-1000 -n 1000
 measure core-sim -n 10000
 measure nemesis-short-200 -suite nemesis-short -n 200
 measure_reps udp-1000 -mode udp -n 1000
+measure udp-busy-1000 -mode udp -scenario bootstrap -n 1000 -busy 2 -hold 60s
 
 # The large set, FIGURES_BIG=1.
 #   scale-sim-100000  dissemination, crash and steady state at 100,000 simulated nodes
@@ -135,7 +138,20 @@ measure_reps udp-1000 -mode udp -n 1000
 #                     figures do not depend on the load, so it may run beside
 #                     the quick set: FIGURES_BIG=1 scripts/figures.sh nemesis-1000)
 measure_big scale-sim-100000 16 -n 100000 -scenario dissemination,crash,steady
+#   nemesis-mix-1000   the nemesis mix over 10,000 node-hours at 1,000 simulated
+#                      nodes (10h15m of cluster time: about 4.6 CPU-hours, at
+#                      the 0.45 CPU-seconds per simulated second of the mix
+#                      in nemesis-1000)
+#   nemesis-mass-crash-10000  30% of 10,000 simulated nodes crash at once
+#                      (about 27 minutes and 16.5 GiB: the survivors' views
+#                      diverge while the deaths spread, and GOMEMLIMIT keeps
+#                      the collector ahead of them)
 measure_big nemesis-1000 4 -suite nemesis -n 1000
+#   steady-udp-10000   one node in its own process, joined to 9,999 real-UDP
+#                      nodes in this one (about STEADY)
+measure_big steady-udp-10000 6 -mode udp -n 10000 -scenario steady -duration 60s
+measure_big nemesis-mix-1000 2 -scenario nemesis-mix -n 1000 -duration nemesis-mix=10h15m
+GOMEMLIMIT=17GiB measure_big nemesis-mass-crash-10000 20 -scenario nemesis-mass-crash -n 10000 -duration 15s
 
 "$tmp/gossipbench" render
 if [ ${#failed[@]} -gt 0 ]; then

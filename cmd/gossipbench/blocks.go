@@ -13,7 +13,8 @@ import (
 // name is a file bench/results/NAME.json (one run) or a directory
 // bench/results/NAME/ of repeated runs of one command, shown as medians.
 // scripts/figures.sh runs the commands that write them; the quick ones by
-// default, the large ones (scale-sim-100000, nemesis-1000) with
+// default, the large ones (scale-sim-100000, nemesis-1000,
+// nemesis-mix-1000, nemesis-mass-crash-10000, steady-udp-10000) with
 // FIGURES_BIG=1. bench/results/udp-bootstrap-10000 is measured on its
 // own (the run takes the whole machine), and peerbench (bench/peers)
 // writes bench/peers/results/peers.json. Other files under bench/results
@@ -28,7 +29,7 @@ var blocks = []block{
 		name:      "core-sim",
 		from:      groupsFrom(resultsCoreSim),
 		remeasure: figuresScript,
-		render:    func(src *sources) (string, error) { return suiteBlock(src, resultsCoreSim) },
+		render:    func(src *sources) (string, error) { return suiteBlock(src, resultsCoreSim, coreFigures) },
 	},
 	{
 		name:      "scaling-sim",
@@ -40,7 +41,7 @@ var blocks = []block{
 		name:      "core-udp",
 		from:      groupsFrom(resultsUDP1000),
 		remeasure: figuresScript,
-		render:    func(src *sources) (string, error) { return suiteBlock(src, resultsUDP1000) },
+		render:    func(src *sources) (string, error) { return suiteBlock(src, resultsUDP1000, coreFigures) },
 	},
 	{
 		name:      "sim-vs-udp",
@@ -66,6 +67,24 @@ var blocks = []block{
 		render:    renderPeers,
 	},
 	{
+		name:      "nemesis-long",
+		from:      groupsFrom(resultsMixLong, resultsMassCrash10k),
+		remeasure: figuresScript + " (FIGURES_BIG=1)",
+		render:    renderEach(resultsMixLong, resultsMassCrash10k),
+	},
+	{
+		name:      "udp-busy",
+		from:      groupsFrom(resultsUDPBusy1000),
+		remeasure: figuresScript,
+		render:    renderEach(resultsUDPBusy1000),
+	},
+	{
+		name:      "steady-node",
+		from:      groupsFrom(resultsSteadyUDP10k),
+		remeasure: figuresScript + " (FIGURES_BIG=1)",
+		render:    func(src *sources) (string, error) { return suiteBlock(src, resultsSteadyUDP10k, steadyNodeFigures) },
+	},
+	{
 		name:      "udp-bootstrap-10000",
 		from:      groupsFrom(resultsUDPBootstrap10k),
 		remeasure: "measured on its own (gossipbench -mode udp -scenario bootstrap -n-for bootstrap=10000 -save bench/results/udp-bootstrap-10000.json)",
@@ -80,8 +99,12 @@ const (
 	resultsScale100k       = "scale-sim-100000" // dissemination, crash, steady at 100,000 simulated nodes (big)
 	resultsUDP1000         = "udp-1000"         // the core suite on real UDP at 1,000 nodes, repeated
 	resultsNemesisShort    = "nemesis-short-200"
-	resultsNemesis1000     = "nemesis-1000"        // the nemesis suite at 1,000 simulated nodes (big)
-	resultsUDPBootstrap10k = "udp-bootstrap-10000" // bootstrap of 10,000 nodes on real UDP, measured on its own
+	resultsNemesis1000     = "nemesis-1000"             // the nemesis suite at 1,000 simulated nodes (big)
+	resultsUDPBootstrap10k = "udp-bootstrap-10000"      // bootstrap of 10,000 nodes on real UDP, measured on its own
+	resultsMixLong         = "nemesis-mix-1000"         // the nemesis mix over 10,000 node-hours at 1,000 simulated nodes (big)
+	resultsMassCrash10k    = "nemesis-mass-crash-10000" // 30% of 10,000 simulated nodes crashing at once (big)
+	resultsUDPBusy1000     = "udp-busy-1000"            // bootstrap and hold of 1,000 real-UDP nodes on busy cores
+	resultsSteadyUDP10k    = "steady-udp-10000"         // one node in its own process in a 10,000-member real-UDP cluster (big)
 	notMeasured            = "Not measured yet"
 )
 
@@ -115,6 +138,26 @@ func groupsFrom(names ...string) func(*sources) []string {
 // pick is one figure of a scenario a block shows.
 type pick struct{ scenario, figure string }
 
+// steadyNodeFigures are what the steady scenario over real UDP measures of
+// the node in its own process.
+var steadyNodeFigures = []pick{
+	{"steady", "members known, own process"},
+	{"steady", "CPU per node per second"},
+	{"steady", "CPU per node per second, user"},
+	{"steady", "CPU per node per second, system (the kernel's cost of its datagrams)"},
+	{"steady", "bytes allocated per node per second"},
+	{"steady", "allocations per node per second"},
+	{"steady", "garbage collections per node per second"},
+	{"steady", "heap in use after a collection, own process"},
+	{"steady", "datagrams sent and received per node per second, own process"},
+	{"steady", "bytes sent per second, own process"},
+	{"steady", "bytes received per second, own process"},
+	{"steady", "context switches per second, own process"},
+	{"steady", "join time, own process"},
+	{"steady", "CPU per in-process node per second"},
+	{"steady", "deaths declared"},
+}
+
 // coreFigures are the figures the core-suite blocks show, in order.
 var coreFigures = []pick{
 	{"bootstrap", "all see all, after the last start"},
@@ -145,7 +188,8 @@ func scenarioLabel(s stat, scenario string) string {
 
 // measuredBy returns the command that writes the named results.
 func measuredBy(name string) string {
-	if name == resultsScale100k || name == resultsNemesis1000 {
+	switch name {
+	case resultsScale100k, resultsNemesis1000, resultsMixLong, resultsMassCrash10k, resultsSteadyUDP10k:
 		return "FIGURES_BIG=1 scripts/figures.sh"
 	}
 	return "scripts/figures.sh"
@@ -156,16 +200,16 @@ func absent(src *sources, name string) string {
 	return fmt.Sprintf("%s: no %s/%s.json or %s/%s/ (%s writes it).\n", notMeasured, src.dir, name, src.dir, name, measuredBy(name))
 }
 
-// suiteBlock renders a core-suite run: each figure with its target and
-// reference, the checks, and where the figures come from.
-func suiteBlock(src *sources, name string) (string, error) {
+// suiteBlock renders the picked figures of a run, each with its target
+// and reference, the checks, and where the figures come from.
+func suiteBlock(src *sources, name string, picks []pick) (string, error) {
 	g, ok := src.groups[name]
 	if !ok {
 		return absent(src, name), nil
 	}
 	var rows [][]string
 	last := ""
-	for _, p := range coreFigures {
+	for _, p := range picks {
 		s, err := g.figure(p.scenario, p.figure)
 		if err != nil {
 			return "", err
@@ -399,10 +443,39 @@ func checksCell(g *group, scenario string) string {
 // renderUDPBootstrap renders the bootstrap of 10,000 nodes on real UDP,
 // every figure it reports, when its results are there.
 func renderUDPBootstrap(src *sources) (string, error) {
-	g, ok := src.groups[resultsUDPBootstrap10k]
-	if !ok {
+	if _, ok := src.groups[resultsUDPBootstrap10k]; !ok {
 		return notMeasured + ": the bootstrap of 10,000 nodes on real UDP (its results go to " + src.dir + "/" + resultsUDPBootstrap10k + "/).\n", nil
 	}
+	return allFigures(src, resultsUDPBootstrap10k)
+}
+
+// renderEach renders the named results one after another, every figure
+// of each.
+func renderEach(names ...string) func(*sources) (string, error) {
+	return func(src *sources) (string, error) {
+		var b strings.Builder
+		for k, name := range names {
+			if k > 0 {
+				b.WriteString("\n")
+			}
+			if _, ok := src.groups[name]; !ok {
+				b.WriteString(absent(src, name))
+				continue
+			}
+			s, err := allFigures(src, name)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(s)
+		}
+		return b.String(), nil
+	}
+}
+
+// allFigures renders every figure of the named results, scenario by
+// scenario, with the caption and checks.
+func allFigures(src *sources, name string) (string, error) {
+	g := src.groups[name]
 	var rows [][]string
 	var scenarios []string
 	for _, r := range g.runs {

@@ -67,6 +67,9 @@ import (
 )
 
 func main() {
+	if isBusyLoop() {
+		busyLoop()
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -78,7 +81,8 @@ type config struct {
 	seed                                            uint64
 	loss, fpLoss                                    float64
 	duration                                        durations
-	crashes                                         int
+	crashes, busy                                   int
+	hold                                            time.Duration
 	nFor                                            sizes
 	strict, list, quiet                             bool
 }
@@ -96,6 +100,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.preset, "preset", "lan", "engine configuration and simulated latency: lan, wan or local")
 	fs.Var(&c.duration, "duration", "length of each scenario's main phase (see -list), for all (\"30s\") or per scenario (\"false-positives=360s,crash=20s\"); 0 keeps each default")
 	fs.IntVar(&c.crashes, "crashes", 0, "crashes in the crash scenario (0: its default, 24)")
+	fs.DurationVar(&c.hold, "hold", 0, "in the bootstrap scenario, keep the cluster running this long after every node sees all, and check that it still does, with no death")
+	fs.IntVar(&c.busy, "busy", 0, "with -mode udp, run this many other processes that only spin, for the whole run: the cluster shares busy cores")
 	fs.Var(&c.nFor, "n-for", "cluster size for named scenarios, overriding -n and the simulator's caps (see -list), e.g. \"bootstrap=2000\"")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the simulated run")
 	fs.StringVar(&c.out, "out", "gossipbench-out", "`directory` for results.json and report.html")
@@ -132,6 +138,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.loss < 0 || c.loss >= 1 || c.fpLoss < 0 || c.fpLoss >= 1 {
 		return nil, errors.New("-loss and -fp-loss must be in [0, 1)")
+	}
+	if c.busy < 0 || c.busy > 64 {
+		return nil, fmt.Errorf("-busy must be in [0, 64], got %d", c.busy)
+	}
+	if c.busy > 0 && c.mode != "udp" {
+		return nil, errors.New("-busy loads the machine's cores, which only real nodes feel: use it with -mode udp")
+	}
+	if c.hold < 0 {
+		return nil, fmt.Errorf("-hold must not be negative, got %v", c.hold)
 	}
 	if c.save != "" && filepath.Ext(c.save) != ".json" {
 		return nil, fmt.Errorf("-save %s: the results file must end in .json", c.save)
@@ -213,7 +228,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Driver:   driver,
 		Progress: prog.update,
 	}
-	knobs := bench.Knobs{Crashes: c.crashes, FalsePositiveLoss: c.fpLoss}
+	knobs := bench.Knobs{Crashes: c.crashes, FalsePositiveLoss: c.fpLoss, Hold: c.hold}
 	rep := &bench.Report{
 		Tool:    "gossipbench",
 		Command: commandLine("gossipbench", args),
@@ -241,6 +256,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "gossipbench: %s mode, %s, %d scenarios, seed %d, preset %s, loss %g%%\n%s\n",
 		driver.Name(), size, len(scenarios), c.seed, preset, c.loss*100, rep.Machine)
+	busy, err := startBusy(c.busy)
+	if err != nil {
+		fmt.Fprintln(stderr, "gossipbench:", err)
+		return 1
+	}
+	defer busy.stop()
+	if c.busy > 0 {
+		fmt.Fprintf(stdout, "%d busy-loop processes share the cores for the whole run\n", c.busy)
+	}
 
 	status := 0
 	for k, s := range scenarios {

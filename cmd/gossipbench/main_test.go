@@ -214,6 +214,9 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"-n-for", "crash=1"}, 2, "at least 2"},
 		{[]string{"-n-for", "crash"}, 2, "want name=size"},
 		{[]string{"-save", "results.txt"}, 2, "must end in .json"},
+		{[]string{"-busy", "2"}, 2, "use it with -mode udp"},
+		{[]string{"-mode", "udp", "-busy", "-1"}, 2, "-busy must be in"},
+		{[]string{"-hold", "-1s"}, 2, "-hold must not be negative"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer

@@ -333,18 +333,23 @@ func readRun(root, path string) (runFile, error) {
 	return runFile{path: filepath.ToSlash(path), rep: rep}, nil
 }
 
-// withoutSave returns the arguments less -save and its value.
+// withoutSave returns the arguments that decide what a run measures: all
+// but -save, -out and -cpuprofile with their values, and -q, which only
+// say where and how the run reports.
 func withoutSave(args []string) []string {
 	var out []string
 	for k := 0; k < len(args); k++ {
 		a := args[k]
 		name := strings.TrimLeft(a, "-")
-		if len(a)-len(name) >= 1 && len(a)-len(name) <= 2 {
-			if name == "save" {
-				k++ // the value follows
+		if dashes := len(a) - len(name); dashes >= 1 && dashes <= 2 {
+			flag, _, hasValue := strings.Cut(name, "=")
+			switch flag {
+			case "save", "out", "cpuprofile":
+				if !hasValue {
+					k++ // the value follows
+				}
 				continue
-			}
-			if strings.HasPrefix(name, "save=") {
+			case "q":
 				continue
 			}
 		}

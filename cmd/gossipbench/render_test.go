@@ -39,8 +39,9 @@ func TestREADMEFigures(t *testing.T) {
 }
 
 // measureRE matches a measurement of scripts/figures.sh: a function
-// name, the results name and gossipbench's arguments.
-var measureRE = regexp.MustCompile(`^\s*(measure|measure_reps|measure_big)\s+([a-z0-9-]+)\s+(.*?)\s*$`)
+// name, the results name and gossipbench's arguments, after any
+// environment the line sets for it (NAME=value ...).
+var measureRE = regexp.MustCompile(`^\s*(?:[A-Z_]+=\S+\s+)*(measure|measure_reps|measure_big)\s+([a-z0-9-]+)\s+(.*?)\s*$`)
 
 // TestFiguresScript fails when a committed results file was measured with
 // a command that scripts/figures.sh does not run, or the script measures
@@ -282,9 +283,11 @@ func TestRenderCommand(t *testing.T) {
 func TestWithoutSave(t *testing.T) {
 	tests := []struct{ in, want []string }{
 		{[]string{"-n", "10", "-save", "x.json"}, []string{"-n", "10"}},
-		{[]string{"--save=x.json", "-q"}, []string{"-q"}},
+		{[]string{"--save=x.json", "-q"}, nil},
 		{[]string{"-save", "x.json"}, nil},
 		{[]string{"-saved", "1"}, []string{"-saved", "1"}},
+		{[]string{"-q", "-out", "/tmp/o", "-n", "10", "-cpuprofile=p", "-seed", "2"}, []string{"-n", "10", "-seed", "2"}},
+		{[]string{"-quiet", "-output", "x"}, []string{"-quiet", "-output", "x"}},
 	}
 	for _, tt := range tests {
 		if got := withoutSave(tt.in); !slices.Equal(got, tt.want) {
@@ -424,7 +427,7 @@ func TestQuotedReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := suiteBlock(src, resultsCoreSim)
+	out, err := suiteBlock(src, resultsCoreSim, coreFigures)
 	if err != nil {
 		t.Fatal(err)
 	}
