@@ -51,17 +51,7 @@ func (c *Core) probing(id ID) bool {
 
 // startProbe pings r directly.
 func (c *Core) startProbe(now Time, r *record, purpose uint8) uint32 {
-	p := probe{
-		target:   r.id,
-		addr:     r.addr(),
-		gen:      r.gen,
-		inc:      r.inc,
-		seq:      c.newSeq(),
-		purpose:  purpose,
-		sent:     now,
-		deadline: now.Add(c.probeTimeout(r)),
-	}
-	c.probes = append(c.probes, p)
+	p := c.addProbe(now, r, purpose)
 	var about *record
 	if purpose == probeCheck {
 		about = r // the suspicion, so that the suspect can refute
@@ -73,8 +63,31 @@ func (c *Core) startProbe(now Time, r *record, purpose uint8) uint32 {
 	for i := 0; i < pings; i++ {
 		c.ping(p.addr, p.seq, p.target, about)
 	}
-	c.stats.Probes++
 	return p.seq
+}
+
+// addProbe records a direct probe of r, about to be sent.
+func (c *Core) addProbe(now Time, r *record, purpose uint8) probe {
+	p := probe{
+		target:   r.id,
+		addr:     r.addr(),
+		gen:      r.gen,
+		inc:      r.inc,
+		seq:      c.newSeq(),
+		purpose:  purpose,
+		sent:     now,
+		deadline: now.Add(c.probeTimeout(r)),
+	}
+	c.probes = append(c.probes, p)
+	c.stats.Probes++
+	return p
+}
+
+// startQuietVerify verifies r with a ping that carries nothing but itself
+// (see gossip): its ack makes r a member the next rounds may push to.
+func (c *Core) startQuietVerify(now Time, r *record) {
+	p := c.addProbe(now, r, probeVerify)
+	c.sidePing(p.addr, p.seq, p.target, nil)
 }
 
 // verifying reports whether a verification ping to id is outstanding.
