@@ -80,9 +80,9 @@ var blocks = []block{
 	},
 	{
 		name:      "steady-node",
-		from:      groupsFrom(resultsSteadyUDP10k),
+		from:      groupsFrom(resultsSteadyUDP10k, resultsSteadyUDP5k),
 		remeasure: figuresScript + " (FIGURES_BIG=1)",
-		render:    func(src *sources) (string, error) { return suiteBlock(src, resultsSteadyUDP10k, steadyNodeFigures) },
+		render:    renderSteadyNode,
 	},
 	{
 		name:      "udp-bootstrap-10000",
@@ -105,6 +105,7 @@ const (
 	resultsMassCrash10k    = "nemesis-mass-crash-10000" // 30% of 10,000 simulated nodes crashing at once (big)
 	resultsUDPBusy1000     = "udp-busy-1000"            // bootstrap and hold of 1,000 real-UDP nodes on busy cores
 	resultsSteadyUDP10k    = "steady-udp-10000"         // one node in its own process in a 10,000-member real-UDP cluster (big)
+	resultsSteadyUDP5k     = "steady-udp-5000"          // the same at 5,000 members (big)
 	notMeasured            = "Not measured yet"
 )
 
@@ -137,6 +138,23 @@ func groupsFrom(names ...string) func(*sources) []string {
 
 // pick is one figure of a scenario a block shows.
 type pick struct{ scenario, figure string }
+
+// renderSteadyNode renders the node in its own process at 10,000 members
+// and at 5,000, each when measured.
+func renderSteadyNode(src *sources) (string, error) {
+	var b strings.Builder
+	for k, name := range []string{resultsSteadyUDP10k, resultsSteadyUDP5k} {
+		if k > 0 {
+			b.WriteString("\n")
+		}
+		s, err := suiteBlock(src, name, steadyNodeFigures)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(s)
+	}
+	return b.String(), nil
+}
 
 // steadyNodeFigures are what the steady scenario over real UDP measures of
 // the node in its own process.
@@ -189,7 +207,7 @@ func scenarioLabel(s stat, scenario string) string {
 // measuredBy returns the command that writes the named results.
 func measuredBy(name string) string {
 	switch name {
-	case resultsScale100k, resultsNemesis1000, resultsMixLong, resultsMassCrash10k, resultsSteadyUDP10k:
+	case resultsScale100k, resultsNemesis1000, resultsMixLong, resultsMassCrash10k, resultsSteadyUDP10k, resultsSteadyUDP5k:
 		return "FIGURES_BIG=1 scripts/figures.sh"
 	}
 	return "scripts/figures.sh"
