@@ -86,6 +86,7 @@ type Core struct {
 	rtts        rttWindow // this node's latest round trips to anyone (loss.go)
 	heal        healState // contacts a healed partition calls for (heal.go)
 	seenW       float64
+	longLoss    lossCount // the same over about longMemory periods (loss.go)
 	now         Time
 
 	observers []peer

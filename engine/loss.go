@@ -90,6 +90,35 @@ func (c *Core) noteNodeBeats(missed int) {
 	// The node hears from about Observers subjects a period: its counts
 	// decay per subject period, so over a few lossMemory periods too.
 	c.lostW, c.seenW = decayCount(c.lostW, c.seenW, periods)
+	// A silence longer than lossMemory periods is an outage or a cut, not
+	// loss: the long estimate counts no more of it.
+	c.longLoss.add(min(missed, lossMemory) + 1)
+}
+
+// longMemory is how many subject periods the node's long loss estimate
+// mostly remembers. The estimates above follow a change within seconds,
+// but eight periods are few: at 10% loss one reads 0 about four times in
+// ten, and a heal, which renews most monitors at once, leaves only such
+// estimates. A check that decides a death by counting lost pings needs the
+// loss it may meet, not the loss of the last seconds (doubtPings).
+const longMemory = 256
+
+// lossCount is a decayed count of heartbeat periods seen and lost.
+type lossCount struct{ lost, seen float64 }
+
+func (l *lossCount) add(periods int) {
+	d := math.Pow(1-1.0/longMemory, float64(periods))
+	l.lost = l.lost*d + float64(periods-1)
+	l.seen = l.seen*d + float64(periods)
+}
+
+// rate returns the lost fraction and whether enough periods were seen
+// to tell.
+func (l *lossCount) rate() (float64, bool) {
+	if l.seen < longMemory/8 {
+		return 0, false
+	}
+	return l.lost / l.seen, true
 }
 
 // nodeLoss is the node's loss estimate over all its subjects' heartbeats.
@@ -142,6 +171,21 @@ func (c *Core) subjectLoss(id ID) float64 {
 		return max(m.loss, own)
 	}
 	return own
+}
+
+// lossUnknown is the loss a check assumes on its round trips while this
+// node has too few heartbeats to estimate it (checkLoss).
+const lossUnknown = 0.1
+
+// checkLoss is the loss a check of a member's liveness (a doubt's pings)
+// must expect on its round trips: the most of the node's estimates, the
+// long one included, or lossUnknown while that one has too few periods.
+func (c *Core) checkLoss() float64 {
+	long, ok := c.longLoss.rate()
+	if !ok {
+		long = lossUnknown
+	}
+	return max(c.meanLoss(false), c.nodeLoss(), long)
 }
 
 // linkLoss is the loss this node sees on its own links, its subjects'

@@ -40,8 +40,8 @@ func (c *Core) catchUp(now Time) {
 	}
 	heap.Init(&c.sheap)
 	for i := range c.doubts {
-		if c.doubts[i].until != 0 {
-			c.doubts[i].until = c.doubts[i].until.Add(lag)
+		if c.doubts[i].seq != 0 {
+			c.doubts[i].retry = c.doubts[i].retry.Add(lag)
 		}
 	}
 	for i := range c.revivals {
