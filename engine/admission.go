@@ -213,7 +213,7 @@ func (c *Core) probeAnsweredBy(now Time, target ID, addr netip.AddrPort, sent Ti
 // answers late but steadily is slow, not dead.
 func (c *Core) probeTimeout(r *record) time.Duration {
 	d := max(c.health.Scale(c.cfg.ProbeTimeout), min(2*c.rtts.median(), maxSlowRTT*c.cfg.HeartbeatInterval))
-	return max(d, c.lateness(r))
+	return max(d, c.lateness(r), c.saidLate(r))
 }
 
 // lateness is how late r's answers may come to this node by the round
@@ -345,6 +345,9 @@ func (c *Core) admitAck(now Time, a *codec.Ack) bool {
 		c.adm.pending = append(c.adm.pending[:i], c.adm.pending[i+1:]...)
 		if c.lookup(ID(m.ID)) == nil && c.tab.total < c.cfg.MaxMembers && !c.refusesRecord(&m, nil) {
 			rec := newRecord(ID(m.ID), m.Addr, m.Generation, m.Incarnation, State(m.State))
+			if rec.live() {
+				rec.lag = lagOf(&m)
+			}
 			c.put(now, rec, nil, 0)
 			c.q.addMember(rec.id, 0)
 			c.stats.UpdatesReceived++

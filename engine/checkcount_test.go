@@ -3,6 +3,9 @@ package engine
 import (
 	"math"
 	"testing"
+	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
 )
 
 // TestDoubtPingsAt pins the check pings a doubt of a member held alive
@@ -57,4 +60,46 @@ func TestBinomialTail(t *testing.T) {
 func lgammaInt(n int) float64 {
 	v, _ := math.Lgamma(float64(n))
 	return v
+}
+
+// TestLagFlags checks that a live record's flags carry its lag beside the
+// proof of a rejoin, and that a dead record's flags (tombstone wear) are
+// never read as a lag.
+func TestLagFlags(t *testing.T) {
+	for _, proven := range []bool{false, true} {
+		for _, lag := range []uint8{0, 1, 40, maxLag} {
+			m := codec.Member{State: codec.StateAlive, Flags: liveFlags(proven, lag)}
+			if got := lagOf(&m); got != lag {
+				t.Errorf("lagOf(liveFlags(%v, %d)) = %d", proven, lag, got)
+			}
+			if got := m.Flags&flagProven != 0; got != proven {
+				t.Errorf("liveFlags(%v, %d) proven = %v", proven, lag, got)
+			}
+		}
+	}
+	if f := liveFlags(false, 255); f>>1 != maxLag {
+		t.Errorf("liveFlags(false, 255) = %#x, want the lag capped at %d", f, maxLag)
+	}
+	dead := codec.Member{State: codec.StateDead, Flags: 200}
+	if lagOf(&dead) != 0 {
+		t.Error("a dead record's wear read as a lag")
+	}
+}
+
+// TestSaidLate checks how long a node waits for a member by the lag its
+// record carries: twice the lag, capped at maxSlowRTT heartbeat intervals.
+func TestSaidLate(t *testing.T) {
+	c := &Core{cfg: DefaultLANConfig()}
+	r := record{state: StateAlive, lag: 20} // 1 s
+	if got := c.saidLate(&r); got != 2*time.Second {
+		t.Errorf("saidLate(lag 1 s) = %v, want 2s", got)
+	}
+	r.lag = maxLag
+	if got, want := c.saidLate(&r), maxSlowRTT*c.cfg.HeartbeatInterval; got != want {
+		t.Errorf("saidLate(lag %d) = %v, want the cap %v", maxLag, got, want)
+	}
+	r.state = StateDead
+	if got := c.saidLate(&r); got != 0 {
+		t.Errorf("saidLate(dead) = %v, want 0", got)
+	}
 }

@@ -27,7 +27,9 @@
 // IndirectProbes random members to ping it (SWIM's ping-req), and accuses
 // it only if a helper reports that it could not reach it either. The
 // suspicion spreads with the accuser as witness; the suspect refutes by
-// raising its incarnation. Each node runs a Lifeguard suspicion timer that
+// raising its incarnation; its refutation also says how slow its own round
+// trips are, so that nodes that never measured them wait that long for its
+// answers. Each node runs a Lifeguard suspicion timer that
 // shrinks from Suspicion.Max to Suspicion.Min as independent witnesses
 // confirm; a node that only heard of a suspicion pings the suspect once
 // before its timer declares death. A node's own missed acks raise its local

@@ -22,6 +22,15 @@ func (w *rttWindow) add(d time.Duration) {
 	w.n = min(w.n+1, len(w.last))
 }
 
+// max returns the slowest of the samples kept, 0 without any.
+func (w *rttWindow) max() time.Duration {
+	var d time.Duration
+	for _, v := range w.last[:w.n] {
+		d = max(d, v)
+	}
+	return d
+}
+
 // median returns the median of the samples kept, 0 without any.
 func (w *rttWindow) median() time.Duration {
 	if w.n == 0 {

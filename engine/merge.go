@@ -87,6 +87,7 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 			return
 		}
 		rec := newRecord(id, m.Addr, m.Generation, m.Incarnation, st)
+		rec.lag = lagOf(m)
 		c.put(now, rec, nil, witness)
 		c.stats.UpdatesReceived++
 		if gossip {
@@ -103,11 +104,14 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 			c.reply.stale[c.reply.nstale] = id // the sender missed a refutation: see correct
 			c.reply.nstale++
 		}
-		if st.Live() && m.Flags&flagProven != 0 && !r.proven && r.live() && m.Generation == r.gen && m.Incarnation == r.inc {
-			// The same record, known now to follow a rejoin (we had it
-			// from the member's header): keep the proof to pass it on.
+		if st.Live() && r.live() && m.Generation == r.gen && m.Incarnation == r.inc &&
+			(m.Flags&flagProven != 0 && !r.proven || lagOf(m) > r.lag) {
+			// The same record, known now to follow a rejoin or to come
+			// from a slow member (we had it from the member's header):
+			// keep what it says to pass it on.
 			rec := *r
-			rec.proven = true
+			rec.proven = rec.proven || m.Flags&flagProven != 0
+			rec.lag = max(rec.lag, lagOf(m))
 			c.tab.set(rec)
 		}
 		return
@@ -137,6 +141,10 @@ func (c *Core) apply(now Time, r *record, m *codec.Member, witness ID, gossip bo
 	}
 	rec.gen, rec.inc, rec.state = m.Generation, m.Incarnation, State(m.State)
 	rec.proven = rec.live() && m.Flags&flagProven != 0
+	rec.lag = 0
+	if rec.live() {
+		rec.lag = lagOf(m)
+	}
 	if m.Addr.IsValid() && m.Addr.Port() != 0 {
 		rec.setAddr(m.Addr)
 	}
@@ -335,7 +343,7 @@ func (c *Core) refute(now Time, inc uint32, accuser ID, proven bool) {
 	c.refutations++
 	r := c.selfRecord()
 	rec := *r
-	rec.inc, rec.state, rec.proven = c.inc, StateAlive, proven
+	rec.inc, rec.state, rec.proven, rec.lag = c.inc, StateAlive, proven, c.ownLag()
 	c.put(now, rec, r, 0)
 	c.q.addMember(c.id, 0)
 	c.stats.Refutations++

@@ -31,8 +31,11 @@ type record struct {
 	// carries the same, so that a tombstone whose incarnation rises while
 	// it stays dead is still reaped, TombstoneRetention after it died.
 	buried uint32
-	ip     [16]byte  // IPv4-mapped IPv6
-	app    *appState // immutable; nil when the member published nothing
+	// lag is how slow the member said its own round trips were when it
+	// raised its incarnation to this one (see lag.go). It fits in padding.
+	lag uint8
+	ip  [16]byte  // IPv4-mapped IPv6
+	app *appState // immutable; nil when the member published nothing
 	// sum is hash(), computed by table.set when the record is stored: the
 	// record's share of its shard's digest and its fingerprint in shard
 	// requests.
@@ -79,6 +82,7 @@ func (r *record) hash() uint64 {
 	if r.proven {
 		b[21] = 1
 	}
+	b[21] |= r.lag << 1
 	binary.BigEndian.PutUint16(b[22:], r.port)
 	copy(b[24:], r.ip[:])
 	h := xxhash.Sum64(b[:])
@@ -112,8 +116,8 @@ func (r *record) wire(m *codec.Member, witness ID) {
 		StateVersion: r.stateVersion(),
 		Witness:      uint64(witness),
 	}
-	if r.proven && r.live() {
-		m.Flags = flagProven
+	if r.live() {
+		m.Flags = liveFlags(r.proven, r.lag)
 	}
 }
 
