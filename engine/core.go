@@ -366,6 +366,12 @@ func (c *Core) Tick(now Time) {
 	c.joinTick(now)
 	c.rejoinTick(now)
 	c.reap(now)
+	if now >= c.nextCheck() {
+		// Something after the checks above made a subject due (a rejoin
+		// that ended, a topology change, a probe dropped): check it
+		// now, so that the deadline lies ahead.
+		c.checkSubjects(now)
+	}
 	c.updateDeadline()
 }
 
