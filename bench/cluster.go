@@ -43,6 +43,12 @@ type ClusterConfig struct {
 	Loss float64
 	// Start says whether nodes begin converged or alone.
 	Start Start
+	// Outside are nodes the driver does not run. Each still gets its
+	// address and, with StartConverged, a place in every other node's
+	// starting view (alive, generation 1), so that a process outside the
+	// cluster can run it as that member from the start; Running reports
+	// false for it. Only the udp driver supports it.
+	Outside []int
 	// OnEvent receives every node's events. The driver never calls it
 	// concurrently with itself, but may call it concurrently with the
 	// scenario's goroutine outside Run: scenarios guard what it writes.

@@ -21,6 +21,9 @@ type run struct {
 	t0    time.Duration // cluster time when the scenario began
 	plan  time.Duration // planned cluster time, for progress
 	phase string
+	// outside are the nodes build leaves to a process of their own
+	// (ClusterConfig.Outside).
+	outside []int
 
 	// mu guards what event handlers write; the simulator calls them on the
 	// scenario's goroutine, real drivers on their own.
@@ -46,6 +49,7 @@ func (rn *run) build(start Start, loss float64, onEvent func(node int, e engine.
 		Latency: rn.o.Preset.Latency(),
 		Loss:    loss,
 		Start:   start,
+		Outside: rn.outside,
 	}
 	if onEvent != nil {
 		cfg.OnEvent = func(node int, e engine.Event) {

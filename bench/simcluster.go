@@ -20,6 +20,9 @@ func (SimDriver) Name() string { return "sim" }
 
 // NewCluster builds a simulated cluster.
 func (SimDriver) NewCluster(cfg ClusterConfig) (Cluster, error) {
+	if len(cfg.Outside) > 0 {
+		return nil, fmt.Errorf("bench: sim cluster: nodes outside the cluster: %w", ErrUnsupported)
+	}
 	c := &simCluster{
 		ids:   make([]engine.ID, cfg.N),
 		index: make(map[engine.ID]int32, cfg.N),

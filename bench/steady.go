@@ -57,11 +57,15 @@ func RunSteady(ctx context.Context, cfg SteadyConfig) (*Result, error) {
 			rn.mu.Unlock()
 		}
 	}
+	ownProcess := rn.o.Driver.Name() == "udp" && !cfg.InProcess
+	if ownProcess {
+		rn.outside = []int{0}
+	}
 	if err := rn.build(StartConverged, rn.o.Loss, onEvent); err != nil {
 		return rn.finish(err)
 	}
 	var child *childNode
-	if rn.o.Driver.Name() == "udp" && !cfg.InProcess {
+	if ownProcess {
 		rn.progress("starting node 0 in its own process")
 		if child, err = startChildNode(rn, 0); err != nil {
 			return rn.finish(err)

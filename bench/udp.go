@@ -26,7 +26,8 @@ import (
 // Nodes get the simulator's IDs for the seed (sim.ID) and generation 1. A
 // converged cluster starts with every node given every other as alive (one
 // node through engine.Node.AddMembers, the rest through engine.Node.AdoptView
-// of its view); nodes share identical table shards through one
+// of its view, except those ClusterConfig.Outside leaves to another
+// process); nodes share identical table shards through one
 // engine.ShardPool, as the simulator's do, so that thousands fit in one
 // process. Each node holds one socket (a file descriptor): NewCluster
 // raises the soft RLIMIT_NOFILE to the hard limit and fails when N sockets
@@ -185,6 +186,17 @@ func (c *udpCluster) start() error {
 		addrs[u.LocalAddr()] = int32(i)
 	}
 	c.addrs.Store(&addrs)
+	// A node outside the cluster keeps its address; its socket is closed
+	// for the process that will run it to bind.
+	outside := make([]bool, len(c.nodes))
+	for _, i := range c.cfg.Outside {
+		if i < 0 || i >= len(c.nodes) {
+			return fmt.Errorf("bench: udp cluster: node %d outside the cluster is not one of its %d nodes", i, len(c.nodes))
+		}
+		outside[i] = true
+		socks[i].Close()
+		socks[i] = nil
+	}
 	var members []engine.Member
 	if c.cfg.Start == StartConverged {
 		members = make([]engine.Member, len(c.nodes))
@@ -195,18 +207,25 @@ func (c *udpCluster) start() error {
 	procs := make([]*udpProc, len(c.nodes))
 	errs := make([]error, len(c.nodes))
 	parallel(len(c.nodes), func(i int) {
+		if outside[i] {
+			return
+		}
 		procs[i], errs[i] = c.boot(i, socks[i], 1)
 		socks[i] = nil // owned by the node, or closed
 	})
+	root := -1
 	for i, p := range procs {
 		if p != nil {
 			c.nodes[i].cur = p
+			if root < 0 {
+				root = i
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("bench: udp cluster: starting nodes: %w", err)
 	}
-	if members == nil {
+	if members == nil || root < 0 {
 		return nil
 	}
 	// Seed every node only once all run: a node alone sends nothing. One
@@ -217,10 +236,14 @@ func (c *udpCluster) start() error {
 	// milliseconds even at 10,000 nodes; seeding each node with every
 	// member took seconds at 3,000 nodes, and the traffic of the seeded
 	// nodes slowed the seeding of the rest until it never ended at 4,000.
-	if err := procs[0].node.AddMembers(members); err != nil {
-		return fmt.Errorf("bench: udp cluster: seeding node 0: %w", err)
+	if err := procs[root].node.AddMembers(members); err != nil {
+		return fmt.Errorf("bench: udp cluster: seeding node %d: %w", root, err)
 	}
-	parallel(len(c.nodes)-1, func(i int) { errs[i+1] = procs[i+1].node.AdoptView(procs[0].node) })
+	parallel(len(c.nodes), func(i int) {
+		if i != root && procs[i] != nil {
+			errs[i] = procs[i].node.AdoptView(procs[root].node)
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("bench: udp cluster: seeding nodes: %w", err)
 	}
@@ -339,7 +362,14 @@ func (c *udpCluster) Running(i int) bool {
 	return p != nil && !p.stopped.Load()
 }
 
-func (c *udpCluster) Generation(i int) uint64 { return c.proc(i).gen }
+// Generation returns node i's generation: its process's, or 1 for a node
+// outside the cluster (ClusterConfig.Outside), as the others were given it.
+func (c *udpCluster) Generation(i int) uint64 {
+	if p := c.proc(i); p != nil {
+		return p.gen
+	}
+	return 1
+}
 
 // running returns node i's process, or an error if it does not run.
 func (c *udpCluster) running(i int) (*udpProc, error) {

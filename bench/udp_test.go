@@ -341,3 +341,53 @@ func checkUDPResult(t *testing.T, r *bench.Result, name string, figures []string
 		}
 	}
 }
+
+// TestOutsideNode checks that a node left outside the cluster does not run
+// in it but is in every other node's view as alive at generation 1, at an
+// address of its own, and that the simulator refuses such a node.
+func TestOutsideNode(t *testing.T) {
+	const n, out = 6, 2
+	c, err := bench.UDPDriver{}.NewCluster(bench.ClusterConfig{
+		N:       n,
+		Seed:    5,
+		Engine:  bench.Local.Engine(),
+		Start:   bench.StartConverged,
+		Outside: []int{out},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Running(out) {
+		t.Errorf("node %d outside the cluster runs in it", out)
+	}
+	if g := c.Generation(out); g != 1 {
+		t.Errorf("Generation(%d) = %d, want 1", out, g)
+	}
+	addrs := map[string]bool{}
+	for i := 0; i < n; i++ {
+		if i == out {
+			continue
+		}
+		if !c.Running(i) {
+			t.Fatalf("node %d does not run", i)
+		}
+		m, ok := c.Member(i, out)
+		if !ok || m.State != engine.StateAlive || m.Generation != 1 || !m.Addr.IsValid() {
+			t.Errorf("node %d sees node %d as %+v, %v; want alive at generation 1 with an address", i, out, m, ok)
+		}
+		addrs[m.Addr.String()] = true
+		self, _ := c.Member(i, i)
+		if self.Addr == m.Addr {
+			t.Errorf("node %d has the outside node's address %v", i, m.Addr)
+		}
+	}
+	if len(addrs) != 1 {
+		t.Errorf("nodes disagree on the outside node's address: %v", addrs)
+	}
+
+	_, err = bench.SimDriver{}.NewCluster(bench.ClusterConfig{N: n, Engine: bench.Local.Engine(), Outside: []int{out}})
+	if !errors.Is(err, bench.ErrUnsupported) {
+		t.Errorf("simulator with a node outside: err = %v, want ErrUnsupported", err)
+	}
+}
