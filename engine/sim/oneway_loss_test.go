@@ -4,10 +4,6 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
-
-	"github.com/hearsay-io/hearsay/engine"
-	"github.com/hearsay-io/hearsay/engine/sim"
-	"github.com/hearsay-io/hearsay/netio"
 )
 
 // TestOneWayHealUnderLoss cuts half of 300 nodes (A) off from the other
@@ -26,48 +22,13 @@ func TestOneWayHealUnderLoss(t *testing.T) {
 	const n = 300
 	l := lan()
 	l.Loss = 0.1
-	side := make([]int, n)
-	for _, v := range rand.New(rand.NewPCG(2, 3)).Perm(n)[n/2:] {
-		side[v] = 1
-	}
-	idx := map[engine.ID]int{}
-	cut := false
-	same := 0
-	var s *sim.Sim
-	s, err := sim.New(sim.Config{N: n, Seed: 2, Engine: openLAN(), Link: l, OnEvent: func(node int, e engine.Event) {
-		x, ok := idx[e.Member.ID]
-		if !ok || !cut || e.Type != engine.EventDead || side[node] != side[x] {
-			return
-		}
-		same++
-		if same <= 3 {
-			t.Errorf("%v: node %d (side %d) declared node %d, on its own side, dead (inc %d)", s.Now(), node, side[node], x, e.Member.Incarnation)
-		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, nd := range s.Nodes() {
-		idx[nd.ID] = i
-	}
+	h := newHalves(t, n, 2, rand.New(rand.NewPCG(2, 3)), l)
+	s := h.s
 	s.RunFor(10 * time.Second)
-	links := func(down bool) {
-		for a := range n {
-			for b := range n {
-				if side[a] == 0 && side[b] == 1 {
-					if down {
-						s.Network().SetLink(sim.Addr(a), sim.Addr(b), netio.Link{Down: true})
-					} else {
-						s.Network().ClearLink(sim.Addr(a), sim.Addr(b))
-					}
-				}
-			}
-		}
-	}
-	links(true)
-	cut = true
+	h.cutAToB(true)
+	h.counting = true
 	s.RunFor(20 * time.Second)
-	links(false)
+	h.cutAToB(false)
 	converged := time.Duration(-1)
 	for k := 0; k < 60 && converged < 0; k++ {
 		s.RunFor(250 * time.Millisecond)
@@ -83,6 +44,7 @@ func TestOneWayHealUnderLoss(t *testing.T) {
 		}
 	}
 	s.RunFor(10 * time.Second) // and no death after
+	same := h.same
 	t.Logf("%d nodes, 10%% loss, one-way cut for 20 s: %d deaths within a side; all see all %v after the heal", n, same, converged)
 	if same > 0 {
 		t.Errorf("%d deaths of nodes by nodes on their own side, want 0", same)
