@@ -68,7 +68,8 @@ type Figure struct {
 	Missing bool `json:"missing,omitempty"`
 }
 
-// Target is a goal: Value compared with Op, one of "<=", ">=", "==".
+// Target is a goal: Value compared with Op, one of "<=", ">=", "==", "<",
+// ">".
 type Target struct {
 	Op    string  `json:"op"`
 	Value float64 `json:"value"`
@@ -76,7 +77,8 @@ type Target struct {
 	Source string `json:"source,omitempty"`
 }
 
-// Meets reports whether v meets the target. NaN meets nothing.
+// Meets reports whether v meets the target. NaN meets nothing, nor does
+// any value a target with an unknown Op (read from a file).
 func (t *Target) Meets(v float64) bool {
 	if math.IsNaN(v) {
 		return false
@@ -88,13 +90,23 @@ func (t *Target) Meets(v float64) bool {
 		return v >= t.Value
 	case "==":
 		return v == t.Value
+	case "<":
+		return v < t.Value
+	case ">":
+		return v > t.Value
 	}
 	return false
 }
 
+// targetOps are the comparisons a Target may make, with their symbols.
+var targetOps = map[string]string{"<=": "≤", ">=": "≥", "==": "=", "<": "<", ">": ">"}
+
 // String formats the target like "≤ 5 s".
 func (t *Target) String(unit string) string {
-	op := map[string]string{"<=": "≤", ">=": "≥", "==": "="}[t.Op]
+	op, ok := targetOps[t.Op]
+	if !ok {
+		op = t.Op
+	}
 	if unit == "s" && t.Value >= 1 {
 		return op + " " + strconv.FormatFloat(t.Value, 'g', -1, 64) + " s"
 	}
@@ -204,6 +216,9 @@ type FigureOption func(*Figure)
 
 // Goal sets the figure's target.
 func Goal(op string, v float64, source string) FigureOption {
+	if _, ok := targetOps[op]; !ok {
+		panic("bench: Goal: unknown comparison " + strconv.Quote(op))
+	}
 	return func(f *Figure) { f.Target = &Target{Op: op, Value: v, Source: source} }
 }
 
