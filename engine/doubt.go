@@ -2,7 +2,6 @@ package engine
 
 import (
 	"math"
-	"time"
 
 	"github.com/hearsay-io/hearsay/codec"
 )
@@ -17,21 +16,7 @@ import (
 // and takes the death only when its pings, half a probe timeout apart,
 // went unanswered, the last for a probe timeout: as many as make loss
 // alone an unlikely cause (doubtOdds at the loss this node sees,
-// doubtPingsAt), at least doubtPings.
-//
-// A death the member already answered here comes back: declared across a
-// one-way cut, it keeps arriving by anti-entropy from the side that took
-// it until the member refutes, which waits for its rejoin (up to
-// RejoinBackoffMax). Each arrival is doubted again, and the member
-// answers each time; but if its links turned slow meanwhile, a probe
-// timeout is too short for its answer and the stale death is taken (475
-// false deaths of one member in the nemesis mix, 1,000 nodes, seed 2; the
-// slowness also got it suspected, so most of those doubts were brief). So
-// a doubt of a death this node saw answered in the last answeredMemory is
-// never brief, and waits for its last ping as long as a slow member's
-// answer may take (maxSlowRTT heartbeat intervals, as a suspicion heard of
-// is checked). A crashed member never answered its death, so its doubts
-// are as short as before. Whoever declared
+// doubtPingsAt), at least doubtPings. Whoever declared
 // the death has already given the member a suspicion timeout to refute;
 // what is left to check is whether it answers this node now. A member
 // that answers is kept; one that cannot reach this node (across a one-way
@@ -79,46 +64,6 @@ type doubtIndex struct {
 	touched map[ID]struct{} // doubted members changed since the last scan
 	next    Time            // earliest due time of a ping or an end; 0: none
 	waiting bool            // a doubt waits for its first ping with a check slot free
-	// answered are the deaths whose doubt the member answered, for
-	// answeredMemory, at most maxDoubts of them.
-	answered map[ID]answeredDeath
-}
-
-// answeredDeath is a death a member answered: its generation and
-// incarnation, and when.
-type answeredDeath struct {
-	gen uint64
-	inc uint32
-	at  Time
-}
-
-// answeredMemory is how long a node remembers that a member answered a
-// doubt of its death.
-const answeredMemory = time.Minute
-
-// noteAnswered remembers that the member answered d.
-func (x *doubtIndex) noteAnswered(now Time, d *doubt) {
-	if x.answered == nil {
-		x.answered = make(map[ID]answeredDeath)
-	}
-	if _, ok := x.answered[d.id]; !ok && len(x.answered) >= maxDoubts {
-		for id, a := range x.answered {
-			if now.Sub(a.at) >= answeredMemory {
-				delete(x.answered, id)
-			}
-		}
-		if len(x.answered) >= maxDoubts {
-			return
-		}
-	}
-	x.answered[d.id] = answeredDeath{gen: d.gen, inc: d.inc, at: now}
-}
-
-// wasAnswered reports whether the member answered a doubt of this death,
-// or of an older one of the same generation, in the last answeredMemory.
-func (x *doubtIndex) wasAnswered(now Time, id ID, gen uint64, inc uint32) bool {
-	a, ok := x.answered[id]
-	return ok && a.gen == gen && inc <= a.inc && now.Sub(a.at) < answeredMemory
 }
 
 // due reports whether expireDoubts has work at now.
@@ -172,9 +117,6 @@ type doubt struct {
 	pings   uint8  // check pings sent
 	start   Time   // when the doubt began
 	brief   bool   // the member was held suspect: briefPings pings half a probe timeout apart
-	// answered is set when the member answered a doubt of this death
-	// before: the last ping waits for a slow member's answer.
-	answered bool
 }
 
 // briefPings is how many check pings a brief doubt sends.
@@ -224,12 +166,7 @@ func (c *Core) doubtDeath(now Time, r *record, m *codec.Member, brief bool) bool
 	if len(c.doubts) >= maxDoubts {
 		return false
 	}
-	answered := c.dq.wasAnswered(now, r.id, m.Generation, m.Incarnation)
-	if answered {
-		brief = false // not a crash learned the usual way: see answeredMemory
-	}
-	c.doubts = append(c.doubts, doubt{id: r.id, gen: m.Generation, inc: m.Incarnation, witness: ID(m.Witness), wear: m.Flags, brief: brief, start: now,
-		answered: answered})
+	c.doubts = append(c.doubts, doubt{id: r.id, gen: m.Generation, inc: m.Incarnation, witness: ID(m.Witness), wear: m.Flags, brief: brief, start: now})
 	c.dq.add(r.id)
 	if brief {
 		c.q.addMember(r.id, ID(m.Witness)) // passed on meanwhile: forwardDoubted
@@ -327,8 +264,7 @@ func doubtPingsAt(p float64) int {
 // doubtPing sends d's check ping to r, with the death attached, and sets
 // when the doubt is due again: half a probe timeout later for the next
 // ping, and after its last ping, a probe timeout (half of one for a brief
-// doubt; maxSlowRTT heartbeat intervals for a death the member answered
-// before) for the answers still on their way, whenever the tick that looks
+// doubt) for the answers still on their way, whenever the tick that looks
 // at the doubt runs. All of a doubt's pings carry one sequence, so that an
 // ack to any of them (a slow member's, late) clears it.
 func (c *Core) doubtPing(now Time, d *doubt, r *record, most uint8) bool {
@@ -347,8 +283,6 @@ func (c *Core) doubtPing(now Time, d *doubt, r *record, most uint8) bool {
 	switch {
 	case d.pings < d.maxPings(most), d.brief:
 		d.retry = now.Add(t / 2)
-	case d.answered:
-		d.retry = now.Add(max(t, maxSlowRTT*c.cfg.HeartbeatInterval))
 	default:
 		d.retry = now.Add(t)
 	}
@@ -363,7 +297,6 @@ func (c *Core) doubtAnswered(a *codec.Ack) bool {
 	for i := range c.doubts {
 		d := &c.doubts[i]
 		if d.seq != 0 && d.seq == a.Seq && uint64(d.id) == a.Target {
-			c.dq.noteAnswered(c.now, d)
 			c.dq.remove(d.id)
 			c.doubts = append(c.doubts[:i], c.doubts[i+1:]...)
 			c.stats.DoubtsCleared++
