@@ -171,6 +171,13 @@ type nodeEvent struct {
 // start opens every socket, then starts the nodes, seeded with each other
 // when converged, on as many goroutines as there are CPUs.
 func (c *udpCluster) start() error {
+	outside := make([]bool, len(c.nodes))
+	for _, i := range c.cfg.Outside {
+		if i < 0 || i >= len(c.nodes) {
+			return fmt.Errorf("bench: udp cluster: node %d outside the cluster is not one of its %d nodes", i, len(c.nodes))
+		}
+		outside[i] = true
+	}
 	addrs := make(map[netip.AddrPort]int32, len(c.nodes))
 	socks := make([]*netio.UDP, len(c.nodes))
 	for i := range c.nodes {
@@ -188,14 +195,11 @@ func (c *udpCluster) start() error {
 	c.addrs.Store(&addrs)
 	// A node outside the cluster keeps its address; its socket is closed
 	// for the process that will run it to bind.
-	outside := make([]bool, len(c.nodes))
-	for _, i := range c.cfg.Outside {
-		if i < 0 || i >= len(c.nodes) {
-			return fmt.Errorf("bench: udp cluster: node %d outside the cluster is not one of its %d nodes", i, len(c.nodes))
+	for i, out := range outside {
+		if out {
+			socks[i].Close()
+			socks[i] = nil
 		}
-		outside[i] = true
-		socks[i].Close()
-		socks[i] = nil
 	}
 	var members []engine.Member
 	if c.cfg.Start == StartConverged {
@@ -503,16 +507,36 @@ func (c *udpCluster) SetState(i int, key, value []byte) error {
 }
 
 func (c *udpCluster) Member(i, j int) (engine.Member, bool) {
-	return c.proc(i).node.Member(c.ids[j])
+	p := c.proc(i)
+	if p == nil {
+		return engine.Member{}, false // outside the cluster
+	}
+	return p.node.Member(c.ids[j])
 }
 
 func (c *udpCluster) State(i, j int, key []byte) ([]byte, uint64, bool) {
-	return c.proc(i).node.State(c.ids[j], key)
+	p := c.proc(i)
+	if p == nil {
+		return nil, 0, false // outside the cluster
+	}
+	return p.node.State(c.ids[j], key)
 }
 
-func (c *udpCluster) NumMembers(i int) (int, int) { return c.proc(i).node.NumMembers() }
+func (c *udpCluster) NumMembers(i int) (int, int) {
+	p := c.proc(i)
+	if p == nil {
+		return 0, 0 // outside the cluster
+	}
+	return p.node.NumMembers()
+}
 
-func (c *udpCluster) Stats(i int) engine.Stats { return c.proc(i).node.Stats().Stats }
+func (c *udpCluster) Stats(i int) engine.Stats {
+	p := c.proc(i)
+	if p == nil {
+		return engine.Stats{} // outside the cluster
+	}
+	return p.node.Stats().Stats
+}
 
 func (c *udpCluster) SetNodeLoss(i int, p float64) error {
 	if p < 0 || p > 1 {

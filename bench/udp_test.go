@@ -364,6 +364,20 @@ func TestOutsideNode(t *testing.T) {
 	if g := c.Generation(out); g != 1 {
 		t.Errorf("Generation(%d) = %d, want 1", out, g)
 	}
+	// What reads a node's process answers nothing for it, and does not
+	// panic.
+	if _, ok := c.Member(out, 0); ok {
+		t.Errorf("Member(%d, 0) found a member: the node has no process here", out)
+	}
+	if live, total := c.NumMembers(out); live != 0 || total != 0 {
+		t.Errorf("NumMembers(%d) = %d, %d, want 0, 0", out, live, total)
+	}
+	if st := c.Stats(out); st.DatagramsOut != 0 {
+		t.Errorf("Stats(%d) counts %d datagrams sent, want none", out, st.DatagramsOut)
+	}
+	if _, _, ok := c.State(out, 0, []byte("k")); ok {
+		t.Errorf("State(%d, 0) found a value", out)
+	}
 	addrs := map[string]bool{}
 	for i := 0; i < n; i++ {
 		if i == out {
@@ -385,6 +399,18 @@ func TestOutsideNode(t *testing.T) {
 	if len(addrs) != 1 {
 		t.Errorf("nodes disagree on the outside node's address: %v", addrs)
 	}
+
+	for _, bad := range [][]int{{-1}, {n}} {
+		if _, err := (bench.UDPDriver{}).NewCluster(bench.ClusterConfig{N: n, Engine: bench.Local.Engine(), Outside: bad}); err == nil {
+			t.Errorf("a cluster of %d nodes with node %v outside was built", n, bad)
+		}
+	}
+	// A node listed twice is outside once.
+	c2, err := bench.UDPDriver{}.NewCluster(bench.ClusterConfig{N: n, Engine: bench.Local.Engine(), Start: bench.StartConverged, Outside: []int{out, out}})
+	if err != nil {
+		t.Fatalf("node %d listed outside twice: %v", out, err)
+	}
+	c2.Close()
 
 	_, err = bench.SimDriver{}.NewCluster(bench.ClusterConfig{N: n, Engine: bench.Local.Engine(), Outside: []int{out}})
 	if !errors.Is(err, bench.ErrUnsupported) {
