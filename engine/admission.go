@@ -345,9 +345,7 @@ func (c *Core) admitAck(now Time, a *codec.Ack) bool {
 		c.adm.pending = append(c.adm.pending[:i], c.adm.pending[i+1:]...)
 		if c.lookup(ID(m.ID)) == nil && c.tab.total < c.cfg.MaxMembers && !c.refusesRecord(&m, nil) {
 			rec := newRecord(ID(m.ID), m.Addr, m.Generation, m.Incarnation, State(m.State))
-			if rec.live() {
-				rec.lag = lagOf(&m)
-			}
+			rec.lag = lagOf(&m)
 			c.put(now, rec, nil, 0)
 			c.q.addMember(rec.id, 0)
 			c.stats.UpdatesReceived++

@@ -141,10 +141,7 @@ func (c *Core) apply(now Time, r *record, m *codec.Member, witness ID, gossip bo
 	}
 	rec.gen, rec.inc, rec.state = m.Generation, m.Incarnation, State(m.State)
 	rec.proven = rec.live() && m.Flags&flagProven != 0
-	rec.lag = 0
-	if rec.live() {
-		rec.lag = lagOf(m)
-	}
+	rec.lag = lagOf(m) // 0 for a record that is not live
 	if m.Addr.IsValid() && m.Addr.Port() != 0 {
 		rec.setAddr(m.Addr)
 	}
