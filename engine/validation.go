@@ -79,6 +79,9 @@ type replyState struct {
 	sender    ID   // the datagram's sender, for whom the answers are sealed
 	trusted   bool // new members the datagram names may enter the table (see admission.go)
 	solicited bool // it answers a request of ours
+	// asks holds, by message type, the requests sent to from while the
+	// datagram is handled; they are expected from its end (see expect).
+	asks uint16
 }
 
 // validator holds the token key and the per-address state.
@@ -177,7 +180,16 @@ func (c *Core) peerIdle(p *peerState) bool {
 
 // expect notes that a request of type t was sent to addr: its answers are
 // answered in turn for expectWindow.
+//
+// A request to the address whose datagram is being handled (a sync its
+// heartbeats asked for, a request a Retry in it asked again) is noted when
+// the datagram's handling ends: the datagram cannot answer it, and what
+// it holds must be judged by what was expected when it arrived.
 func (c *Core) expect(addr netip.AddrPort, t codec.MsgType) {
+	if addr == c.reply.from && addr.IsValid() && int(t) < 16 {
+		c.reply.asks |= 1 << t
+		return
+	}
 	p, _ := c.peerState(addr)
 	p.expect = c.now.Add(expectWindow)
 	if int(t) < len(p.askedAt) {
@@ -246,7 +258,13 @@ func (c *Core) endReply(now Time) {
 			c.val.peers[r.from] = p
 		}
 	}
+	from, asks := r.from, r.asks
 	*r = replyState{}
+	for t := codec.MsgType(0); asks != 0; t, asks = t+1, asks>>1 {
+		if asks&1 != 0 {
+			c.expect(from, t)
+		}
+	}
 }
 
 // refillReplyBudgets tops up the node's bucket and, lazily, the answering
