@@ -801,7 +801,7 @@ func (c *Core) piggyback() int {
 		n++
 	}
 	u := c.piggybackUser() // user broadcasts only in the room left (usermsg.go)
-	c.q.finish(c.cfg.retransmits(c.tab.live))
+	c.q.finish(c.retransmits())
 	c.stats.UpdatesSent += uint64(n)
 	return n + u
 }

@@ -40,7 +40,8 @@
 // are answered, so a bad link removes it once instead of making it flap.
 //
 // Dissemination: every datagram piggybacks pending updates, least-sent
-// first, each sent about RetransmitMult·log₂(N+1) times, and every
+// first, each sent about RetransmitMult·log₂(N+1) times (more when the
+// node sees loss on all its links, as uniform loss does), and every
 // GossipInterval a node with pending updates pushes them to GossipFanout
 // random members. There is no limit on update count or size beyond the
 // configured bounds; a full queue drops the most-sent updates, which
@@ -53,7 +54,10 @@
 // digest tree down to the differing shards. A request for a shard lists the
 // fingerprints of the requester's records in it, and the answer carries
 // only the records it does not list, compressed when large; the answering
-// side asks back for what only the requester holds. Join uses the same
+// side asks back for what only the requester holds. A node that found a
+// difference keeps exchanging, more often as loss grows, listing the
+// root's children in its Sync so the walk takes a round trip less, until
+// an exchange finds the views equal. Join uses the same
 // exchange, and nodes re-contact seeds and a few
 // members they believe dead so that partitions heal on their own.
 //

@@ -27,8 +27,22 @@ type healState struct {
 }
 
 // deadTalks notes that a member held dead talked to us from its address.
+//
+// A node waiting to try its rejoin again (rejoin.go) tries at once: the
+// cut or outage that failed its last try may be what just healed, and a
+// back-off that grew through a long cut would otherwise hold it dead for
+// up to one and a half back-offs after the heal. It does so at most once per
+// RejoinBackoffMax, so that a node on a bad link, which hears from
+// members it holds dead now and then, tries at most twice as often as
+// its back-off allows.
 func (c *Core) deadTalks() {
 	c.heal.heard = true
+	rj := &c.rejoin
+	if rj.active && !rj.inFlight && rj.next > c.now &&
+		(rj.hastened == 0 || c.now >= rj.hastened.Add(c.cfg.RejoinBackoffMax)) {
+		rj.hastened = c.now
+		rj.next = c.now
+	}
 }
 
 // nextHeal is when the next burst may run, or 0 when none is due.

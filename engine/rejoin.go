@@ -10,7 +10,8 @@ import (
 // each of RejoinProbes random live members (repeating members in a cluster
 // smaller than that) and refutes when at most one in eight of them goes
 // unanswered (rejoinMisses). A try that fails doubles the wait before the
-// next, up to RejoinBackoffMax.
+// next, up to RejoinBackoffMax; a member held dead that talks to the node
+// cuts a wait short (heal.go), as a partition that healed does.
 //
 // The count is what tells a bad link from a blip. A node back from an
 // outage, with 1% loss on its links, loses three or more round trips of 16
@@ -38,6 +39,7 @@ type rejoinState struct {
 	need     int
 	answered int
 	failed   int
+	hastened Time // when a wait was last cut short (heal.go)
 }
 
 // maxRejoinProbes bounds Config.RejoinProbes.
