@@ -569,9 +569,8 @@ func (c *Config) retransmitsAt(n int, p float64) int {
 // repairShare is the loss p that repairs make up for: none for an
 // estimate that is not a positive number, and none above rejoinMaxLoss,
 // where the node's own links are the fault (a flaky or gray node): such a
-// node spreading its updates and pulling exchanges harder would spread
-// its false verdicts about the members it cannot hear harder too (50 slow
-// and 50 flaky of 1,000 nodes: 1,549 deaths of slow members).
+// node spreading its updates harder would spread its false verdicts about
+// the members it cannot hear harder too.
 func repairShare(p float64) float64 {
 	if !(p > 0) || p > rejoinMaxLoss {
 		return 0

@@ -54,10 +54,7 @@
 // digest tree down to the differing shards. A request for a shard lists the
 // fingerprints of the requester's records in it, and the answer carries
 // only the records it does not list, compressed when large; the answering
-// side asks back for what only the requester holds. A node that found a
-// difference keeps exchanging, more often as loss grows, listing the
-// root's children in its Sync so the walk takes a round trip less, until
-// an exchange finds the views equal. Join uses the same
+// side asks back for what only the requester holds. Join uses the same
 // exchange, and nodes re-contact seeds and a few
 // members they believe dead so that partitions heal on their own.
 //

@@ -197,12 +197,12 @@ func (c *Core) checkLoss() float64 {
 	return max(c.meanLoss(false), c.nodeLoss(), long)
 }
 
-// repairLoss is the loss the spread of updates and anti-entropy must make
-// up for: the node's long estimate, or, until it has enough periods, the
-// median of its monitors' (uniformLoss). The short estimates swing too
-// much for it: at 30% loss on every link they read from 0.15 to 0.6 at
-// the heal of a one-way cut (300 nodes), and above rejoinMaxLoss a node
-// takes its own links for the fault and repairs no harder (repairShare).
+// repairLoss is the loss the spread of updates must make up for: the
+// node's long estimate, or, until it has enough periods, the median of its
+// monitors' (uniformLoss). The short estimates swing too much for it: at
+// 30% loss on every link they read from 0.15 to 0.6 at the heal of a
+// one-way cut (300 nodes), and above rejoinMaxLoss a node takes its own
+// links for the fault and spreads no harder (repairShare).
 func (c *Core) repairLoss() float64 {
 	if long, ok := c.longLoss.rate(); ok {
 		return long
@@ -301,6 +301,5 @@ func (c *Core) decayHealth(now Time) {
 // arrive (repairLoss, through repairShare), so that loss does not
 // leave members that never heard an update for anti-entropy to find one
 // by one. At 30% loss on every link, the refutations of a healed one-way
-// cut missed about one member in a hundred without it (300 nodes), and
-// nodes on the same side took each other for dead.
+// cut missed about one member in a hundred without it (300 nodes).
 func (c *Core) retransmits() int { return c.cfg.retransmitsAt(c.tab.live, c.repairLoss()) }

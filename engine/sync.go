@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -16,20 +15,6 @@ import (
 // with the records it does not list. Every message is self-describing and idempotent, so a lost datagram only
 // delays the repair to the next exchange. In sync, an exchange is one
 // datagram each way.
-//
-// A node that knows its view differs (dirty, below) repairs in fewer
-// round trips and more often, because under loss each datagram of an
-// exchange may be the one lost. Its Sync carries the 16 digests under the
-// root as well, so the peer answers with the shard digests under those
-// that differ, and the node asks for the shards at once: four datagrams
-// from the first Sync to the records, not six. It starts an exchange as
-// many times per period as its loss calls for (dirtySyncs), every other
-// one with a member that gave it an address token (knownPeer), which
-// answers without the round trip of a Retry. At 30% loss on every link
-// (300 nodes, a one-way cut of 60 s healed, ten seeds) every node so saw
-// every node alive 7 to 11 s after the heal, against 22 s to more than
-// 40 s before (with the other repairs of that change: see retransmits
-// and rejoin.go).
 
 type syncState struct {
 	// wants are the open shard requests in the order they were made, so
@@ -42,26 +27,22 @@ type syncState struct {
 	served int
 	window Time
 	// dirty: an exchange found our view differs from a peer's, and none
-	// has found it equal since. While dirty, the node starts dirtySyncs
-	// exchanges every HeartbeatInterval (the next at next), so that a lost
-	// datagram or a busy peer does not leave it behind until the next
-	// SyncInterval; known says whether the next goes to a knownPeer.
-	dirty      bool
-	known      bool
-	knownPeers knownPeers
-	next       Time
-	reconnect  Time
-	told       [64]toldDead
-	digests    []codec.Digest
-	shards     []int32
-	seen       []uint32                 // digest and shard references already handled in one request
-	listed     []uint32                 // the parents of the digests a request lists
-	wantPeers  map[netip.AddrPort]int32 // open requests per peer
-	prints     []uint64                 // fingerprints of the shard request being served
-	send       []bool                   // which records of a shard the answer carries
-	empty      []codec.ShardRef         // answers with no records, sent together
-	retry      []int32                  // requests closed by a Retry, to send again
-	retryJoin  []int32                  // the same, for a join
+	// has found it equal since. While dirty, the node starts an exchange
+	// every HeartbeatInterval (at next), so that a lost datagram or a busy
+	// peer does not leave it behind until the next SyncInterval.
+	dirty     bool
+	next      Time
+	reconnect Time
+	told      [64]toldDead
+	digests   []codec.Digest
+	shards    []int32
+	seen      []uint32                 // digest and shard references already handled in one request
+	wantPeers map[netip.AddrPort]int32 // open requests per peer
+	prints    []uint64                 // fingerprints of the shard request being served
+	send      []bool                   // which records of a shard the answer carries
+	empty     []codec.ShardRef         // answers with no records, sent together
+	retry     []int32                  // requests closed by a Retry, to send again
+	retryJoin []int32                  // the same, for a join
 	// pack holds the shards being answered, in order, and packMask their
 	// masks end to end (see sendPacked); packing says whether they share
 	// datagrams (a request for at least packMin shards).
@@ -149,85 +130,16 @@ func (c *Core) syncWith(now Time, to netip.AddrPort, id ID) {
 	c.begin(codec.MsgSync)
 	c.addEcho(to)
 	c.bld.AddDigest(codec.Digest{Level: 0, Index: 0, Count: uint32(c.tab.live), Sum: c.tab.root})
-	if c.sync.dirty && c.tab.levels() > 0 {
-		// Our view differs: list the root's children too, so that the
-		// peer answers with the level below them (see the top).
-		for j := 0; j < 16; j++ {
-			sum, n := c.tab.digestAt(1, j)
-			c.bld.AddDigest(codec.Digest{Level: 1, Index: uint16(j), Count: n, Sum: sum})
-		}
-	}
 	c.send(to, codec.MsgSync)
 	c.stats.SyncsStarted++
-}
-
-// maxListed bounds the parents onDigests notes per request: a request of
-// ours lists the children of one digest (the root) or of at most 16.
-const maxListed = 32
-
-// dirtySyncs is how many exchanges a dirty node starts per heartbeat
-// interval: as many as make up for the exchanges its loss defeats, an
-// exchange needing about four datagrams through (one at no loss, two at
-// 10%, four from 30%).
-func (c *Core) dirtySyncs() int { return dirtySyncsAt(c.repairLoss()) }
-
-// dirtySyncsAt is dirtySyncs at loss p on each way.
-func dirtySyncsAt(p float64) int {
-	through := math.Pow(1-repairShare(p), 4)
-	return min(4, max(1, int(math.Round(1/through))))
-}
-
-// syncKnownPeer starts an exchange with a live member whose address token
-// this node holds, so that the exchange needs no Retry first, and reports
-// whether there was one: one of the last members that gave a token
-// (knownPeers), drawn at random.
-func (c *Core) syncKnownPeer(now Time) bool {
-	k := &c.sync.knownPeers
-	if k.n == 0 {
-		return false
-	}
-	start := c.rng.IntN(k.n)
-	for i := range k.n {
-		a := k.addr[(start+i)%k.n]
-		p, ok := c.val.peers[a]
-		if !ok || p.id == 0 || p.id == c.id || p.tokenAt == 0 || now.Sub(p.tokenAt) >= tokenEpoch {
-			continue
-		}
-		if r := c.lookup(p.id); r != nil && r.state == StateAlive && r.addr() == a {
-			c.syncWith(now, a, r.id)
-			return true
-		}
-	}
-	return false
-}
-
-// knownPeers holds the last addresses that gave this node a token.
-type knownPeers struct {
-	addr [8]netip.AddrPort
-	n    int // entries in use
-	next int // where the next goes
-}
-
-// noteKnownPeer remembers that addr gave this node a token.
-func (c *Core) noteKnownPeer(addr netip.AddrPort) {
-	k := &c.sync.knownPeers
-	if slices.Contains(k.addr[:k.n], addr) {
-		return
-	}
-	k.addr[k.next] = addr
-	k.next = (k.next + 1) % len(k.addr)
-	k.n = min(k.n+1, len(k.addr))
 }
 
 // syncTick runs follow-up exchanges, reconnection attempts and expires shard
 // requests.
 func (c *Core) syncTick(now Time) {
 	if c.sync.dirty && now >= c.sync.next {
-		c.sync.next = now.Add(c.cfg.HeartbeatInterval / time.Duration(c.dirtySyncs()))
-		if !c.sync.known || !c.syncKnownPeer(now) {
-			c.startSync(now)
-		}
-		c.sync.known = !c.sync.known
+		c.sync.next = now.Add(c.cfg.HeartbeatInterval)
+		c.startSync(now)
 	}
 	if now >= c.sync.reconnect {
 		c.sync.reconnect = now.Add(2 * c.cfg.HeartbeatInterval)
@@ -309,24 +221,6 @@ func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []
 	children := c.sync.digests[:0]
 	shards := c.sync.shards[:0]
 	seen := c.sync.seen[:0]
-	// A digest whose children the request lists too (a dirty node's
-	// root) is answered through them, not expanded itself.
-	listed := c.sync.listed[:0]
-	c.rd.Reset(int(h.Sections), body)
-	for c.rd.Next() {
-		if c.rd.Type() != codec.RecDigest {
-			continue
-		}
-		for i := 0; i < c.rd.Count() && len(listed) < maxListed; i++ {
-			d, _, _ := codec.ParseDigest(c.rd.Record(i))
-			if d.Level > 0 {
-				if key := uint32(d.Level-1)<<24 | uint32(d.Index>>4); !slices.Contains(listed, key) {
-					listed = append(listed, key)
-				}
-			}
-		}
-	}
-	c.sync.listed = listed
 	equal, sawRoot, deeper := true, false, false
 	c.rd.Reset(int(h.Sections), body)
 	for c.rd.Next() {
@@ -360,9 +254,6 @@ func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []
 				shards = append(shards, int32(d.Index))
 				continue
 			}
-			if slices.Contains(listed, uint32(level)<<24|uint32(d.Index)) {
-				continue
-			}
 			for j := 0; j < 16; j++ {
 				idx := int(d.Index)*16 + j
 				s, cnt := c.tab.digestAt(level+1, idx)
@@ -371,7 +262,7 @@ func (c *Core) onDigests(now Time, from netip.AddrPort, h *codec.Header, body []
 		}
 	}
 	c.sync.digests, c.sync.shards, c.sync.seen = children, shards, seen
-	if h.Type == codec.MsgSync && !c.reply.validated && (!equal || deeper && !sawRoot) {
+	if h.Type == codec.MsgSync && !c.reply.validated && (deeper || !equal) {
 		// Walking the trees answers with more than the request: only for
 		// an address that proved itself. Our view may differ all the same.
 		c.sendRetry(from, codec.MsgSync, 0)

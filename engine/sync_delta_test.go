@@ -206,16 +206,14 @@ func TestShardAnswerCarriesOnlyDifferences(t *testing.T) {
 	p.answered = [2]int{}
 	p.exchange()
 
-	// Each changed member is one Member and one State record. The first
-	// exchange left core 1 knowing its view differs (dirty), so its Sync
-	// lists the shard digests too and core 0 asks first. A fingerprint
-	// does not say which copy is newer, so core 1 also sends its old
-	// copies of members 3, 77 and 150, which core 0 refuses. Core 0
-	// answers core 1's request after it merged core 1's answer, so it
-	// holds the new version of 100 by then and sends 3, 77 and 150 only.
-	// The whole table is 194 members and 192 state entries.
-	if p.answered[0] != 6 || p.answered[1] != 8 {
-		t.Errorf("shard answers carried %d records from core 0 and %d from core 1; want 6 and 8 (only what differs)",
+	// Each changed member is one Member and one State record. A
+	// fingerprint does not say which copy is newer, so core 0 also sends
+	// its old copy of member 100, which core 1 refuses. Core 1 answers
+	// core 0's request after it merged core 0's answer, so it holds the new
+	// versions of 3, 77 and 150 by then and sends member 100 only. The
+	// whole table is 194 members and 192 state entries.
+	if p.answered[0] != 8 || p.answered[1] != 2 {
+		t.Errorf("shard answers carried %d records from core 0 and %d from core 1; want 8 and 2 (only what differs)",
 			p.answered[0], p.answered[1])
 	}
 	if a, b := p.core[0].Digest(), p.core[1].Digest(); a != b {

@@ -355,7 +355,6 @@ func (c *Core) onRetry(now Time, from netip.AddrPort, r *codec.Retry) {
 	p.id = c.reply.sender // so that what we send again is sealed for it
 	if r.Token != 0 {
 		p.token, p.epoch, p.tokenAt = r.Token, r.Epoch, now
-		c.noteKnownPeer(from)
 	}
 	c.setPeerState(from, p)
 	wait := time.Duration(r.After) * time.Millisecond
