@@ -19,16 +19,11 @@ func TestRejoinTriesWhenDeadTalks(t *testing.T) {
 	cfg := engine.DefaultLANConfig()
 	ghost := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, 1}), 7946)
 	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
-		for i := range 8 {
-			b.AddMember(&codec.Member{ID: uint64(0x10 + i), Generation: 1, State: codec.StateAlive,
-				Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(i + 1)}), 7946)})
-		}
+		addPeers(b)
 		// A member held dead, from before this node knew it.
 		b.AddMember(&codec.Member{ID: 0x30, Generation: 1, State: codec.StateDead, Addr: ghost, Witness: senderID})
 	})
-	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
-		b.AddMember(&codec.Member{ID: 0x1, Generation: 1, State: codec.StateDead, Addr: receiverAddr, Witness: senderID})
-	})
+	r.tellDead(t)
 	if m, ok := r.core.Member(0x30); !ok || m.State != engine.StateDead {
 		t.Fatalf("member 0x30 held as %+v, %v; want dead", m, ok)
 	}

@@ -18,16 +18,8 @@ func TestRejoinBackoff(t *testing.T) {
 	r := newReceiver(t)
 	cfg := engine.DefaultLANConfig()
 	cfg.Open = true
-	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
-		for i := range 8 {
-			b.AddMember(&codec.Member{ID: uint64(0x10 + i), Generation: 1, State: codec.StateAlive,
-				Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(i + 1)}), 7946)})
-		}
-	})
-	// The cluster says this node is dead: the rejoin check starts.
-	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
-		b.AddMember(&codec.Member{ID: 0x1, Generation: 1, State: codec.StateDead, Addr: receiverAddr, Witness: senderID})
-	})
+	r.send(t, codec.MsgGossip, addPeers)
+	r.tellDead(t)
 
 	pings := func() []codec.Ping {
 		var ps []codec.Ping
@@ -129,4 +121,22 @@ func TestRejoinBackoff(t *testing.T) {
 			t.Errorf("next try %v later %s; want %v to %v", gap, w.name, w.min, w.max)
 		}
 	}
+}
+
+// addPeers adds eight live members to b: 0x10 to 0x17, at 10.0.1.1 to
+// 10.0.1.8.
+func addPeers(b *codec.Builder) {
+	for i := range 8 {
+		b.AddMember(&codec.Member{ID: uint64(0x10 + i), Generation: 1, State: codec.StateAlive,
+			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(i + 1)}), 7946)})
+	}
+}
+
+// tellDead tells r's core, from the sender, that the cluster holds it
+// dead: its rejoin check starts.
+func (r *receiver) tellDead(t *testing.T) {
+	t.Helper()
+	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
+		b.AddMember(&codec.Member{ID: 0x1, Generation: 1, State: codec.StateDead, Addr: receiverAddr, Witness: senderID})
+	})
 }

@@ -15,12 +15,7 @@ import (
 // views equal.
 func TestSyncFollowUpUntilEqual(t *testing.T) {
 	r := newReceiver(t)
-	r.send(t, codec.MsgGossip, func(b *codec.Builder) {
-		for i := range 8 {
-			b.AddMember(&codec.Member{ID: uint64(0x10 + i), Generation: 1, State: codec.StateAlive,
-				Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(i + 1)}), 7946)})
-		}
-	})
+	r.send(t, codec.MsgGossip, addPeers)
 	// syncs ticks for d in steps of 100 ms and counts the exchanges the
 	// node starts.
 	var last netip.AddrPort // where the last exchange went

@@ -55,9 +55,9 @@ type peerState struct {
 	expect    Time          // until when answers from this address are expected
 	retried   codec.MsgType // the last request a Retry was followed for
 	retriedAt Time
-	askedAt   [16]Time // when a request of each message type last went there
-	id        ID       // the member at this address, when a Retry from it named it
-	bucket    float64  // reply bytes this peer may still be sent
+	askedAt   [askTypes]Time // when a request of each message type last went there
+	id        ID             // the member at this address, when a Retry from it named it
+	bucket    float64        // reply bytes this peer may still be sent
 	bucketAt  Time
 	intro     float64 // new members this source may still introduce
 	introAt   Time
@@ -83,6 +83,10 @@ type replyState struct {
 	// datagram is handled; they are expected from its end (see expect).
 	asks uint16
 }
+
+// askTypes is how many message types the requests to a peer are noted
+// for (peerState.askedAt, replyState.asks): every type that is a request.
+const askTypes = 16
 
 // validator holds the token key and the per-address state.
 type validator struct {
@@ -186,7 +190,7 @@ func (c *Core) peerIdle(p *peerState) bool {
 // the datagram's handling ends: the datagram cannot answer it, and what
 // it holds must be judged by what was expected when it arrived.
 func (c *Core) expect(addr netip.AddrPort, t codec.MsgType) {
-	if addr == c.reply.from && addr.IsValid() && int(t) < 16 {
+	if addr == c.reply.from && addr.IsValid() && int(t) < askTypes {
 		c.reply.asks |= 1 << t
 		return
 	}
