@@ -110,7 +110,7 @@ func (c *Core) renew(now Time) {
 	}
 	c.stats.Renewals++
 	c.refreshTopology()
-	c.announce(now, 0)
+	c.announce(0)
 }
 
 // renewTick runs a renewal that had to wait.
@@ -121,8 +121,25 @@ func (c *Core) renewTick(now Time) {
 }
 
 // announce sends this node's own record to its observers, and to the
-// accuser when given, piggybacking pending updates.
-func (c *Core) announce(now Time, accuser ID) {
+// accuser when given, piggybacking pending updates. While a datagram is
+// handled it is sent when the handling ends (endReply), to the members
+// and addresses the table holds then: a later record of the same datagram
+// may move an observer or the accuser again, and an address held only
+// for part of a datagram is no member's.
+func (c *Core) announce(accuser ID) {
+	if c.reply.active {
+		c.reply.announce = true
+		if accuser != 0 {
+			c.reply.accuser = accuser
+		}
+		return
+	}
+	c.announceNow(accuser)
+}
+
+// announceNow sends what announce describes at once.
+func (c *Core) announceNow(accuser ID) {
+	c.refreshTopology()
 	var m codec.Member
 	c.selfRecord().wire(&m, 0)
 	sendTo := func(to peer) {

@@ -345,7 +345,7 @@ func (c *Core) refute(now Time, inc uint32, accuser ID, proven bool) {
 	c.q.addMember(c.id, 0)
 	c.stats.Refutations++
 	c.refreshTopology()
-	c.announce(now, accuser)
+	c.announce(accuser)
 }
 
 // mergeState applies an application-state entry received from the network.

@@ -76,6 +76,8 @@ type replyState struct {
 	self      bool               // the sender holds stale news about us: send it our record, when the budget allows
 	stale     [maxCorrections]ID // members the sender holds accused while we hold their refutations: send them, when the budget allows
 	nstale    int
+	announce  bool // this node's record is to be announced (authority.go)
+	accuser   ID   // and sent to this member too, when not 0
 	sender    ID   // the datagram's sender, for whom the answers are sealed
 	trusted   bool // new members the datagram names may enter the table (see admission.go)
 	solicited bool // it answers a request of ours
@@ -240,10 +242,15 @@ func (c *Core) startReply(from netip.AddrPort, size int, echoed bool) {
 	c.reply = r
 }
 
-// endReply sends a verdict owed to the sender if the budget still allows,
-// charges what was sent to the reply buckets and stops counting.
+// endReply sends an announcement the datagram called for and a verdict
+// owed to the sender if the budget still allows, charges what was sent to
+// the reply buckets and stops counting.
 func (c *Core) endReply(now Time) {
 	r := &c.reply
+	if r.announce {
+		r.announce = false
+		c.announceNow(r.accuser)
+	}
 	if r.verdict != 0 {
 		if m := c.lookup(r.verdict); m != nil && r.left >= c.probeSize() {
 			c.tellVerdict(now, r.from, m)

@@ -239,18 +239,30 @@ func retryOf(rd *reading) (codec.Retry, bool) {
 	return codec.Retry{}, false
 }
 
-// firstShardRef returns the shard a shard-data body answers: that of its
-// first ShardRef record.
-func firstShardRef(rd *reading) (uint32, bool) {
+// shardsAnswered says whether a shard-data body from addr answers shards
+// the node asked addr for, as engine/sync.go's solicited reads it: no
+// when a member or state record comes before its first ShardRef or none
+// of its ShardRefs names a shard that may be asked, maybe when one does
+// (the checker does not follow when a request closes).
+func (ck *checker) shardsAnswered(addr netip.AddrPort, rd *reading) tri {
 	var r codec.Reader
 	r.Reset(rd.sections, rd.body)
+	named, asked := false, no
 	for r.Next() {
-		if r.Type() == codec.RecShardRef && r.Count() > 0 {
-			ref, _, _ := codec.ParseShardRef(r.Record(0))
-			return ref.Shard, true
+		switch r.Type() {
+		case codec.RecShardRef:
+			named = true
+			for i := 0; i < r.Count() && asked == no; i++ {
+				ref, _, _ := codec.ParseShardRef(r.Record(i))
+				asked = ck.wantsShard(addr, ref.Shard)
+			}
+		case codec.RecMember, codec.RecState:
+			if !named {
+				return no
+			}
 		}
 	}
-	return 0, false
+	return asked
 }
 
 // The replay window (RFC 6479), as engine/replay.go describes it: per

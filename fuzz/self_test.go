@@ -56,11 +56,7 @@ func (ck *checker) applied(rd *reading) tri {
 	case codec.MsgJoinReply:
 		return ck.expected(ck.from)
 	case codec.MsgShardData:
-		shard, ok := firstShardRef(rd)
-		if !ok {
-			return no
-		}
-		return ck.wantsShard(ck.from, shard)
+		return ck.shardsAnswered(ck.from, rd)
 	}
 	return yes
 }
