@@ -24,24 +24,19 @@ import (
 //
 // A member this node holds suspect only because it heard of the suspicion
 // (it did not accuse nor confirm it) is doubted briefly: that is the usual
-// way a real crash is learned, so the death is taken as soon as its pings,
-// half a probe timeout apart, went unanswered. They are briefPings (three)
-// at the cluster's usual loss, the death taken one and a half probe
-// timeouts after the first: one or two lost round trips do not decide (at
-// 1% loss on each way, two pings alone turned about one in 2,500 such
-// doubts of a live member into a death: nemesis-one-way at 1,000 nodes,
-// seed 3). At a higher loss in the node's long estimate they are more
-// (briefPingsAt), and the doubt lasts longer. The death is passed on meanwhile (the member's
-// queued record goes out dead, see forwardDoubted), so that the check
-// adds no delay to a real death's spread, but only while the first three
-// pings are out: brief doubts that passed deaths on through several probe
-// timeouts of loss bursts of 80-90% let the mix's episode of slow nodes
-// with bursts declare 2,082 false deaths (1,000 nodes, seed 1). The pings
-// are not sent closer together at loss: every node that doubts a member
-// sends them at about the same time, and 17 pings in one probe timeout
-// from each filled the member's receive queue (the mix at 1,000 nodes,
-// seed 2: 793 false deaths, against 6 with them half a probe timeout
-// apart). A member cut off from its accusers only (a one-way cut), whose
+// way a real crash is learned, so the death is taken as soon as briefPings
+// (three) pings half a probe timeout apart go unanswered, one and a half
+// probe timeouts after the first. One or two lost round trips do not
+// decide (at 1% loss on each way, two pings alone turned about one in
+// 2,500 such doubts of a live member into a death: nemesis-one-way at
+// 1,000 nodes, seed 3). Their count does not grow with the loss this node
+// sees, as a doubt of a member held alive does: brief doubts that lasted
+// several probe timeouts through loss bursts of 80-90% let the mix's
+// episode of slow nodes with bursts declare 2,082 false deaths (1,000
+// nodes, seed 1); with three, 0. And it is
+// passed on meanwhile (the member's queued record goes out dead, see
+// forwardDoubted), so that the check adds no delay to the death's spread;
+// but a member cut off from its accusers only (a one-way cut), whose
 // refutation has not reached this node yet, answers and is kept. A
 // suspicion this node raised or confirmed itself ends in death at once.
 //
@@ -121,40 +116,19 @@ type doubt struct {
 	seq     uint32 // the check ping's sequence; 0 until sent
 	pings   uint8  // check pings sent
 	start   Time   // when the doubt began
-	brief   bool   // the member was held suspect: briefPingsAt pings half a probe timeout apart
+	brief   bool   // the member was held suspect: briefPings pings half a probe timeout apart
 }
 
 // briefPings is how many check pings a brief doubt sends.
 const briefPings = 3
 
-// pingLimits is how many check pings a doubt sends at the loss this node
-// sees: full for a member held alive (doubtPingsAt), brief for one held
-// suspect (briefPingsAt).
-type pingLimits struct{ full, brief uint8 }
-
-// doubtLimits returns the pingLimits at the loss this node sees. A brief
-// doubt, the way a real crash is learned, counts only the node's long
-// estimate (longSeen): not the loss a node too new to have measured any
-// assumes, nor the short estimates, which rise with the queue drops of a
-// storm of deaths: with them, 900 of 3,000 nodes crashing at once were
-// known by all 0.8 s later at the median (6.27 s against 5.48 s,
-// nemesis-mass-crash, seed 1), with the long one 0.26 s later.
-func (c *Core) doubtLimits() pingLimits {
-	return pingLimits{full: uint8(doubtPingsAt(c.checkLoss())), brief: uint8(briefPingsAt(c.longSeen()))}
-}
-
-// maxPings is how many check pings d sends.
-func (d *doubt) maxPings(lim pingLimits) uint8 {
+// maxPings is how many check pings d sends, most being doubtPings' answer.
+func (d *doubt) maxPings(most uint8) uint8 {
 	if d.brief {
-		return lim.brief
+		return briefPings
 	}
-	return lim.full
+	return most
 }
-
-// forwards reports whether d's death is passed on meanwhile
-// (forwardDoubted): a brief doubt's, while its first briefPings pings are
-// out, the time a brief doubt lasts at the cluster's usual loss.
-func (d *doubt) forwards() bool { return d.brief && d.pings <= briefPings }
 
 // forwardDoubted turns m, the wire form of the suspect record r about to
 // be gossiped, into the death this node is briefly doubting, so that the
@@ -165,7 +139,7 @@ func (c *Core) forwardDoubted(r *record, m *codec.Member) {
 	}
 	for i := range c.doubts {
 		d := &c.doubts[i]
-		if d.id == r.id && d.forwards() && d.gen == r.gen && d.inc >= r.inc {
+		if d.id == r.id && d.brief && d.gen == r.gen && d.inc >= r.inc {
 			m.State, m.Incarnation, m.Witness, m.Flags = codec.StateDead, d.inc, uint64(d.witness), d.wear
 			return
 		}
@@ -209,7 +183,7 @@ func (c *Core) doubtDeath(now Time, r *record, m *codec.Member, brief bool) bool
 func (c *Core) checkDoubts(now Time) {
 	c.dq.waiting = false
 	checks := c.doubtChecks()
-	var lim pingLimits
+	most := uint8(0)
 	for i := range c.doubts {
 		if checks >= maxDoubtChecks {
 			return
@@ -223,10 +197,10 @@ func (c *Core) checkDoubts(now Time) {
 			c.dq.touch(d.id) // settled: the next scan drops it
 			continue
 		}
-		if lim.full == 0 {
-			lim = c.doubtLimits()
+		if most == 0 {
+			most = uint8(c.doubtPings())
 		}
-		if !c.doubtPing(now, d, r, lim) {
+		if !c.doubtPing(now, d, r, most) {
 			c.dq.waiting = true // at the next tick (see sidePing)
 			return
 		}
@@ -275,39 +249,16 @@ const doubtOdds = 1e-6
 const maxDoubtPings = 24
 
 // doubtPingsAt is doubtPings at loss p on each way.
-func doubtPingsAt(p float64) int { return pingsAt(p, doubtOdds, doubtPings) }
-
-// briefOdds is the chance a brief doubt may have of turning into a false
-// death through loss alone: higher than doubtOdds, since a member held
-// suspect is more likely dead, and low enough that briefPings pings reach
-// it at the cluster's usual loss (up to about 1% on each way), so that a
-// real crash is taken as fast as before. Three pings whatever the loss
-// lost one brief doubt in eight of a live member at 30% loss on each
-// way: the nemesis mix's one-way cut with 30% loss beside it made 106
-// false deaths (1,000 nodes, seed 2), 76 of the first 77 by brief doubts
-// of members the cut's other side suspected and whose refutations had not
-// reached the doubting node. With briefOdds at the long estimate, 20 of
-// those 77 (the estimate lags the onset of the loss); at the short ones,
-// 6 (but see doubtLimits).
-const briefOdds = 1e-5
-
-// briefPingsAt is how many check pings a brief doubt sends at loss p on
-// each way.
-func briefPingsAt(p float64) int { return pingsAt(p, briefOdds, briefPings) }
-
-// pingsAt is how many pings make losing every one of them (or its answer)
-// at loss p on each way no likelier than odds: at least least, at most
-// maxDoubtPings.
-func pingsAt(p, odds float64, least int) int {
+func doubtPingsAt(p float64) int {
 	fail := 1 - (1-p)*(1-p)
 	if fail <= 0 {
-		return least
+		return doubtPings
 	}
 	if fail >= 1 {
 		return maxDoubtPings
 	}
-	k := int(math.Ceil(math.Log(odds) / math.Log(fail)))
-	return min(max(k, least), maxDoubtPings)
+	k := int(math.Ceil(math.Log(doubtOdds) / math.Log(fail)))
+	return min(max(k, doubtPings), maxDoubtPings)
 }
 
 // doubtPing sends d's check ping to r, with the death attached, and sets
@@ -316,7 +267,7 @@ func pingsAt(p, odds float64, least int) int {
 // doubt) for the answers still on their way, whenever the tick that looks
 // at the doubt runs. All of a doubt's pings carry one sequence, so that an
 // ack to any of them (a slow member's, late) clears it.
-func (c *Core) doubtPing(now Time, d *doubt, r *record, lim pingLimits) bool {
+func (c *Core) doubtPing(now Time, d *doubt, r *record, most uint8) bool {
 	claim := *r
 	claim.state, claim.inc = StateDead, d.inc
 	seq := d.seq
@@ -330,7 +281,7 @@ func (c *Core) doubtPing(now Time, d *doubt, r *record, lim pingLimits) bool {
 	d.pings++
 	t := c.probeTimeout(r)
 	switch {
-	case d.pings < d.maxPings(lim), d.brief:
+	case d.pings < d.maxPings(most), d.brief:
 		d.retry = now.Add(t / 2)
 	default:
 		d.retry = now.Add(t)
@@ -365,7 +316,7 @@ func (c *Core) expireDoubts(now Time) {
 		clear(c.dq.touched)
 		return
 	}
-	lim := c.doubtLimits()
+	most := uint8(c.doubtPings())
 	kept := c.doubts[:0]
 	for _, d := range c.doubts {
 		if _, touched := c.dq.touched[d.id]; !touched && (d.seq == 0 || now < d.retry) {
@@ -390,8 +341,8 @@ func (c *Core) expireDoubts(now Time) {
 		case now < d.retry:
 			c.dq.note(d.retry)
 			kept = append(kept, d)
-		case d.pings < d.maxPings(lim):
-			if !c.doubtPing(now, &d, r, lim) {
+		case d.pings < d.maxPings(most):
+			if !c.doubtPing(now, &d, r, most) {
 				c.dq.waiting = true // at the next tick
 			}
 			kept = append(kept, d)

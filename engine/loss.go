@@ -197,13 +197,6 @@ func (c *Core) checkLoss() float64 {
 	return max(c.meanLoss(false), c.nodeLoss(), long)
 }
 
-// longSeen is the node's long loss estimate, or 0 while it has too few
-// periods to tell.
-func (c *Core) longSeen() float64 {
-	long, _ := c.longLoss.rate()
-	return long
-}
-
 // repairLoss is the loss the spread of updates must make up for: the
 // node's long estimate, or, until it has enough periods, the median of its
 // monitors' (uniformLoss). The short estimates swing too much for it: at
