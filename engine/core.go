@@ -101,7 +101,8 @@ type Core struct {
 	lateNext int
 	susp     map[ID]*suspicion
 	sheap    suspHeap
-	suspVer  uint64 // last number given to a suspicion heap entry
+	watches  [2]watchQueue // watch pings due (watch.go)
+	suspVer  uint64        // last number given to a suspicion heap entry
 	graves   graveHeap
 	buriedAt map[ID]Time // when each tombstone held was buried
 
@@ -287,6 +288,7 @@ func (c *Core) updateDeadline() {
 		min(c.renewAt)
 		min(c.nextPending())
 		min(c.nextDoubt())
+		min(c.nextWatch())
 		min(c.nextRevival())
 		min(c.sync.reconnect)
 		if t := c.nextHeal(); t != 0 {
@@ -336,6 +338,7 @@ func (c *Core) Tick(now Time) {
 	}
 	c.expireRevivals(now)
 	c.expireSuspicions(now)
+	c.expireWatches(now)
 	if now >= c.nextCheck() {
 		c.checkSubjects(now)
 	}

@@ -33,7 +33,8 @@ import (
 // sees, as a doubt of a member held alive does: brief doubts that lasted
 // several probe timeouts through loss bursts of 80-90% let the mix's
 // episode of slow nodes with bursts declare 2,082 false deaths (1,000
-// nodes, seed 1); with three, 0. And it is
+// nodes, seed 1); with three, 0. The pings that the loss calls for are
+// sent ahead instead, while the suspicion runs (watch.go). And it is
 // passed on meanwhile (the member's queued record goes out dead, see
 // forwardDoubted), so that the check adds no delay to the death's spread;
 // but a member cut off from its accusers only (a one-way cut), whose
@@ -170,6 +171,7 @@ func (c *Core) doubtDeath(now Time, r *record, m *codec.Member, brief bool) bool
 	c.dq.add(r.id)
 	if brief {
 		c.q.addMember(r.id, ID(m.Witness)) // passed on meanwhile: forwardDoubted
+		c.endWatch(r.id)                   // the doubt pings from here (watch.go)
 	}
 	c.stats.Doubts++
 	c.checkDoubts(now)
@@ -231,6 +233,21 @@ func (c *Core) doubtPings() int {
 	return doubtPingsAt(c.checkLoss())
 }
 
+// pingsAt is how many pings make losing every one of them or its answer
+// at loss p on each way no likelier than odds: at least least, at most
+// maxDoubtPings.
+func pingsAt(p, odds float64, least int) int {
+	fail := 1 - (1-p)*(1-p)
+	if fail <= 0 {
+		return least
+	}
+	if fail >= 1 {
+		return maxDoubtPings
+	}
+	k := int(math.Ceil(math.Log(odds) / math.Log(fail)))
+	return min(max(k, least), maxDoubtPings)
+}
+
 // doubtOdds is the chance a doubt of a member held alive may have of
 // turning into a false death through loss alone. A healed partition or
 // one-way cut makes every node doubt the death of every member on its own
@@ -249,17 +266,7 @@ const doubtOdds = 1e-6
 const maxDoubtPings = 24
 
 // doubtPingsAt is doubtPings at loss p on each way.
-func doubtPingsAt(p float64) int {
-	fail := 1 - (1-p)*(1-p)
-	if fail <= 0 {
-		return doubtPings
-	}
-	if fail >= 1 {
-		return maxDoubtPings
-	}
-	k := int(math.Ceil(math.Log(doubtOdds) / math.Log(fail)))
-	return min(max(k, doubtPings), maxDoubtPings)
-}
+func doubtPingsAt(p float64) int { return pingsAt(p, doubtOdds, doubtPings) }
 
 // doubtPing sends d's check ping to r, with the death attached, and sets
 // when the doubt is due again: half a probe timeout later for the next

@@ -80,6 +80,7 @@ type Metric struct {
 //	user.queue (g), user.queue_bytes (g)
 //	                                 Stats.BroadcastQueue, BroadcastQueueBytes
 //	doubts, doubts_cleared           Stats.Doubts, DoubtsCleared
+//	watches, watch_pings             Stats.Watches, WatchPings
 //	late_acks                        Stats.LateAcks
 //	stalls                           Stats.Stalls
 //	suspicions_held                  Stats.SuspicionsHeld
@@ -243,6 +244,8 @@ var metricDefs = []metricDef{
 	metricGauge("user.queue_bytes", func(s *NodeStats) uint64 { return s.BroadcastQueueBytes }),
 	metricCounter("doubts", func(s *NodeStats) uint64 { return s.Doubts }),
 	metricCounter("doubts_cleared", func(s *NodeStats) uint64 { return s.DoubtsCleared }),
+	metricCounter("watches", func(s *NodeStats) uint64 { return s.Watches }),
+	metricCounter("watch_pings", func(s *NodeStats) uint64 { return s.WatchPings }),
 	metricCounter("late_acks", func(s *NodeStats) uint64 { return s.LateAcks }),
 	metricCounter("stalls", func(s *NodeStats) uint64 { return s.Stalls }),
 	metricCounter("suspicions_held", func(s *NodeStats) uint64 { return s.SuspicionsHeld }),

@@ -152,7 +152,7 @@ func (c *Core) onAck(now Time, a *codec.Ack) {
 			return
 		}
 	}
-	if c.doubtAnswered(a) || c.revivalAnswered(now, a) || c.admitAck(now, a) {
+	if c.doubtAnswered(a) || c.watchAnswered(a) || c.revivalAnswered(now, a) || c.admitAck(now, a) {
 		return
 	}
 	c.lateAck(now, a)

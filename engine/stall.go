@@ -39,6 +39,13 @@ func (c *Core) catchUp(now Time) {
 		c.sheap[i].at = c.sheap[i].at.Add(lag)
 	}
 	heap.Init(&c.sheap)
+	for i := range c.watches {
+		q := &c.watches[i]
+		for j := range q.due {
+			q.due[j].at = q.due[j].at.Add(lag)
+		}
+		heap.Init(&q.due)
+	}
 	for i := range c.doubts {
 		if c.doubts[i].seq != 0 {
 			c.doubts[i].retry = c.doubts[i].retry.Add(lag)

@@ -100,6 +100,8 @@ type Stats struct {
 
 	Doubts           uint64 // deaths heard of for members held alive, checked before they are taken
 	DoubtsCleared    uint64 // doubts settled without taking the death: the member answered or refuted
+	Watches          uint64 // suspicions heard of that were watched: their suspect pinged ahead of its death (watch.go)
+	WatchPings       uint64 // the pings those watches sent
 	LateAcks         uint64 // acks that arrived after their probe ran out, taken as round-trip samples
 	Stalls           uint64 // ticks that came so late that the node must have stalled; its waiting timers were moved
 	SuspicionsHeld   uint64 // suspicion timers that ran out while the suspect was still heard from, and were re-armed

@@ -31,6 +31,10 @@ type suspicion struct {
 	// slow is the smoothed round trip this node measured to the suspect
 	// when the suspicion began; zero for a member never measured.
 	slow time.Duration
+	// wver is the version of the watch's live heap entry (watch.go), 0
+	// when the suspect is not watched; w is what the watch did.
+	wver uint64
+	w    watch
 }
 
 type suspAt struct {
@@ -54,8 +58,12 @@ func (c *Core) startSuspicion(now Time, r *record, witness ID) {
 	s.mine = witness == c.id
 	s.heard, s.minedAt, s.checked = 0, 0, false
 	s.slow, _ = c.RTT(r.id)
+	s.wver, s.w = 0, watch{}
 	s.s.Start(now, c.tab.live, uint64(witness), c.suspicionConfig())
 	heap.Push(&c.sheap, suspAt{at: c.suspicionDeadline(s), id: r.id, ver: s.ver})
+	if !s.mine {
+		c.watchSuspect(now, r.id, witness, s)
+	}
 }
 
 // nextSuspVer numbers a new heap entry of a suspicion timer. Numbers are

@@ -133,6 +133,8 @@ var metricHelp = map[string]string{
 	"admission_expired":            "Members held for admission that did not answer in time.",
 	"doubts":                       "Deaths heard of for members this node holds alive, checked by a ping before they are taken.",
 	"doubts_cleared":               "Doubted deaths not taken: the member answered or refuted.",
+	"watches":                      "Suspicions heard of that this node watched, pinging the suspect ahead of its death.",
+	"watch_pings":                  "Pings sent to suspects held on hearsay, the suspicion attached.",
 	"late_acks":                    "Acks that arrived after their probe ran out, taken as round-trip samples.",
 	"stalls":                       "Ticks so late that the node must have stalled; its waiting timers were moved.",
 	"suspicions_held":              "Suspicion timers that ran out while the suspect was still heard from first-hand, and were re-armed.",
