@@ -21,14 +21,7 @@ import (
 // seed 3).
 func TestBriefDoubtSurvivesTwoLostPings(t *testing.T) {
 	for _, answer := range []bool{true, false} {
-		r := newReceiver(t)
-		subj := engine.Member{ID: 0x77, Addr: netip.MustParseAddrPort("10.0.0.3:7946"), Generation: 1, State: engine.StateAlive}
-		r.core.Seed(r.now, []engine.Member{subj})
-		claim := func(st codec.MemberState) func(b *codec.Builder) {
-			return func(b *codec.Builder) {
-				b.AddMember(&codec.Member{ID: uint64(subj.ID), Generation: 1, State: st, Addr: subj.Addr, Witness: senderID})
-			}
-		}
+		r, subj, claim := withSubject(t)
 		r.send(t, codec.MsgGossip, claim(codec.StateSuspect))
 		r.send(t, codec.MsgGossip, claim(codec.StateDead))
 		if st := stateOf(r.core, subj.ID); st != engine.StateSuspect {
@@ -45,11 +38,7 @@ func TestBriefDoubtSurvivesTwoLostPings(t *testing.T) {
 					return // lost
 				}
 				acked++
-				r.core.Outbox().Reset()
-				r.now = r.now.Add(time.Millisecond)
-				r.core.Receive(r.now, subj.Addr, memberDatagram(t, subj.ID, codec.MsgAck, acked, func(b *codec.Builder) {
-					b.AddAck(codec.Ack{Seq: seq, Target: uint64(subj.ID)})
-				}))
+				r.ack(t, subj, seq, acked)
 			})
 			if stateOf(r.core, subj.ID) == engine.StateDead {
 				deadAt = r.now.Sub(start)
@@ -74,21 +63,50 @@ func TestBriefDoubtSurvivesTwoLostPings(t *testing.T) {
 	}
 }
 
+// withSubject returns a receiver that holds one member, subj, alive, and
+// a builder of the gossip records about subj, in state st, that the
+// receiver's sender vouches for.
+func withSubject(t *testing.T) (*receiver, engine.Member, func(st codec.MemberState) func(b *codec.Builder)) {
+	r := newReceiver(t)
+	subj := engine.Member{ID: 0x77, Addr: netip.MustParseAddrPort("10.0.0.3:7946"), Generation: 1, State: engine.StateAlive}
+	r.core.Seed(r.now, []engine.Member{subj})
+	claim := func(st codec.MemberState) func(b *codec.Builder) {
+		return func(b *codec.Builder) {
+			b.AddMember(&codec.Member{ID: uint64(subj.ID), Generation: 1, State: st, Addr: subj.Addr, Witness: senderID})
+		}
+	}
+	return r, subj, claim
+}
+
+// ack empties the core's outbox and hands it, a millisecond later, m's ack
+// (datagram sequence n) to the ping seq.
+func (r *receiver) ack(t *testing.T, m engine.Member, seq, n uint32) {
+	r.core.Outbox().Reset()
+	r.now = r.now.Add(time.Millisecond)
+	r.core.Receive(r.now, m.Addr, memberDatagram(t, m.ID, codec.MsgAck, n, func(b *codec.Builder) {
+		b.AddAck(codec.Ack{Seq: seq, Target: uint64(m.ID)})
+	}))
+}
+
 // collect calls f with the sequence number of every ping in the core's
 // outbox to m's address, and whether it carried m's death (a doubt's check
 // ping); then empties the outbox.
 func (r *receiver) collect(m engine.Member, f func(seq uint32, check bool)) {
+	r.collectClaims(m, func(seq uint32, st codec.MemberState) { f(seq, st == codec.StateDead) })
+}
+
+// collectClaims calls f with the sequence number of every ping in the
+// core's outbox to m's address and the state of m's record it carries (0
+// for none); then empties the outbox.
+func (r *receiver) collectClaims(m engine.Member, f func(seq uint32, st codec.MemberState)) {
 	type ping struct {
-		seq   uint32
-		check bool
+		seq uint32
+		st  codec.MemberState
 	}
 	var pings []ping
 	for _, msg := range r.core.Outbox().Messages() {
-		if msg.Addr != m.Addr {
-			continue
-		}
 		h, body, err := codec.Parse(msg.Buf)
-		if err != nil || h.Type != codec.MsgPing {
+		if err != nil || msg.Addr != m.Addr || h.Type != codec.MsgPing {
 			continue
 		}
 		var p ping
@@ -102,8 +120,8 @@ func (r *receiver) collect(m engine.Member, f func(seq uint32, check bool)) {
 						p.seq = x.Seq
 					}
 				case codec.RecMember:
-					if x, _, err := codec.ParseMember(rd.Record(i)); err == nil && x.ID == uint64(m.ID) && x.State == codec.StateDead {
-						p.check = true
+					if x, _, err := codec.ParseMember(rd.Record(i)); err == nil && x.ID == uint64(m.ID) {
+						p.st = x.State
 					}
 				}
 			}
@@ -114,7 +132,7 @@ func (r *receiver) collect(m engine.Member, f func(seq uint32, check bool)) {
 	}
 	r.core.Outbox().Reset()
 	for _, p := range pings {
-		f(p.seq, p.check)
+		f(p.seq, p.st)
 	}
 }
 

@@ -160,12 +160,11 @@ func (c *Core) expireWatches(now Time) {
 				heap.Push(&q.due, e) // it and the rest wait for a token
 				break
 			}
-			claim := *r
 			seq := s.w.seq
 			if seq == 0 {
 				seq = c.newSeq()
 			}
-			if !c.sidePing(r.addr(), seq, r.id, &claim) {
+			if !c.sidePing(r.addr(), seq, r.id, r) { // the suspicion attached
 				continue
 			}
 			s.w.seq = seq

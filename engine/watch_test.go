@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"net/netip"
 	"testing"
 	"time"
 
@@ -17,14 +16,7 @@ import (
 // still doubted, as before the watch: its pings carry the death.
 func TestWatchPingsAhead(t *testing.T) {
 	for _, answer := range []bool{true, false} {
-		r := newReceiver(t)
-		subj := engine.Member{ID: 0x77, Addr: netip.MustParseAddrPort("10.0.0.3:7946"), Generation: 1, State: engine.StateAlive}
-		r.core.Seed(r.now, []engine.Member{subj})
-		claim := func(st codec.MemberState) func(b *codec.Builder) {
-			return func(b *codec.Builder) {
-				b.AddMember(&codec.Member{ID: uint64(subj.ID), Generation: 1, State: st, Addr: subj.Addr, Witness: senderID})
-			}
-		}
+		r, subj, claim := withSubject(t)
 		r.send(t, codec.MsgGossip, claim(codec.StateSuspect))
 		r.core.Outbox().Reset()
 		start := r.now
@@ -49,10 +41,7 @@ func TestWatchPingsAhead(t *testing.T) {
 					return
 				}
 				acked++
-				r.now = r.now.Add(time.Millisecond)
-				r.core.Receive(r.now, subj.Addr, memberDatagram(t, subj.ID, codec.MsgAck, acked, func(b *codec.Builder) {
-					b.AddAck(codec.Ack{Seq: seq, Target: uint64(subj.ID)})
-				}))
+				r.ack(t, subj, seq, acked)
 				r.core.Outbox().Reset()
 			})
 		}
@@ -92,46 +81,5 @@ func TestWatchPingsAhead(t *testing.T) {
 		if checks < 3 || stateOf(r.core, subj.ID) != engine.StateDead {
 			t.Errorf("the unanswered member's death: %d pings carried it, state %v; want at least 3 and dead", checks, stateOf(r.core, subj.ID))
 		}
-	}
-}
-
-// collectClaims calls f with the sequence number of every ping in the
-// core's outbox to m's address and the state of m's record it carries (0
-// for none); then empties the outbox.
-func (r *receiver) collectClaims(m engine.Member, f func(seq uint32, st codec.MemberState)) {
-	type ping struct {
-		seq uint32
-		st  codec.MemberState
-	}
-	var pings []ping
-	for _, msg := range r.core.Outbox().Messages() {
-		h, body, err := codec.Parse(msg.Buf)
-		if err != nil || msg.Addr != m.Addr || h.Type != codec.MsgPing {
-			continue
-		}
-		var p ping
-		var rd codec.Reader
-		rd.Reset(int(h.Sections), body)
-		for rd.Next() {
-			for i := 0; i < rd.Count(); i++ {
-				switch rd.Type() {
-				case codec.RecPing:
-					if x, _, err := codec.ParsePing(rd.Record(i)); err == nil && x.Target == uint64(m.ID) {
-						p.seq = x.Seq
-					}
-				case codec.RecMember:
-					if x, _, err := codec.ParseMember(rd.Record(i)); err == nil && x.ID == uint64(m.ID) {
-						p.st = x.State
-					}
-				}
-			}
-		}
-		if p.seq != 0 {
-			pings = append(pings, p)
-		}
-	}
-	r.core.Outbox().Reset()
-	for _, p := range pings {
-		f(p.seq, p.st)
 	}
 }
