@@ -54,9 +54,13 @@
 // digest tree down to the differing shards. A request for a shard lists the
 // fingerprints of the requester's records in it, and the answer carries
 // only the records it does not list, compressed when large; the answering
-// side asks back for what only the requester holds. Join uses the same
-// exchange, and nodes re-contact seeds and a few
-// members they believe dead so that partitions heal on their own.
+// side asks back for what only the requester holds. A node that holds a
+// suspicion it only heard of past the time its death or refutation should
+// have reached it (Suspicion.Min and half a rumour's retransmits) starts
+// an exchange at once, at most one a HeartbeatInterval, rather than wait
+// for the periodic one. Join uses the same exchange, and nodes re-contact
+// seeds and a few members they believe dead so that partitions heal on
+// their own.
 //
 // User messages: [Node.Broadcast] spreads a payload of up to
 // [Config.MaxMessageSize] bytes (1,296 by default) to every member by the

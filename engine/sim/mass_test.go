@@ -13,25 +13,31 @@ func TestMassCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("2,000 nodes")
 	}
-	massCrash(t, 2000, 51)
+	massCrash(t, 2000, 51, 10*time.Second)
 }
 
 // TestMassCrash3000 is TestMassCrash at 3,000 nodes (900 crashes). Before
 // a gossip round could widen to eight times GossipFanout under a backlog
 // (four before), the deaths took too long to reach everyone: every crash
 // was known by every survivor 10.55 s after (seed 1); with eight, 9.63 s.
+// Later, one survivor in 2,100 missed one death's gossip and held the
+// suspicion on hearsay until the periodic anti-entropy exchange brought the
+// death, 9.36 s after the crashes (seeds 2 and 5: 9.33 s and 9.55 s), while
+// every other survivor knew every crash by 6.8 s; since a node pulls an
+// overdue verdict (engine/sync.go, pullOverdue), 6.44 s (6.38 s and 6.38
+// s). The limit holds that tail.
 func TestMassCrash3000(t *testing.T) {
 	skipLargeUnderRace(t)
 	if testing.Short() {
 		t.Skip("3,000 nodes")
 	}
-	massCrash(t, 3000, 1)
+	massCrash(t, 3000, 1, 8*time.Second)
 }
 
 // massCrash crashes 30% of an n-node cluster at once and checks that every
-// survivor knows every crash within 10 s, and that no live node is
+// survivor knows every crash within limit, and that no live node is
 // declared dead.
-func massCrash(t *testing.T, n int, seed uint64) {
+func massCrash(t *testing.T, n int, seed uint64, limit time.Duration) {
 	rec := newRecorder()
 	s := newSim(t, n, seed, lan(), rec)
 	s.RunFor(10 * time.Second)
@@ -59,8 +65,8 @@ func massCrash(t *testing.T, n int, seed uint64) {
 			t.Errorf("live node %d declared dead", subj)
 		}
 	}
-	if worst > 10*time.Second {
-		t.Errorf("every survivor knew every crash only %v after the crashes, want at most 10 s", worst)
+	if worst > limit {
+		t.Errorf("every survivor knew every crash only %v after the crashes, want at most %v", worst, limit)
 	}
 	slices.Sort(firsts)
 	slices.Sort(lasts)
