@@ -126,7 +126,7 @@ func (c *Core) mergeMember(now Time, m *codec.Member, gossip bool) {
 		case st == StateDead && r.state == StateSuspect && !c.accused(r.id) && c.doubtDeath(now, r, m, true):
 			return // see doubt.go
 		case st.Live() && r.state == StateDead:
-			c.holdRevival(now, r, m, gossip) // see revival.go
+			c.holdRevival(now, r, m) // see revival.go
 			return
 		}
 	}
