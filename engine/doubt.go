@@ -29,18 +29,12 @@ import (
 // probe timeouts after the first. One or two lost round trips do not
 // decide (at 1% loss on each way, two pings alone turned about one in
 // 2,500 such doubts of a live member into a death: nemesis-one-way at
-// 1,000 nodes, seed 3). Their count grows with this node's long loss
-// estimate only (briefPingsAt), not with the short ones a doubt of a
-// member held alive follows: brief doubts that lasted several probe
-// timeouts through loss bursts of 80-90% let the mix's episode of slow
-// nodes with bursts declare 2,082 false deaths (1,000 nodes, seed 1; with
-// three, 0), and a 2 s burst hardly moves the long estimate. At 30% loss
-// on every link three pings all fail one time in eight: in a one-way cut
-// at that loss, the other side's death of a member reached a node of the
-// member's side 2.8 s after the member refuted and 1.6 s before the
-// refutation did, and the three pings failed (TestOneWayHealUnderLoss,
-// 1,000 nodes). The pings that the loss calls for are also sent ahead,
-// while the suspicion runs (watch.go), within the watches' bounds. And it is
+// 1,000 nodes, seed 3). Their count does not grow with the loss this node
+// sees, as a doubt of a member held alive does: brief doubts that lasted
+// several probe timeouts through loss bursts of 80-90% let the mix's
+// episode of slow nodes with bursts declare 2,082 false deaths (1,000
+// nodes, seed 1); with three, 0. The pings that the loss calls for are
+// sent ahead instead, while the suspicion runs (watch.go). And it is
 // passed on meanwhile (the member's queued record goes out dead, see
 // forwardDoubted), so that the check adds no delay to the death's spread;
 // but a member cut off from its accusers only (a one-way cut), whose
@@ -123,25 +117,16 @@ type doubt struct {
 	seq     uint32 // the check ping's sequence; 0 until sent
 	pings   uint8  // check pings sent
 	start   Time   // when the doubt began
-	brief   bool   // the member was held suspect: bpings pings half a probe timeout apart
-	bpings  uint8  // check pings a brief doubt sends (briefPingsAt)
+	brief   bool   // the member was held suspect: briefPings pings half a probe timeout apart
 }
 
-// briefPings is the fewest check pings a brief doubt sends.
+// briefPings is how many check pings a brief doubt sends.
 const briefPings = 3
-
-// briefPingsAt is how many check pings a brief doubt begun now sends: as
-// many as make losing them all at the long loss estimate no likelier than
-// watchOdds (briefPings until the node has one).
-func (c *Core) briefPingsAt() uint8 {
-	long, _ := c.longLoss.rate()
-	return uint8(pingsAt(long, watchOdds, briefPings))
-}
 
 // maxPings is how many check pings d sends, most being doubtPings' answer.
 func (d *doubt) maxPings(most uint8) uint8 {
 	if d.brief {
-		return d.bpings
+		return briefPings
 	}
 	return most
 }
@@ -182,11 +167,7 @@ func (c *Core) doubtDeath(now Time, r *record, m *codec.Member, brief bool) bool
 	if len(c.doubts) >= maxDoubts {
 		return false
 	}
-	d := doubt{id: r.id, gen: m.Generation, inc: m.Incarnation, witness: ID(m.Witness), wear: m.Flags, brief: brief, start: now}
-	if brief {
-		d.bpings = c.briefPingsAt()
-	}
-	c.doubts = append(c.doubts, d)
+	c.doubts = append(c.doubts, doubt{id: r.id, gen: m.Generation, inc: m.Incarnation, witness: ID(m.Witness), wear: m.Flags, brief: brief, start: now})
 	c.dq.add(r.id)
 	if brief {
 		c.q.addMember(r.id, ID(m.Witness)) // passed on meanwhile: forwardDoubted
