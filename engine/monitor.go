@@ -240,7 +240,14 @@ func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
 		m.mismatch++
 		if m.mismatch >= 3 {
 			m.mismatch = 0
-			if r := c.lookup(m.id); r != nil {
+			switch r := c.lookup(m.id); {
+			case r == nil:
+			case c.reply.active && !c.reply.validated:
+				// The heartbeat came from an address that has not
+				// proven itself: a sync is not an answer it may get
+				// (see validation.go). Reconcile at the next tick.
+				c.markDirty(now)
+			default:
 				c.syncWith(now, r.addr(), r.id)
 			}
 		}
