@@ -245,8 +245,10 @@ func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
 			case c.reply.active && !c.reply.validated:
 				// The heartbeat came from an address that has not
 				// proven itself: a sync is not an answer it may get
-				// (see validation.go). Reconcile at the next tick.
-				c.markDirty(now)
+				// (see validation.go). The exchange starts at the next
+				// tick (syncTick).
+				c.sync.neighbour = m.id
+				c.sync.dirty, c.sync.next = true, now
 			default:
 				c.syncWith(now, r.addr(), r.id)
 			}

@@ -33,6 +33,7 @@ type syncState struct {
 	dirty     bool
 	next      Time
 	pullAt    Time // no overdue pull before then (pullOverdue)
+	neighbour ID   // a subject to reconcile with at the next tick (onHeartbeat); 0: none
 	reconnect Time
 	told      [64]toldDead
 	digests   []codec.Digest
@@ -140,7 +141,12 @@ func (c *Core) syncWith(now Time, to netip.AddrPort, id ID) {
 func (c *Core) syncTick(now Time) {
 	if c.sync.dirty && now >= c.sync.next {
 		c.sync.next = now.Add(c.cfg.HeartbeatInterval)
-		c.startSync(now)
+		if r := c.lookup(c.sync.neighbour); r != nil && r.live() {
+			c.syncWith(now, r.addr(), r.id) // see onHeartbeat
+		} else {
+			c.startSync(now)
+		}
+		c.sync.neighbour = 0
 	}
 	if now >= c.sync.reconnect {
 		c.sync.reconnect = now.Add(2 * c.cfg.HeartbeatInterval)
