@@ -29,7 +29,8 @@ const (
 	trueKey      = "role" // every node publishes role=cache (-state)
 	trueValue    = "cache"
 	startTimeout = 30 * time.Second // until every node lists every node alive
-	httpTimeout  = 2 * time.Second
+	httpTimeout  = 5 * time.Second  // one request to a node's HTTP view
+	httpAttempts = 3                // requests failing in transport tried again
 )
 
 // cluster is a running set of hearsayd processes on loopback.

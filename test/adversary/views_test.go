@@ -4,8 +4,12 @@ package adversary
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -59,14 +63,39 @@ type stateView struct {
 	} `json:"members"`
 }
 
+// get reads path from n's HTTP view. A request that fails in transport
+// (a timeout while the machine is busy, a connection reset) is tried
+// again, up to httpAttempts times in all; the error names every attempt's
+// failure. A status other than 200 is an error at once.
+func (n *node) get(path string) ([]byte, error) {
+	var errs []error
+	for range httpAttempts {
+		resp, err := n.client.Get("http://" + strconv.Itoa(n.i) + path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: reading the body: %w", path, err))
+			continue
+		case resp.StatusCode != http.StatusOK:
+			return nil, fmt.Errorf("%s: %s: %s", path, resp.Status, bytes.TrimSpace(b))
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("%s: %d attempts failed: %w", path, httpAttempts, errors.Join(errs...))
+}
+
 // getJSON reads path from n's HTTP view into v.
 func (n *node) getJSON(path string, v any) error {
-	resp, err := n.client.Get("http://" + strconv.Itoa(n.i) + path)
+	b, err := n.get(path)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
@@ -87,13 +116,12 @@ func (n *node) state() (stateView, error) {
 // metrics reads n's /metrics: each sample by its name with labels, as
 // written (hearsay_drops_total{cause="replay"}).
 func (n *node) metrics() (metrics, error) {
-	resp, err := n.client.Get("http://" + strconv.Itoa(n.i) + "/metrics")
+	b, err := n.get("/metrics")
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
 	m := metrics{}
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" || line[0] == '#' {
