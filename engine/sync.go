@@ -152,6 +152,7 @@ func (c *Core) syncTick(now Time) {
 		c.sync.reconnect = now.Add(2 * c.cfg.HeartbeatInterval)
 		c.reconnectDead(now)
 	}
+	c.healNoticeTick(now)
 	if now >= c.sync.window.Add(c.cfg.HeartbeatInterval) {
 		c.sync.window, c.sync.served = now, 0
 	}
