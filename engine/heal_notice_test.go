@@ -9,6 +9,12 @@ import (
 	"github.com/hearsay-io/hearsay/engine"
 )
 
+// noticePad is the least size of a heal notice in an open cluster: the
+// ping, the dead record, and the member's answer (ack and own record).
+const noticePad = codec.HeaderSize + codec.SectionHeaderSize + codec.PingSize +
+	codec.SectionHeaderSize + codec.MemberSize +
+	codec.HeaderSize + codec.SectionHeaderSize + codec.MemberSize
+
 // TestHealNotices: once a member held dead has talked to a node (a heal),
 // the node tells the members it still holds dead so, one a heartbeat
 // interval, with a ping carrying the dead record, padded so that the
@@ -39,9 +45,6 @@ func TestHealNotices(t *testing.T) {
 	}))
 	r.core.Outbox().Reset()
 	talked := r.now
-	pad := codec.HeaderSize + codec.SectionHeaderSize + codec.PingSize + // the ping
-		codec.SectionHeaderSize + codec.MemberSize + // the dead record
-		codec.HeaderSize + codec.SectionHeaderSize + codec.MemberSize // the member's answer
 	var notices []time.Duration
 	for r.now < talked.Add(15*time.Second) {
 		r.now = r.now.Add(50 * time.Millisecond)
@@ -51,8 +54,8 @@ func TestHealNotices(t *testing.T) {
 			if err != nil || msg.Addr != subj.Addr || h.Type != codec.MsgPing {
 				continue
 			}
-			if len(msg.Buf) < pad {
-				t.Errorf("a notice of %d bytes, want at least %d (the answer it pays for)", len(msg.Buf), pad)
+			if len(msg.Buf) < noticePad {
+				t.Errorf("a notice of %d bytes, want at least %d (the answer it pays for)", len(msg.Buf), noticePad)
 			}
 		}
 		r.collectClaims(subj, func(_ uint32, st codec.MemberState) {
@@ -92,10 +95,7 @@ func TestNoticeAnswered(t *testing.T) {
 		b.AddPing(codec.Ping{Seq: 9, Target: 0x1})
 		b.AddMember(&codec.Member{ID: 0x1, Generation: 1, Incarnation: 0, State: codec.StateDead, Addr: receiverAddr, Witness: stranger})
 	})
-	pad := codec.HeaderSize + codec.SectionHeaderSize + codec.PingSize +
-		codec.SectionHeaderSize + codec.MemberSize +
-		codec.HeaderSize + codec.SectionHeaderSize + codec.MemberSize
-	padded := append(d, make([]byte, pad-len(d))...)
+	padded := append(d, make([]byte, noticePad-len(d))...)
 	r.core.Outbox().Reset()
 	r.now = r.now.Add(time.Millisecond)
 	r.core.Receive(r.now, from, padded)
