@@ -119,7 +119,6 @@ type Core struct {
 	reply    replyState
 	adm      admission
 	aimed    peer // the member the next datagram is sealed for (see aim)
-	padNext  int  // the least size of the next datagram queued (see queue)
 	doubts   []doubt
 	dq       doubtIndex // what expireDoubts needs to know between its scans (doubt.go)
 	revivals []revival
@@ -722,10 +721,9 @@ func unboundAllowed(t codec.MsgType) bool { return t == codec.MsgJoin || t == co
 // queue seals b if the cluster has keys and queues it to addr. Unsealed, b
 // must have been built in the outbox's current buffer.
 func (c *Core) queue(to netip.AddrPort, t codec.MsgType, b []byte) {
-	pad := c.padNext
-	c.padNext = 0 // it holds for one datagram
+	pad := 0
 	if t == codec.MsgPingReq {
-		pad = max(pad, c.pingReqPad())
+		pad = c.pingReqPad()
 	}
 	if c.keys != nil {
 		sealed, err := codec.SealFor(c.out.buffer(max(len(b)+codec.SealOverhead, pad)), b, c.keys, uint64(c.destID(to)))
@@ -738,7 +736,7 @@ func (c *Core) queue(to netip.AddrPort, t codec.MsgType, b []byte) {
 	}
 	if len(b) < pad {
 		// Bytes after the body are ignored by receivers; they pay for the
-		// answers this datagram asks for (see pingReqPad, healNoticeTick).
+		// answers this datagram asks for (see pingReqPad).
 		n := len(b)
 		b = b[:pad]
 		clear(b[n:])

@@ -1,7 +1,5 @@
 package engine
 
-import "github.com/hearsay-io/hearsay/codec"
-
 // Heals. A partition that heals leaves each side holding the other dead,
 // and a member held dead learns of it only when someone tells it: a node
 // contacts one random dead member every two periods (reconnectDead), so
@@ -21,10 +19,10 @@ import "github.com/hearsay-io/hearsay/codec"
 // For healNotice heartbeat intervals after a member held dead last talked
 // to it, a node that still holds members dead also tells one of them,
 // drawn at random among them all, every heartbeat interval, that it holds
-// it dead: a ping carrying the dead record, padded so that the member may
-// answer with its own record (merge.go, aboutSelf) within the reply
-// budget of an address that has not proven itself; the record is then
-// checked as any revival. The records that bring the other side back
+// it dead: a ping carrying the dead record, which a member that is back
+// answers with its own record in the ack (merge.go aboutSelf, probe.go
+// onPing), within the reply budget of an address that has not proven
+// itself; the record is then checked as any revival. The records that bring the other side back
 // travel as rumours (revival.go), and a rumour misses a few nodes, more
 // so under loss; the contacts above draw dead members among all members
 // (a node holding one dead among 300 seldom draws it), and an exchange
@@ -112,14 +110,9 @@ func (c *Core) healNoticeTick(now Time) {
 	if r == nil {
 		return
 	}
-	// Padded to pay for the answer within the receiver's reply budget
-	// for an address that has not proven itself: the ack and the
-	// member's own record (tellSelf).
-	c.padNext = c.probeSize() + codec.SectionHeaderSize + codec.MemberSize + c.selfSize()
 	if c.sidePing(r.addr(), c.newSeq(), r.id, r) {
 		c.stats.HealContacts++
 	}
-	c.padNext = 0
 }
 
 // healNoticing reports whether healNoticeTick may send at now.

@@ -260,6 +260,7 @@ func (c *Core) aboutSelf(now Time, m *codec.Member) {
 		c.reply.self = c.reply.active
 	}
 	if st == StateDead && m.Incarnation < c.inc {
+		c.reply.selfFirst = c.reply.active
 		// Someone still holds us dead from before our last refutation. If
 		// that refutation followed a rejoin, it carries the proof others
 		// need to take us back: make sure it travels. If it only refuted a

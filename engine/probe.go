@@ -123,6 +123,22 @@ func (c *Core) onPing(now Time, from netip.AddrPort, p *codec.Ping) {
 	}
 	c.beginTo(codec.MsgAck, from)
 	c.bld.AddAck(codec.Ack{Seq: p.Seq, Target: uint64(c.id)})
+	if c.reply.selfFirst && c.reply.active && from == c.reply.from {
+		// The sender holds us dead from before our last refutation
+		// (aboutSelf; a heal notice, a doubt's check): our record goes
+		// in the ack, ahead of the piggybacked updates that would
+		// otherwise use up the room it needs in the reply budget
+		// (endReply's tellSelf comes last). A ping carrying a record is
+		// as large as the ack carrying ours. Stale suspicions, which
+		// piggybacked gossip carries often, keep tellSelf: ours in every
+		// such ack displaced other updates (30% loss at 200 nodes:
+		// bytes sent per node per second during the loss 783 → 1,048).
+		var m codec.Member
+		c.wire(c.selfRecord(), &m, 0)
+		if c.bld.AddMember(&m) {
+			c.reply.self = false
+		}
+	}
 	c.piggybackFree()
 	c.send(from, codec.MsgAck)
 }

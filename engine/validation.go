@@ -74,6 +74,7 @@ type replyState struct {
 	used      int                // bytes sent to from
 	verdict   ID                 // a member to tell what we hold about it, when the budget allows
 	self      bool               // the sender holds stale news about us: send it our record, when the budget allows
+	selfFirst bool               // it holds us dead from before our refutation: our record goes in the ack (onPing)
 	stale     [maxCorrections]ID // members the sender holds accused while we hold their refutations: send them, when the budget allows
 	nstale    int
 	announce  bool // this node's record is to be announced (authority.go)
