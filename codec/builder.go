@@ -109,7 +109,7 @@ func (b *Builder) AddAck(x Ack) bool {
 	if s == nil {
 		return false
 	}
-	putProbe(s, x.Seq, x.Target)
+	x.put(s)
 	return true
 }
 

@@ -70,7 +70,9 @@
 // Ping (type 2), Ack (type 3) and Nack (type 5), 16 bytes each:
 //
 //	0   4   seq
-//	4   4   reserved
+//	4   2   Ack: the sender's loss estimate (0 none, else 1 + 10,000 × the
+//	        lost fraction); Ping, Nack: reserved
+//	6   2   reserved
 //	8   8   target member ID
 //
 // PingReq (type 4, 40 bytes):

@@ -12,7 +12,7 @@ import (
 var (
 	testHeartbeat = codec.Heartbeat{Counter: 0x0102030405060708, Digest: 0x1112131415161718, Members: 10000}
 	testPing      = codec.Ping{Seq: 7, Target: 0xa1a2a3a4a5a6a7a8}
-	testAck       = codec.Ack{Seq: 7, Target: 0xa1a2a3a4a5a6a7a8}
+	testAck       = codec.Ack{Seq: 7, Target: 0xa1a2a3a4a5a6a7a8, Loss: 3001}
 	testNack      = codec.Nack{Seq: 8, Target: 0xa1a2a3a4a5a6a7a8}
 	testPingReq   = codec.PingReq{Seq: 9, Target: 0xb1b2b3b4b5b6b7b8, Addr: netip.MustParseAddrPort("10.1.2.3:7946")}
 	testMember    = codec.Member{

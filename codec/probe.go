@@ -10,7 +10,8 @@ import "net/netip"
 //
 //	off len field
 //	0   4   seq
-//	4   4   reserved, zero
+//	4   2   loss (Ack only; reserved, zero, in Ping and Nack)
+//	6   2   reserved, zero
 //	8   8   target
 type Ping struct {
 	Seq    uint32 // probe number, echoed by the Ack
@@ -18,10 +19,22 @@ type Ping struct {
 }
 
 // Ack answers a [Ping]: the member Target is alive.
+//
+// Loss reports the loss the sender sees on its own links, so that a
+// prober can tell loss that every member sees (the network's) from loss
+// that only it sees (its own bad link). It is the fraction of datagrams
+// lost in 1/[LossScale] units plus one, at most LossScale+1; zero means
+// that the sender reports no estimate (an older sender wrote zero there).
+// Decode clamps larger values to LossScale+1.
 type Ack struct {
 	Seq    uint32 // the Ping's Seq
 	Target uint64 // ID of the member that was probed
+	Loss   uint16 // the sender's loss estimate: 0 none, else 1 + lost fraction × LossScale
 }
+
+// LossScale is the resolution of [Ack.Loss]: a lost fraction f is sent as
+// 1 + round(f × LossScale).
+const LossScale = 10000
 
 // Nack is sent by an intermediary of a [PingReq] when its ping to Target
 // got no ack in time. It tells the requester that the intermediary is
@@ -69,8 +82,13 @@ func (x *Ping) Append(dst []byte) []byte {
 // allocates only if dst lacks capacity.
 func (x *Ack) Append(dst []byte) []byte {
 	dst, b := grow(dst, AckSize)
-	putProbe(b, x.Seq, x.Target)
+	x.put(b)
 	return dst
+}
+
+func (x *Ack) put(b []byte) {
+	putProbe(b, x.Seq, x.Target)
+	be.PutUint16(b[4:], x.Loss)
 }
 
 // Append appends the record to dst and returns the extended slice. It
@@ -119,7 +137,8 @@ func (x *Ping) Decode(b []byte) (int, error) {
 
 // ParseAck decodes an Ack record from the start of b. It returns the
 // record, the bytes consumed ([AckSize]) and [ErrTruncated] if b is
-// shorter. Trailing bytes and reserved bytes are ignored.
+// shorter. Trailing bytes and reserved bytes are ignored; a loss above
+// LossScale+1 reads as LossScale+1.
 func ParseAck(b []byte) (Ack, int, error) {
 	var x Ack
 	n, err := x.Decode(b)
@@ -134,6 +153,7 @@ func (x *Ack) Decode(b []byte) (int, error) {
 	}
 	x.Seq = be.Uint32(b[0:])
 	x.Target = be.Uint64(b[8:])
+	x.Loss = min(be.Uint16(b[4:]), LossScale+1)
 	return AckSize, nil
 }
 

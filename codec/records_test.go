@@ -78,7 +78,7 @@ func TestRecordReserved(t *testing.T) {
 	}{
 		{codec.RecHeartbeat, []int{20, 21, 22, 23}},
 		{codec.RecPing, []int{4, 5, 6, 7}},
-		{codec.RecAck, []int{4, 5, 6, 7}},
+		{codec.RecAck, []int{6, 7}},
 		{codec.RecNack, []int{4, 5, 6, 7}},
 		{codec.RecPingReq, []int{4, 7, 34, 39}},
 		{codec.RecState, []int{24, 27, 31, 32 + 4, 63, 64 + 4, 127}}, // flag bit 1, reserved, key and value padding
@@ -438,6 +438,21 @@ func TestRecTypeSize(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.typ.Size(); got != tt.want {
 			t.Errorf("%v.Size() = %d, want %d", tt.typ, got, tt.want)
+		}
+	}
+}
+
+// TestAckLoss checks the ack's loss field: carried at offset 4, and a
+// value above LossScale+1 decoded as LossScale+1.
+func TestAckLoss(t *testing.T) {
+	for _, tt := range []struct{ wire, want uint16 }{
+		{0, 0}, {1, 1}, {codec.LossScale + 1, codec.LossScale + 1}, {codec.LossScale + 2, codec.LossScale + 1}, {0xffff, codec.LossScale + 1},
+	} {
+		b := (&codec.Ack{Seq: 9, Target: 3}).Append(nil)
+		b[4], b[5] = byte(tt.wire>>8), byte(tt.wire)
+		a, _, err := codec.ParseAck(b)
+		if err != nil || a.Loss != tt.want || a.Seq != 9 || a.Target != 3 {
+			t.Errorf("ParseAck with loss %d on the wire = %+v, %v; want loss %d", tt.wire, a, err, tt.want)
 		}
 	}
 }
