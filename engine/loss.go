@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
 )
 
 // rttWindow keeps a node's latest round trips to anyone, so that a node
@@ -128,6 +130,25 @@ func (l *lossCount) rate() (float64, bool) {
 		return 0, false
 	}
 	return l.lost / l.seen, true
+}
+
+// lossReport is the node's long loss estimate as its acks carry it
+// (codec.Ack.Loss): 0 while it has too few periods to tell. A node that
+// checks its own links (a rejoin) compares its loss with the members'.
+func (c *Core) lossReport() uint16 {
+	p, ok := c.longLoss.rate()
+	if !ok {
+		return 0
+	}
+	return 1 + uint16(math.Round(min(max(p, 0), 1)*codec.LossScale))
+}
+
+// reportedLoss decodes an ack's loss report, and whether it holds one.
+func reportedLoss(v uint16) (float64, bool) {
+	if v == 0 {
+		return 0, false
+	}
+	return float64(min(v, codec.LossScale+1)-1) / codec.LossScale, true
 }
 
 // nodeLoss is the node's loss estimate over all its subjects' heartbeats.

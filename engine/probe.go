@@ -122,7 +122,7 @@ func (c *Core) onPing(now Time, from netip.AddrPort, p *codec.Ping) {
 		return
 	}
 	c.beginTo(codec.MsgAck, from)
-	c.bld.AddAck(codec.Ack{Seq: p.Seq, Target: uint64(c.id)})
+	c.bld.AddAck(codec.Ack{Seq: p.Seq, Target: uint64(c.id), Loss: c.lossReport()})
 	if c.reply.selfFirst && c.reply.active && from == c.reply.from {
 		// The sender holds us dead from before our last refutation
 		// (aboutSelf; a heal notice, a doubt's check): our record goes
@@ -150,7 +150,7 @@ func (c *Core) onAck(now Time, a *codec.Ack) {
 		if p.seq == a.Seq && uint64(p.target) == a.Target {
 			done := *p
 			c.removeProbe(i)
-			c.probeAnswered(now, &done)
+			c.probeAnswered(now, &done, a.Loss)
 			return
 		}
 	}
@@ -162,7 +162,7 @@ func (c *Core) onAck(now Time, a *codec.Ack) {
 			// The ping-req paid for this ack and no more (see onPingReq):
 			// no piggybacked updates.
 			c.begin(codec.MsgAck)
-			c.bld.AddAck(codec.Ack{Seq: seq, Target: uint64(target)})
+			c.bld.AddAck(codec.Ack{Seq: seq, Target: uint64(target), Loss: a.Loss})
 			c.aim(origin, originID)
 			c.send(origin, codec.MsgAck)
 			return
@@ -174,7 +174,7 @@ func (c *Core) onAck(now Time, a *codec.Ack) {
 	c.lateAck(now, a)
 }
 
-func (c *Core) probeAnswered(now Time, p *probe) {
+func (c *Core) probeAnswered(now Time, p *probe, loss uint16) {
 	c.health.Success()
 	sent := p.sent
 	if p.indirect {
@@ -183,7 +183,7 @@ func (c *Core) probeAnswered(now Time, p *probe) {
 	c.probeAnsweredBy(now, p.target, p.addr, sent)
 	switch p.purpose {
 	case probeRejoin:
-		c.rejoinAnswered(now, p.seq)
+		c.rejoinAnswered(now, p.seq, loss)
 	case probeMonitor:
 		if m := c.monitorOf(p.target); m != nil {
 			m.quietUntil = now.Add(c.quiet(m))
@@ -209,7 +209,7 @@ func (c *Core) onPingReq(now Time, from netip.AddrPort, pr *codec.PingReq) {
 	if ID(pr.Target) == c.id {
 		// We are the target: answer the requester directly.
 		c.beginTo(codec.MsgAck, from)
-		c.bld.AddAck(codec.Ack{Seq: pr.Seq, Target: uint64(c.id)})
+		c.bld.AddAck(codec.Ack{Seq: pr.Seq, Target: uint64(c.id), Loss: c.lossReport()})
 		c.piggybackFree()
 		c.send(from, codec.MsgAck)
 		return

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -9,7 +10,8 @@ import (
 // once. It first proves that its links are good: each try sends one ping to
 // each of RejoinProbes random live members (repeating members in a cluster
 // smaller than that) and refutes when at most one in eight of them goes
-// unanswered (rejoinMisses). A try that fails doubles the wait before the
+// unanswered, or more when the members that answer report the same loss
+// on their own links (rejoinMisses). A try that fails doubles the wait before the
 // next, up to RejoinBackoffMax; a member held dead that talks to the node
 // cuts a wait short (heal.go), as a partition that healed does.
 //
@@ -36,6 +38,7 @@ type rejoinState struct {
 	seqs     [maxRejoinProbes]uint32
 	peers    [maxRejoinProbes]peer
 	ok       [maxRejoinProbes]bool
+	loss     [maxRejoinProbes]uint16 // the answers' loss reports (codec.Ack.Loss)
 	need     int
 	answered int
 	failed   int
@@ -46,33 +49,81 @@ type rejoinState struct {
 const maxRejoinProbes = 64
 
 // rejoinMisses is how many of a try's n pings may go unanswered: one in
-// eight, or, when this node's links lose no more than rejoinMaxLoss over
-// its long estimate (the loss is the network's, uniform: every node sees
-// it), as many as that loss leaves unanswered but for odds of rejoinOdds.
-// A node cut off from a one-way cut's other side is declared dead there
-// at the heal and must rejoin; at 10% loss on every link one in eight
-// passed about half of its tries, and the doubling backoff left about 2%
-// of such nodes dead after 40 s (300 nodes, nemesis-one-way, seed 2). A
-// gray node (50% loss on its own links) or a flaky one (80%) sees its
-// own loss above rejoinMaxLoss and keeps the strict count.
+// eight, or, when the loss is the network's (rejoinLoss), as many as that
+// loss leaves unanswered but for odds of rejoinOdds. A node cut off from a
+// one-way cut's other side is declared dead there at the heal and must
+// rejoin; at 10% loss on every link one in eight passed about half of its
+// tries, and the doubling backoff left about 2% of such nodes dead after
+// 40 s (300 nodes, nemesis-one-way, seed 2).
 func (c *Core) rejoinMisses(n int) int {
 	strict := n / 8
-	p, ok := c.longLoss.rate()
-	if !ok || p > rejoinMaxLoss {
+	p, ok := c.rejoinLoss()
+	if !ok {
 		return strict
 	}
 	return max(strict, binomialTail(n, 1-(1-p)*(1-p), rejoinOdds))
 }
 
-// rejoinMaxLoss is the most loss on a node's links that a rejoin forgives
-// (see rejoinMisses): above 30% on every link (the most the issue's
-// uniform loss asks for; its estimate reads 0.35-0.37 there, counting the
-// queue drops of a heal) and well below a gray node's 50%. rejoinOdds is
-// the chance a node at the loss it sees may have of failing a try for
-// loss alone.
+// rejoinLoss returns the loss a rejoin forgives, and false when it keeps
+// the strict count. The members that answer report the loss they see
+// (codec.Ack.Loss): loss that every member sees is the network's, and a
+// node should not be kept out for it, while a gray node's loss is its own
+// links' and the members report little. So the forgiven loss is the
+// median of the answers' reports, up to rejoinMaxLoss, unless this node's
+// own estimate shows its links delivering less than rejoinGrayShare of
+// what the members' deliver (a gray node at 50% loss beside 30% on every
+// link reads about 0.65 against their 0.3).
+//
+// This node's own estimate alone could not tell: at 30% loss on every
+// link it read 0.40 to 0.43 around a heal (the cut's silences count), or
+// had too few heartbeats to tell (a node behind a one-way cut hears few),
+// and a rejoin that kept the strict count (one miss in eight, which a
+// round trip losing half its datagrams never passes) withheld the node's
+// refutations while its own side's suspicions of it ran out: 497 false
+// deaths of one node in nemesis-one-way at 30% loss, seed 1. Without
+// reports (an older cluster), the node's own estimate is used as long as
+// it is at most rejoinMaxLoss.
+func (c *Core) rejoinLoss() (float64, bool) {
+	self, selfOK := c.longLoss.rate()
+	net, netOK := c.rejoin.reported()
+	switch {
+	case !netOK:
+		return self, selfOK && self <= rejoinMaxLoss
+	case selfOK && 1-self < (1-net)*rejoinGrayShare:
+		return 0, false
+	}
+	return min(net, rejoinMaxLoss), true
+}
+
+// reported returns the median of the loss reports of the current round's
+// answers, and whether any answer carried one.
+func (rj *rejoinState) reported() (float64, bool) {
+	var ls [maxRejoinProbes]float64
+	n := 0
+	for i := range rj.need {
+		if p, ok := reportedLoss(rj.loss[i]); ok && rj.ok[i] {
+			ls[n] = p
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	slices.Sort(ls[:n])
+	return ls[n/2], true
+}
+
+// rejoinMaxLoss is the most loss on every link that a rejoin forgives (see
+// rejoinMisses): above 30% on every link (the most the uniform
+// loss asks for; estimates read 0.35-0.43 there around a heal) and below a
+// gray node's 50%. rejoinGrayShare is the least share of the members'
+// delivery this node's links may show for its loss to count as the
+// network's (rejoinLoss). rejoinOdds is the chance a node at the loss it
+// sees may have of failing a try for loss alone.
 const (
-	rejoinMaxLoss = 0.42
-	rejoinOdds    = 0.01
+	rejoinMaxLoss   = 0.42
+	rejoinGrayShare = 0.65
+	rejoinOdds      = 0.01
 )
 
 // binomialTail returns the least m with P(X > m) ≤ odds for X the number of
@@ -147,7 +198,7 @@ func (c *Core) rejoinPing(now Time, peers []peer) {
 	rj := &c.rejoin
 	rj.inFlight, rj.need, rj.answered, rj.failed = true, len(peers), 0, 0
 	for i, p := range peers {
-		rj.peers[i], rj.ok[i] = p, false
+		rj.peers[i], rj.ok[i], rj.loss[i] = p, false, 0
 		rj.seqs[i] = 0
 		if r := c.lookup(p.id); r != nil {
 			rj.seqs[i] = c.startProbe(now, r, probeRejoin)
@@ -165,13 +216,13 @@ func (c *Core) rejoinAttempt(seq uint32) int {
 	return -1
 }
 
-func (c *Core) rejoinAnswered(now Time, seq uint32) {
+func (c *Core) rejoinAnswered(now Time, seq uint32, loss uint16) {
 	rj := &c.rejoin
 	i := c.rejoinAttempt(seq)
 	if !rj.active || !rj.inFlight || i < 0 {
 		return
 	}
-	rj.ok[i] = true
+	rj.ok[i], rj.loss[i] = true, loss
 	rj.answered++
 	c.rejoinSettle(now)
 }

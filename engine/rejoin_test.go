@@ -204,3 +204,58 @@ func TestRejoinTriesWhenDeadTalks(t *testing.T) {
 		t.Errorf("refuted (incarnation %d) although no try was answered", r.core.Incarnation())
 	}
 }
+
+// TestRejoinForgivesNetworkLoss checks that a rejoin forgives the loss the
+// members that answer report on their own links: a try in which 7 of its
+// 16 pings are answered refutes when the answers report 30% loss (the
+// network's: a round trip then fails about one time in two), and fails
+// when they report 1% or nothing (the loss is then this node's own, and
+// one miss in eight is the most allowed).
+func TestRejoinForgivesNetworkLoss(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		loss    uint16
+		refutes bool
+	}{
+		{"answers report 30% loss", 1 + 3000, true},
+		{"answers report 1% loss", 1 + 100, false},
+		{"answers report no estimate", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReceiver(t)
+			cfg := engine.DefaultLANConfig()
+			r.send(t, codec.MsgGossip, addPeers)
+			r.tellDead(t)
+			const step = 10 * time.Millisecond
+			var ps []codec.Ping
+			for range 1000 {
+				r.now = r.now.Add(step)
+				r.core.Outbox().Reset()
+				r.core.Tick(r.now)
+				r.sentRecords(codec.RecPing, func(_ netip.AddrPort, rec []byte) {
+					p, _, _ := codec.ParsePing(rec)
+					ps = append(ps, p)
+				})
+				if len(ps) > 0 {
+					break
+				}
+			}
+			if len(ps) != cfg.RejoinProbes {
+				t.Fatalf("a rejoin try sent %d pings, want %d", len(ps), cfg.RejoinProbes)
+			}
+			for _, p := range ps[:7] {
+				r.send(t, codec.MsgAck, func(b *codec.Builder) {
+					b.AddAck(codec.Ack{Seq: p.Seq, Target: p.Target, Loss: tc.loss})
+				})
+			}
+			for range 2 * int(cfg.ProbeTimeout/step) {
+				r.now = r.now.Add(step)
+				r.core.Tick(r.now)
+			}
+			if refuted := r.core.Incarnation() == 1; refuted != tc.refutes {
+				t.Errorf("incarnation %d after 7 of %d pings answered; refuted = %v, want %v",
+					r.core.Incarnation(), len(ps), refuted, tc.refutes)
+			}
+		})
+	}
+}
