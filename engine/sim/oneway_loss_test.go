@@ -41,6 +41,13 @@ import (
 // its periodic exchange brought it. A node that heard a member held dead
 // talk now tells the members it still holds dead so, one a heartbeat
 // interval for ten (heal.go): 6 and 6.25 s.
+//
+// Seed 9 at 30% loss took 13.5 s (e33c241): members that were back stayed
+// dead at a few nodes while their revival's check pings, one a try, went
+// unanswered 15 to 19 times, and rejoins failed that forgave only the
+// loss the node's own long estimate showed. Revival checks now go in
+// copies and rejoins forgive the loss the answering members report
+// (a68b8e8, 29ab357): 6.25 s.
 func TestOneWayHealUnderLoss(t *testing.T) {
 	skipLargeUnderRace(t)
 	for _, c := range []struct {
@@ -52,6 +59,7 @@ func TestOneWayHealUnderLoss(t *testing.T) {
 		{4, 0.3, 60 * time.Second, 10 * time.Second},
 		{5, 0.3, 60 * time.Second, 10 * time.Second},
 		{7, 0.3, 60 * time.Second, 10 * time.Second},
+		{9, 0.3, 60 * time.Second, 10 * time.Second},
 	} {
 		t.Run(fmt.Sprintf("loss %v seed %d", c.loss, c.seed), func(t *testing.T) {
 			oneWayHealUnderLoss(t, c.seed, c.loss, c.cut, c.limit)
