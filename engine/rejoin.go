@@ -10,10 +10,11 @@ import (
 // once. It first proves that its links are good: each try sends one ping to
 // each of RejoinProbes random live members (repeating members in a cluster
 // smaller than that) and refutes when at most one in eight of them goes
-// unanswered, or more when the members that answer report the same loss
-// on their own links (rejoinMisses). A try that fails doubles the wait before the
-// next, up to RejoinBackoffMax; a member held dead that talks to the node
-// cuts a wait short (heal.go), as a partition that healed does.
+// unanswered, or more when the members that answer report that loss on
+// their own links too (rejoinMisses). A try that fails doubles the wait
+// before the next, up to RejoinBackoffMax; a member held dead that talks
+// to the node cuts a wait short (heal.go), as a partition that healed
+// does.
 //
 // The count is what tells a bad link from a blip. A node back from an
 // outage, with 1% loss on its links, loses three or more round trips of 16
@@ -71,9 +72,10 @@ func (c *Core) rejoinMisses(n int) int {
 // links' and the members report little. So the forgiven loss is the
 // lower quartile of the answers' reports (reported), up to rejoinMaxLoss,
 // unless this node's own estimate shows its links delivering less than
-// rejoinGrayShare of what the members' deliver (a gray node at 50% loss beside 30% on every
-// link reads about 0.65 against their 0.3). Both sides use lossSeen, which
-// follows a change of loss within a few periods.
+// rejoinGrayShare of what the members' deliver (a gray node at 50% loss
+// beside 30% on every link reads about 0.65 against their 0.3). Both
+// sides use lossSeen, which follows a change of loss within a few
+// periods.
 //
 // This node's own estimate alone could not tell: at 30% loss on every
 // link it read 0.40 to 0.43 around a heal (the cut's silences count), or
@@ -81,9 +83,10 @@ func (c *Core) rejoinMisses(n int) int {
 // and a rejoin that kept the strict count (one miss in eight, which a
 // round trip losing half its datagrams never passes) withheld the node's
 // refutations while its own side's suspicions of it ran out: 497 false
-// deaths of one node in nemesis-one-way at 30% loss, seed 1. Without
-// reports (an older cluster), the node's own estimate is used as long as
-// it is at most rejoinMaxLoss.
+// deaths of one node in nemesis-one-way at 30% loss, seed 1. With fewer
+// than rejoinReports reports (a try that few answered, or an older
+// cluster), the node's own estimate is forgiven as long as it is at most
+// rejoinMaxLoss.
 func (c *Core) rejoinLoss() (float64, bool) {
 	self, selfOK := c.lossSeen()
 	net, netOK := c.rejoin.reported()
