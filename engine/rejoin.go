@@ -69,13 +69,15 @@ func (c *Core) rejoinMisses(n int) int {
 // the strict count. The members that answer report the loss they see
 // (codec.Ack.Loss): loss that every member sees is the network's, and a
 // node should not be kept out for it, while a gray node's loss is its own
-// links' and the members report little. So the forgiven loss is the
-// lower quartile of the answers' reports (reported), up to rejoinMaxLoss,
-// unless this node's own estimate shows its links delivering less than
-// rejoinGrayShare of what the members' deliver (a gray node at 50% loss
-// beside 30% on every link reads about 0.65 against their 0.3). Both
-// sides use lossSeen, which follows a change of loss within a few
-// periods.
+// links' and the members report little. So the forgiven loss is the lower
+// quartile of the answers' reports (reported), up to rejoinMaxLoss, unless
+// this node's links deliver less than rejoinGrayShare of what even the
+// upper quartile's deliver (a gray node at 50% loss beside 30% on every
+// link reads about 0.65 against their 0.3). Both sides use lossSeen,
+// which follows a change of loss within a few periods; comparing with
+// the upper quartile keeps a heal, which raises every node's estimate for
+// a few periods (its monitors count the cut's silence as lost periods),
+// from making a node look gray.
 //
 // This node's own estimate alone could not tell: at 30% loss on every
 // link it read 0.40 to 0.43 around a heal (the cut's silences count), or
@@ -85,28 +87,32 @@ func (c *Core) rejoinMisses(n int) int {
 // refutations while its own side's suspicions of it ran out: 497 false
 // deaths of one node in nemesis-one-way at 30% loss, seed 1. With fewer
 // than rejoinReports reports (a try that few answered, or an older
-// cluster), the node's own estimate is forgiven as long as it is at most
-// rejoinMaxLoss.
+// cluster), the node's long estimate is used as long as it is at most
+// rejoinMaxLoss, as before the reports: its lossSeen there (the monitors'
+// median, stale at a node the cluster removed) let flaky nodes back
+// (TestFlakyRemovedEverySeed, 100 nodes: 8 seeds of 30 failed).
 func (c *Core) rejoinLoss() (float64, bool) {
 	self, selfOK := c.lossSeen()
-	net, netOK := c.rejoin.reported()
+	net, hi, netOK := c.rejoin.reported()
 	switch {
 	case !netOK:
-		return self, selfOK && self <= rejoinMaxLoss
-	case selfOK && 1-self < (1-net)*rejoinGrayShare:
+		long, ok := c.longLoss.rate()
+		return long, ok && long <= rejoinMaxLoss
+	case selfOK && 1-self < (1-hi)*rejoinGrayShare:
 		return 0, false
 	}
 	return min(net, rejoinMaxLoss), true
 }
 
-// reported returns the lower quartile of the loss reports of the current
-// round's answers, and whether at least rejoinReports answers carried one.
+// reported returns the lower and upper quartiles of the loss reports of
+// the current round's answers, and whether at least rejoinReports answers
+// carried one.
 // One report is not the network's word: a flaky node's try answered once,
 // by a member reporting 0.70 (one whose subjects were mostly flaky nodes),
 // forgave 15 misses of 16 and brought the flaky node back (nemesis-flaky,
 // 200 nodes: 4 alive-again events). A few members that see more loss than
 // the rest do not move the lower quartile.
-func (rj *rejoinState) reported() (float64, bool) {
+func (rj *rejoinState) reported() (float64, float64, bool) {
 	var ls [maxRejoinProbes]float64
 	n := 0
 	for i := range rj.need {
@@ -116,10 +122,10 @@ func (rj *rejoinState) reported() (float64, bool) {
 		}
 	}
 	if n < rejoinReports {
-		return 0, false
+		return 0, 0, false
 	}
 	slices.Sort(ls[:n])
-	return ls[(n-1)/4], true
+	return ls[(n-1)/4], ls[n-1-(n-1)/4], true
 }
 
 // rejoinMaxLoss is the most loss on every link that a rejoin forgives (see

@@ -10,8 +10,9 @@ import (
 
 // TestRejoinLoss pins the loss a rejoin forgives: the lower quartile of
 // the answers' reports when three or more report, up to rejoinMaxLoss,
-// unless this node's own links deliver much less than the members' (a gray
-// node); with fewer reports, this node's own estimate up to rejoinMaxLoss.
+// unless this node's own links deliver much less than the upper quartile's
+// (a gray node); with fewer reports, its long estimate up to
+// rejoinMaxLoss.
 func TestRejoinLoss(t *testing.T) {
 	c := newTestCore(t)
 	const none = -1.0
@@ -31,6 +32,7 @@ func TestRejoinLoss(t *testing.T) {
 		{0.2, []float64{0.3, none, 0.1, 0.2}, 0.1},          // the lower quartile of those that report
 		{0.56, []float64{0.7, none, none}, none},            // one report (a flaky node's try): own estimate, too high
 		{none, []float64{0.7, 0.7, 0.02, 0.01, 0.01}, 0.01}, // a few members that see more loss do not count
+		{0.6, []float64{0.3, 0.3, 0.5, 0.5}, 0.3},           // a heal raised estimates unevenly: not gray
 	} {
 		c.longLoss = lossCount{}
 		if tc.self != none {
