@@ -47,7 +47,7 @@ import (
 // unanswered 15 to 19 times, and rejoins failed that forgave only the
 // loss the node's own long estimate showed. Revival checks now go in
 // copies and rejoins forgive the loss the answering members report
-// (a68b8e8, 29ab357): 6.25 s.
+// (a68b8e8, 180a495): 4.25 s.
 func TestOneWayHealUnderLoss(t *testing.T) {
 	skipLargeUnderRace(t)
 	for _, c := range []struct {
