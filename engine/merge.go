@@ -286,12 +286,19 @@ func (c *Core) aboutSelf(now Time, m *codec.Member) {
 		c.beginRejoin(now, m.Incarnation)
 	default:
 		// Suspected (or told of an incarnation we never had): refute at
-		// once, unless we are already proving our links before coming
-		// back, or have refuted too often lately. In the last case we
-		// accept removal and come back only through the rejoin probes,
-		// so that a bad link removes us once instead of flapping.
+		// once, unless we have refuted too often lately on links that
+		// look bad (mayRefute). Then we accept removal and come back only
+		// through the rejoin probes, so that a bad link removes us once
+		// instead of flapping. A node already proving its links before
+		// coming back refutes the same way: the suspicion comes from
+		// members that reach it, and the refutation, unproven, does not
+		// bring it back where it is held dead (revival.go). Withheld, it
+		// let a node's own side declare it dead while the other side of
+		// a one-way cut, which had, kept its tries failing (the nemesis
+		// mix at 1,000 nodes and 30% loss, seed 2: 110 false deaths of
+		// one node).
 		switch {
-		case c.rejoin.active:
+		case c.rejoin.active && !c.mayRefute(now):
 			c.rejoin.deadInc = max(c.rejoin.deadInc, m.Incarnation)
 		case !c.mayRefute(now):
 			c.stats.RefutationsWithheld++

@@ -14,7 +14,8 @@ import (
 // their own links too (rejoinMisses). A try that fails doubles the wait
 // before the next, up to RejoinBackoffMax; a member held dead that talks
 // to the node cuts a wait short (heal.go), as a partition that healed
-// does.
+// does. Meanwhile the node refutes suspicions as it would otherwise
+// (aboutSelf): only its death waits for the proof.
 //
 // The count is what tells a bad link from a blip. A node back from an
 // outage, with 1% loss on its links, loses three or more round trips of 16
