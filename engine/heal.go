@@ -110,25 +110,10 @@ func (c *Core) healNoticeTick(now Time) {
 	if r == nil {
 		return
 	}
-	seq := c.newSeq()
-	if !c.sidePing(r.addr(), seq, r.id, r) {
-		return
-	}
-	c.stats.HealContacts++
-	for range noticeCopies(c.checkLoss()) - 1 {
-		c.sidePing(r.addr(), seq, r.id, r)
+	if c.sidePing(r.addr(), c.newSeq(), r.id, r) {
+		c.stats.HealContacts++
 	}
 }
-
-// noticeCopies is how many copies of a notice go out at loss p on each
-// way, under one sequence: as many as a probe sends (probePings), as for a
-// revival's check (revivalCopies). A member that is back answers each
-// with its record, and one answer is enough. Single notices left one node
-// holding one member dead 7 s after every other pair had reconverged (300
-// nodes, a one-way cut healed at 30% loss, seed 4, once members refuted
-// suspicions while rejoining): the member answered every notice, and its
-// answers were lost six times running.
-func noticeCopies(p float64) int { return probePings(p) }
 
 // healNoticing reports whether healNoticeTick may send at now.
 func (c *Core) healNoticing(now Time) bool {

@@ -19,12 +19,7 @@ import (
 // 30% loss on every link, 300 nodes, a one-way cut healed, one node held
 // one member dead 9 to 17 s after the heal while every other node saw
 // every node alive after 5 s (TestOneWayHealUnderLoss, seeds 5 and 7).
-// Without the notices, no such ping is sent. Each notice goes in as many
-// copies, under one sequence, as a probe's pings at the loss the node must
-// expect (two at the 10% assumed before an estimate): single notices to a
-// member that answered every one left it dead at one node 7 s after every
-// other pair had reconverged, its answers lost six times running (the
-// same test, seed 4, once members refuted suspicions while rejoining).
+// Without the notices, no such ping is sent.
 func TestHealNotices(t *testing.T) {
 	r, subj := heldDead(t)
 	// The member talks to the node from its address: a partition healed.
@@ -36,24 +31,14 @@ func TestHealNotices(t *testing.T) {
 	r.core.Outbox().Reset()
 	talked := r.now
 	var notices []time.Duration
-	copies := map[uint32]int{}
 	for r.now < talked.Add(15*time.Second) {
 		r.now = r.now.Add(50 * time.Millisecond)
 		r.core.Tick(r.now)
-		r.collectClaims(subj, func(seq uint32, st codec.MemberState) {
-			if st != codec.StateDead {
-				return
-			}
-			if copies[seq] == 0 {
+		r.collectClaims(subj, func(_ uint32, st codec.MemberState) {
+			if st == codec.StateDead {
 				notices = append(notices, r.now.Sub(talked))
 			}
-			copies[seq]++
 		})
-	}
-	for seq, n := range copies {
-		if n != 2 {
-			t.Errorf("notice %d went in %d copies, want 2 (the 10%% loss assumed without an estimate)", seq, n)
-		}
 	}
 	hb := engine.DefaultLANConfig().HeartbeatInterval
 	switch {
