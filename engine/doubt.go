@@ -125,8 +125,8 @@ const briefPings = 3
 
 // briefCopies is how many copies of each check ping a brief doubt sends at
 // loss p on each way, under one sequence, each with the death attached:
-// as many as a probe sends (probePings), as revival checks and heal
-// notices do. The pings stay three, and the doubt as long (briefPings).
+// as many as a probe sends (probePings), as revival checks
+// do. The pings stay three, and the doubt as long (briefPings).
 // Single pings left a live member's death to loss: in a one-way cut with
 // 30% loss beside it, a node holding a member of its own side suspect on
 // hearsay, which had not yet heard the member's refutation (gossip is slow
