@@ -123,20 +123,6 @@ type doubt struct {
 // briefPings is how many check pings a brief doubt sends.
 const briefPings = 3
 
-// briefCopies is how many copies of each check ping a brief doubt sends at
-// loss p on each way, under one sequence, each with the death attached:
-// as many as a probe sends (probePings), as revival checks
-// do. The pings stay three, and the doubt as long (briefPings).
-// Single pings left a live member's death to loss: in a one-way cut with
-// 30% loss beside it, a node holding a member of its own side suspect on
-// hearsay, which had not yet heard the member's refutation (gossip is slow
-// there: every member of one side is accused at once), took the other
-// side's death of it when its three pings went unanswered, about one time
-// in eight (the nemesis mix at 1,000 nodes, seed 2: 9 false deaths in its
-// first 8m40s, 2 with copies). Copies go from a tick, not within a
-// datagram's reply budget, which would refuse them.
-func briefCopies(p float64) int { return probePings(p) }
-
 // maxPings is how many check pings d sends, most being doubtPings' answer.
 func (d *doubt) maxPings(most uint8) uint8 {
 	if d.brief {
@@ -291,7 +277,20 @@ func doubtPingsAt(p float64) int { return pingsAt(p, doubtOdds, doubtPings) }
 func (c *Core) doubtPing(now Time, d *doubt, r *record, most uint8) bool {
 	copies := 1
 	if d.brief {
-		copies = briefCopies(c.checkLoss())
+		// Each of a brief doubt's pings goes in as many copies, under
+		// one sequence, each with the death attached, as a probe sends
+		// at the loss the node expects (probePings), as revival checks
+		// do; the pings stay three, and the doubt as long. Single pings
+		// left a live member's death to loss: in a one-way cut with 30%
+		// loss beside it, a node holding a member of its own side
+		// suspect on hearsay, which had not yet heard the member's
+		// refutation (gossip is slow there: every member of one side is
+		// accused at once), took the other side's death of it when its
+		// three pings went unanswered, about one time in eight (the
+		// nemesis mix at 1,000 nodes, seed 2: 9 false deaths in its
+		// first 8m40s, 2 with copies). Copies go from a tick, not within
+		// a datagram's reply budget, which would refuse them.
+		copies = probePings(c.checkLoss())
 		if copies > 1 && c.reply.active {
 			return false // the copies go from the tick that follows
 		}

@@ -62,17 +62,6 @@ func (c *Core) revivalPings() uint8 {
 	return uint8(max(revivalTries, c.doubtPings()))
 }
 
-// revivalCopies is how many copies of a check ping a try sends at loss p
-// on each way: as many as a probe sends (probePings). A revival needs
-// revivalAcks answered tries, and a heal revives about N²/4 pairs at once
-// (250,000 at 1,000 nodes): at 30% loss on every link a try with one ping
-// fails one time in two, and among so many pairs the unluckiest went 15 to
-// 19 tries (3 to 4 s) without an answer, outlived its revival and waited
-// for the next notice (nemesis-one-way at 1,000 nodes, seed 1: the last
-// node saw every node alive 12.25 s after the heal). Four copies fail
-// together about one time in 15.
-func revivalCopies(p float64) int { return probePings(p) }
-
 // revivalTime is how long a revival is held: the suspicion's minimum
 // timeout, or the time its pings take at a probe timeout each if longer.
 func (c *Core) revivalTime() time.Duration {
@@ -162,7 +151,18 @@ func (c *Core) checkRevivals(now Time) {
 			continue
 		}
 		if copies == 0 {
-			copies = revivalCopies(c.checkLoss())
+			// A try sends as many copies of its check ping, under one
+			// sequence, as a probe sends at the loss the node expects
+			// (probePings). A revival needs revivalAcks answered tries,
+			// and a heal revives about N²/4 pairs at once (250,000 at
+			// 1,000 nodes): at 30% loss on every link a try with one
+			// ping fails one time in two, and among so many pairs the
+			// unluckiest went 15 to 19 tries (3 to 4 s) without an
+			// answer, outlived its revival and waited for the next
+			// notice (nemesis-one-way at 1,000 nodes, seed 1: the last
+			// node saw every node alive 12.25 s after the heal). Four
+			// copies fail together about one time in 15.
+			copies = probePings(c.checkLoss())
 		}
 		// At the address we hold for it, not the one the record claims:
 		// a record cannot aim our pings. A notice carries our dead record.
