@@ -86,7 +86,8 @@ type Core struct {
 	rtts        rttWindow // this node's latest round trips to anyone (loss.go)
 	heal        healState // contacts a healed partition calls for (heal.go)
 	seenW       float64
-	longLoss    lossCount // the same over about longMemory periods (loss.go)
+	longLoss    lossCount   // the same over about longMemory periods (loss.go)
+	reports     lossReports // members' loss reports in the acks this node got (loss.go)
 	now         Time
 
 	observers []peer

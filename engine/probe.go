@@ -150,6 +150,7 @@ func (c *Core) onAck(now Time, a *codec.Ack) {
 		if p.seq == a.Seq && uint64(p.target) == a.Target {
 			done := *p
 			c.removeProbe(i)
+			c.reports.add(now, a.Loss)
 			c.probeAnswered(now, &done, a.Loss)
 			return
 		}
@@ -168,10 +169,9 @@ func (c *Core) onAck(now Time, a *codec.Ack) {
 			return
 		}
 	}
-	if c.doubtAnswered(a) || c.watchAnswered(a) || c.revivalAnswered(now, a) || c.admitAck(now, a) {
-		return
+	if c.doubtAnswered(a) || c.watchAnswered(a) || c.revivalAnswered(now, a) || c.admitAck(now, a) || c.lateAck(now, a) {
+		c.reports.add(now, a.Loss) // it answered a ping of ours (lossReports)
 	}
-	c.lateAck(now, a)
 }
 
 func (c *Core) probeAnswered(now Time, p *probe, loss uint16) {
@@ -484,17 +484,19 @@ func (c *Core) noteExpired(p *probe) {
 	c.lateNext++
 }
 
-// lateAck takes an ack for a probe that ran out as a round-trip sample.
-func (c *Core) lateAck(now Time, a *codec.Ack) {
+// lateAck takes an ack for a probe that ran out as a round-trip sample,
+// and reports whether it was one.
+func (c *Core) lateAck(now Time, a *codec.Ack) bool {
 	for i := range c.late {
 		e := &c.late[i]
 		if e.seq != 0 && e.seq == a.Seq && uint64(e.target) == a.Target {
 			c.probeAnsweredBy(now, e.target, e.addr, e.sent)
 			c.stats.LateAcks++
 			*e = expired{}
-			return
+			return true
 		}
 	}
+	return false
 }
 
 func (c *Core) removeProbe(i int) {
