@@ -212,6 +212,21 @@ func (c *Core) onVerdict(now Time, sender ID, v *codec.Verdict) {
 		return
 	}
 	c.aboutSelf(now, &m)
+	if v.State == codec.StateDead && v.Generation == c.gen {
+		// A verdict answers a datagram of ours: its sender, which holds
+		// us dead, now hears us. A rejoin whose tries failed across a
+		// one-way cut waits up to one and a half RejoinBackoffMax to try
+		// again, and nothing else may tell it that the cut healed: the
+		// members it held alive all along do not call deadTalks, and
+		// those it held dead may have used deadTalks' hastening just
+		// before. So a verdict hastens on its own count (at most once
+		// per RejoinBackoffMax: a node on a bad link, or a forger, makes
+		// the node try at most that much more often). At 30% loss begun
+		// with a 20 s one-way cut (300 nodes), members of the side that
+		// could not be heard stayed dead on the other side 8 to 17 s
+		// after the heal (TestRejoinHastenedByVerdict).
+		c.hastenRejoin(&c.rejoin.verdict)
+	}
 }
 
 // tellSelf sends our own record to a node that told us stale news about

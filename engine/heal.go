@@ -61,10 +61,17 @@ type healState struct {
 // its back-off allows.
 func (c *Core) deadTalks() {
 	c.heal.heard, c.heal.last = true, c.now
+	c.hastenRejoin(&c.rejoin.hastened)
+}
+
+// hastenRejoin makes a rejoin that waits to try again try at once, at
+// most once per RejoinBackoffMax for each kind of sign, whose last use
+// last holds.
+func (c *Core) hastenRejoin(last *Time) {
 	rj := &c.rejoin
 	if rj.active && !rj.inFlight && rj.next > c.now &&
-		(rj.hastened == 0 || c.now >= rj.hastened.Add(c.cfg.RejoinBackoffMax)) {
-		rj.hastened = c.now
+		(*last == 0 || c.now >= last.Add(c.cfg.RejoinBackoffMax)) {
+		*last = c.now
 		rj.next = c.now
 	}
 }

@@ -44,7 +44,8 @@ type rejoinState struct {
 	need     int
 	answered int
 	failed   int
-	hastened Time // when a wait was last cut short (heal.go)
+	hastened Time // when a wait was last cut short by deadTalks (heal.go)
+	verdict  Time // when a wait was last cut short by a verdict (onVerdict)
 }
 
 // maxRejoinProbes bounds Config.RejoinProbes.

@@ -48,32 +48,51 @@ import (
 // loss the node's own long estimate showed. Revival checks now go in
 // copies and rejoins forgive the loss the answering members report
 // (a68b8e8, 180a495): 4.25 s.
+//
+// With the loss begun together with a 20 s cut (30%, seed 1), the last
+// node saw every node alive 18.25 s after the heal: two A nodes, whose
+// rejoins had failed against B through the cut, waited out their back-off
+// (up to 12 s) while B held them dead; the one sign that the cut had
+// healed, B's verdicts answering their datagrams, did not cut the wait
+// short. It does now (authority.go onVerdict): 4.25 s.
 func TestOneWayHealUnderLoss(t *testing.T) {
 	skipLargeUnderRace(t)
 	for _, c := range []struct {
 		seed       uint64
 		loss       float64
 		cut, limit time.Duration
+		together   bool // the loss begins with the cut, not at the start
 	}{
-		{2, 0.1, 20 * time.Second, 10 * time.Second},
-		{4, 0.3, 60 * time.Second, 10 * time.Second},
-		{5, 0.3, 60 * time.Second, 10 * time.Second},
-		{7, 0.3, 60 * time.Second, 10 * time.Second},
-		{9, 0.3, 60 * time.Second, 10 * time.Second},
+		{2, 0.1, 20 * time.Second, 10 * time.Second, false},
+		{4, 0.3, 60 * time.Second, 10 * time.Second, false},
+		{5, 0.3, 60 * time.Second, 10 * time.Second, false},
+		{7, 0.3, 60 * time.Second, 10 * time.Second, false},
+		{9, 0.3, 60 * time.Second, 10 * time.Second, false},
+		{1, 0.3, 20 * time.Second, 10 * time.Second, true},
 	} {
-		t.Run(fmt.Sprintf("loss %v seed %d", c.loss, c.seed), func(t *testing.T) {
-			oneWayHealUnderLoss(t, c.seed, c.loss, c.cut, c.limit)
+		name := fmt.Sprintf("loss %v seed %d", c.loss, c.seed)
+		if c.together {
+			name += " begun with the cut"
+		}
+		t.Run(name, func(t *testing.T) {
+			oneWayHealUnderLoss(t, c.seed, c.loss, c.cut, c.limit, c.together)
 		})
 	}
 }
 
-func oneWayHealUnderLoss(t *testing.T, seed uint64, loss float64, cut, limit time.Duration) {
+func oneWayHealUnderLoss(t *testing.T, seed uint64, loss float64, cut, limit time.Duration, together bool) {
 	const n = 300
 	l := lan()
-	l.Loss = loss
+	if !together {
+		l.Loss = loss
+	}
 	h := newHalves(t, n, seed, rand.New(rand.NewPCG(seed, 3)), l)
 	s := h.s
 	s.RunFor(10 * time.Second)
+	if together {
+		l.Loss = loss
+		s.Network().SetDefaultLink(l)
+	}
 	h.cutAToB(true)
 	h.counting = true
 	s.RunFor(cut)
