@@ -30,7 +30,8 @@ type suspicion struct {
 	// heartbeat as its observer, or any datagram from its address.
 	heard Time
 	// minedAt is when this node confirmed the suspicion by a probe of a
-	// member it had measured no round trip to; zero otherwise.
+	// member it had measured no current round trip to (rttCurrent); zero
+	// otherwise.
 	minedAt Time
 	// slow is the smoothed round trip this node measured to the suspect
 	// when the suspicion began; zero for a member never measured.
@@ -271,13 +272,14 @@ func (c *Core) accuse(now Time, p *probe) {
 		r = c.lookup(p.target)
 	} else {
 		if s := c.susp[r.id]; s != nil && !s.mine {
-			if _, measured := c.RTT(r.id); !measured {
+			if !c.rttCurrent(r.id) {
 				// A probe of a member this node never measured a round
 				// trip to (it took the member on since the suspicion
-				// began, as the member's observer was passed over) times
-				// out on a slow link as on a dead member. The suspect
-				// gets a whole Min from this probe to refute, not what
-				// is left of a timer that began before it.
+				// began, as the member's observer was passed over), or
+				// measured long ago, times out on a slow link as on a
+				// dead member. The suspect gets a whole Min from this
+				// probe to refute, not what is left of a timer that
+				// began before it.
 				s.minedAt = now
 			}
 		}
