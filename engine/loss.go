@@ -81,10 +81,25 @@ const (
 // estimate follows a change within a few lossMemory periods and is exact
 // (not biased toward zero) from the first heartbeats on.
 func (m *monitor) noteBeats(missed int) {
-	periods := min(missed, 8*lossMemory) + 1
+	periods := lossGap(missed) + 1
 	m.lostW, m.seenW = decayCount(m.lostW, m.seenW, periods)
 	m.loss = m.lostW / m.seenW
 	m.samples += periods
+}
+
+// lossGap is how many of missed heartbeats in a row the short estimates
+// count as lost: all of them up to lossMemory, none past it. A silence
+// longer than that is an outage, a cut, or a subject that held this node
+// dead and sent its heartbeats elsewhere, which the detector and the
+// suspicion deal with; counted as loss, it made a node behind a one-way
+// cut read 0.72 at the heal (the median of its monitors, at 30% loss on
+// every link, 300 nodes), take its own links for the fault in its rejoin
+// (rejoinLoss) and stay dead on the other side for 17 s.
+func lossGap(missed int) int {
+	if missed > lossMemory {
+		return 0
+	}
+	return missed
 }
 
 // decayCount adds periods seen, all but the last lost, to decayed counts.
@@ -97,7 +112,7 @@ func decayCount(lost, seen float64, periods int) (float64, float64) {
 // noteNodeBeats folds the same into the node's own estimate over all its
 // subjects, which outlives the monitors (the topology changes).
 func (c *Core) noteNodeBeats(missed int) {
-	periods := min(missed, 8*lossMemory) + 1
+	periods := lossGap(missed) + 1
 	// The node hears from about Observers subjects a period: its counts
 	// decay per subject period, so over a few lossMemory periods too.
 	c.lostW, c.seenW = decayCount(c.lostW, c.seenW, periods)
