@@ -222,9 +222,9 @@ func (c *Core) onVerdict(now Time, sender ID, v *codec.Verdict) {
 		// before. So a verdict hastens on its own count (at most once
 		// per RejoinBackoffMax: a node on a bad link, or a forger, makes
 		// the node try at most that much more often). At 30% loss begun
-		// with a 20 s one-way cut (300 nodes), members of the side that
-		// could not be heard stayed dead on the other side 8 to 17 s
-		// after the heal (TestRejoinHastenedByVerdict).
+		// with a 20 s one-way cut (300 nodes, seed 1), two members of the
+		// side that could not be heard stayed dead on the other side for
+		// up to 17.6 s after the heal (TestRejoinHastenedByVerdict).
 		c.hastenRejoin(&c.rejoin.verdict)
 	}
 }

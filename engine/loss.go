@@ -88,13 +88,16 @@ func (m *monitor) noteBeats(missed int) {
 }
 
 // lossGap is how many of missed heartbeats in a row the short estimates
-// count as lost: all of them up to lossMemory, none past it. A silence
-// longer than that is an outage, a cut, or a subject that held this node
-// dead and sent its heartbeats elsewhere, which the detector and the
-// suspicion deal with; counted as loss, it made a node behind a one-way
-// cut read 0.72 at the heal (the median of its monitors, at 30% loss on
-// every link, 300 nodes), take its own links for the fault in its rejoin
-// (rejoinLoss) and stay dead on the other side for 17 s.
+// count as lost: all of them up to lossMemory, none past it, as the long
+// estimate counts no more than lossMemory of them. A silence longer than
+// that is an outage, a cut, or a subject that held this node dead (or out
+// of its observers) and sent its heartbeats elsewhere, which the detector
+// and the suspicions deal with; counted as loss, it reads as links far
+// worse than the network's right after a cut heals, when a rejoin
+// compares this node's loss with the members' (rejoinLoss). At 30% loss
+// begun with a 20 s one-way cut (300 nodes, seeds 9 to 20) every node saw
+// every node alive within 10 s of the heal at 11 seeds of 12 with this,
+// 10 without.
 func lossGap(missed int) int {
 	if missed > lossMemory {
 		return 0
@@ -225,7 +228,7 @@ const lossUnknown = 0.1
 // checkLoss is the loss a check of a member's liveness (a doubt's pings)
 // must expect on its round trips: the most of the node's estimates, the
 // long one included, or lossUnknown while that one has too few periods,
-// and of what the members that answered it lately report (reportsLoss).
+// and of what the members that answered it lately report (lossReports).
 func (c *Core) checkLoss() float64 {
 	long, ok := c.longLoss.rate()
 	if !ok {
