@@ -107,26 +107,18 @@ func (c *Core) healTick(now Time) {
 
 // healNoticeTick tells a random member held dead that this node holds it
 // dead, at most once a heartbeat interval, while a heal that a member held
-// dead talking to us signalled may have left this node behind; each of
-// them when it holds at most healBurst members dead. A node left holding a
-// few members dead drew each one every few intervals, and a single notice
-// is lost one time in two at 30% loss on each way: at that loss, begun
-// with a 20 s one-way cut (300 nodes, seed 14), one node held one member
-// dead 10.25 s after the heal, its notices to it drawn at 3, 9 and 10 s.
+// dead talking to us signalled may have left this node behind.
 func (c *Core) healNoticeTick(now Time) {
 	if !c.healNoticing(now) || now < c.heal.next {
 		return
 	}
 	c.heal.next = now.Add(c.cfg.HeartbeatInterval)
-	var few [healBurst]*record
-	n := c.deadSample(few[:])
-	if n > len(few) {
-		n = 1 // few[0] is drawn among them all
+	r := c.randomDead()
+	if r == nil {
+		return
 	}
-	for _, r := range few[:n] {
-		if c.sidePing(r.addr(), c.newSeq(), r.id, r) {
-			c.stats.HealContacts++
-		}
+	if c.sidePing(r.addr(), c.newSeq(), r.id, r) {
+		c.stats.HealContacts++
 	}
 }
 
@@ -143,27 +135,19 @@ func (c *Core) nextHealNotice() Time {
 	return max(c.now, c.heal.next)
 }
 
-// deadSample counts the members held dead (the tombstones queued for
-// reaping that are still current) and fills few with them: all of them
-// when they fit, and otherwise few[0] with one drawn uniformly among them.
-// It returns the count.
-func (c *Core) deadSample(few []*record) int {
+// randomDead returns a member held dead, drawn uniformly among them all
+// (the tombstones queued for reaping that are still current), or nil.
+func (c *Core) randomDead() *record {
+	var pick *record
 	n := 0
 	for _, g := range c.graves {
 		r := c.lookup(g.id)
 		if r == nil || r.state != StateDead || r.gen != g.gen || r.id == c.id {
 			continue
 		}
-		n++
-		switch {
-		case n <= len(few):
-			few[n-1] = r
-			if c.rng.IntN(n) == 0 && n > 1 {
-				few[0], few[n-1] = few[n-1], few[0]
-			}
-		case c.rng.IntN(n) == 0:
-			few[0] = r
+		if n++; c.rng.IntN(n) == 0 {
+			pick = r
 		}
 	}
-	return n
+	return pick
 }
