@@ -31,7 +31,7 @@ race:
 # without it, in a fifth of the time.
 # engine/sim TestSimLargeListed checks that this list names every test
 # that calls skipLargeUnderRace.
-SIM_LARGE = ^(TestMassCrash|TestMassCrash3000|TestOneWayCut|TestSlowNodesThroughBursts|TestFrequentLossBursts|TestSlowNodesFrequentBursts|TestGrayNodesStayRemoved|TestSlowNodesTwoSeconds|TestFlakyNodesRemovedOnce|TestUniformLossNoFalseDeath|TestBlipsNeverKill|TestFakeMemberFlood|TestHealWithoutStorm|TestThreeWaySplitHealsFast|TestPausedNodeNotDead|TestCostDeterministic|TestOneWayHealUnderLoss|TestSlowBesideFlaky)$$
+SIM_LARGE = ^(TestMassCrash|TestMassCrash3000|TestOneWayCut|TestSlowNodesThroughBursts|TestFrequentLossBursts|TestSlowNodesFrequentBursts|TestGrayNodesStayRemoved|TestSlowNodesTwoSeconds|TestFlakyNodesRemovedOnce|TestUniformLossNoFalseDeath|TestBlipsNeverKill|TestFakeMemberFlood|TestHealWithoutStorm|TestThreeWaySplitHealsFast|TestPausedNodeNotDead|TestCostDeterministic|TestOneWayHealUnderLoss|TestSlowBesideFlaky|TestSlowNodesWithLoss)$$
 sim-large:
 	$(GO) test -count=1 -timeout 20m -run '$(SIM_LARGE)' -v ./engine/sim/
 

@@ -52,8 +52,7 @@ type trust struct {
 	used     Time
 	srtt     time.Duration // smoothed round-trip time (RFC 6298)
 	rttvar   time.Duration
-	rttAt    Time // when the last round trip was measured
-	vidx     int  // 1 + its index in admission.vlist when verified, else 0
+	vidx     int // 1 + its index in admission.vlist when verified, else 0
 }
 
 // pendingMember is a member heard of from an untrusted source.
@@ -194,7 +193,6 @@ func (c *Core) probeAnsweredBy(now Time, target ID, addr netip.AddrPort, sent Ti
 	rtt := now.Sub(sent)
 	c.stats.ProbeRTT.Observe(rtt)
 	c.rtts.add(rtt)
-	t.rttAt = now
 	if t.srtt == 0 {
 		t.srtt, t.rttvar = rtt, rtt/2
 		return
@@ -242,20 +240,6 @@ func (c *Core) RTT(id ID) (time.Duration, bool) {
 		return 0, false
 	}
 	return t.srtt, true
-}
-
-// rttCurrent reports whether this node's round-trip measure of id still
-// holds: measured within the last two rttEvery periods (it measures each
-// of its subjects every rttEvery periods), and no verification ping
-// failed since. A round trip measured when the member was last a subject
-// or a gossip target may say nothing of its links now: a member that
-// turned slow since fails the ping a new observer sends it at once.
-func (c *Core) rttCurrent(id ID) bool {
-	if _, ok := c.RTT(id); !ok {
-		return false
-	}
-	t := c.adm.trust[id]
-	return t.failed <= t.rttAt && c.now.Sub(t.rttAt) <= 2*rttEvery*c.cfg.HeartbeatInterval
 }
 
 // trustedSource reports whether new members named in a datagram of type t

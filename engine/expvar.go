@@ -82,6 +82,7 @@ type Metric struct {
 //	doubts, doubts_cleared           Stats.Doubts, DoubtsCleared
 //	watches, watch_pings             Stats.Watches, WatchPings
 //	late_acks                        Stats.LateAcks
+//	probes_overtaken                 Stats.ProbesOvertaken
 //	stalls                           Stats.Stalls
 //	suspicions_held                  Stats.SuspicionsHeld
 //	corrections                      Stats.Corrections
@@ -247,6 +248,7 @@ var metricDefs = []metricDef{
 	metricCounter("watches", func(s *NodeStats) uint64 { return s.Watches }),
 	metricCounter("watch_pings", func(s *NodeStats) uint64 { return s.WatchPings }),
 	metricCounter("late_acks", func(s *NodeStats) uint64 { return s.LateAcks }),
+	metricCounter("probes_overtaken", func(s *NodeStats) uint64 { return s.ProbesOvertaken }),
 	metricCounter("stalls", func(s *NodeStats) uint64 { return s.Stalls }),
 	metricCounter("suspicions_held", func(s *NodeStats) uint64 { return s.SuspicionsHeld }),
 	metricCounter("corrections", func(s *NodeStats) uint64 { return s.Corrections }),

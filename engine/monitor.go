@@ -21,6 +21,10 @@ type monitor struct {
 	// A heartbeat that does not raise it is a duplicate, a late arrival or
 	// a replay and says nothing about whether the subject still runs.
 	beat uint64
+	// counted has bit i set while heartbeat beat−i is counted lost in
+	// the loss estimates: one that arrives after a later one (reordered)
+	// is taken out of the count again (lateBeat).
+	counted uint64
 	// fresh: the subject just became ours; it is pinged at once, so that
 	// a subject that died with its previous observers is not waited for.
 	// unanswered: that ping went unanswered and no heartbeat came since,
@@ -207,13 +211,14 @@ func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
 	case h.Generation > m.gen:
 		// The subject restarted: its old rhythm says nothing about the new.
 		m.gen = h.Generation
-		m.beat = 0
+		m.beat, m.counted = 0, 0
 		m.phi.Reset()
 	case hb.Counter <= m.beat:
 		// The counter rises by one per period in a process; one that does
 		// not rise was seen already (duplicate, reordering, or a captured
 		// datagram played back) and must not count as a sign of life.
 		c.stats.StaleHeartbeats++
+		c.lateBeat(m, m.beat-hb.Counter)
 		return
 	}
 	missed := 0
@@ -221,10 +226,12 @@ func (c *Core) onHeartbeat(now Time, h *codec.Header, hb *codec.Heartbeat) {
 		missed = int(min(hb.Counter-m.beat-1, 1<<20))
 		m.noteBeats(missed)
 		c.noteNodeBeats(missed)
+		m.counted = countedAfter(m.counted, hb.Counter-m.beat, lossGap(missed))
 	}
 	m.beat = hb.Counter
 	m.unanswered = false
 	c.heardFrom(now, m.id)
+	c.overtaken(m.id)
 	m.quietFor = 0
 	c.stats.Heartbeats++
 	m.phi.HeartbeatAfter(now, missed)

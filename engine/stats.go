@@ -103,6 +103,7 @@ type Stats struct {
 	Watches          uint64 // suspicions heard of that were watched: their suspect pinged ahead of its death (watch.go)
 	WatchPings       uint64 // the pings those watches sent
 	LateAcks         uint64 // acks that arrived after their probe ran out, taken as round-trip samples
+	ProbesOvertaken  uint64 // probes of a subject ended by a new heartbeat of its arriving first (a slow link)
 	Stalls           uint64 // ticks that came so late that the node must have stalled; its waiting timers were moved
 	SuspicionsHeld   uint64 // suspicion timers that ran out while the suspect was still heard from, and were re-armed
 	Corrections      uint64 // members' refutations sent to a member that told us an accusation they had superseded

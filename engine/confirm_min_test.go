@@ -6,30 +6,28 @@ import (
 	"time"
 )
 
-// TestConfirmGivesMinAfterStaleRTT: a node that heard a member suspected
-// and then confirms the suspicion by its own failed probe gives the
-// suspect a whole Suspicion.Min from that probe to refute, unless its
-// round-trip measure of the member still holds (rttCurrent: measured
-// within the last 2·rttEvery periods, no verification ping failed since).
-// Traced in the nemesis mix at 1,000 nodes, seed 2, where slow nodes (0.5
-// to 2 s each way) followed the heal of a one-way cut: a node took a
-// member that had just turned slow on as a subject, its verification ping
-// went unanswered, its probe failed, and with a round trip of 22 ms
-// measured before it confirmed the suspicion it had heard of 1.9 s
+// TestConfirmGivesWholeMin: a node that heard a member suspected and then
+// confirms the suspicion by its own failed probe gives the suspect a whole
+// Suspicion.Min from that probe to refute, however lately it measured the
+// member's round trip. Traced in the nemesis mix at 1,000 nodes, seed 2,
+// where slow nodes (0.5 to 2 s each way) followed the heal of a one-way
+// cut: a node took a member that had just turned slow on as a subject,
+// its probe failed, and it confirmed the suspicion it had heard of 1.9 s
 // earlier and declared the member dead 0.12 s later, while the member's
-// refutation was on its way. A node whose measure holds keeps the
-// deadline of the timer it heard of, so that a mass crash is declared as
-// fast as before.
-func TestConfirmGivesMinAfterStaleRTT(t *testing.T) {
+// refutation was on its way. A round trip measured 3 s before the member
+// turned slow did no better: with 30% loss begun as 50 of 1,000 nodes
+// turned slow, such a node declared a slow member dead 0.63 s after its
+// confirmation, 0.7 s after the member refuted (engine/sim,
+// TestSlowNodesWithLoss).
+func TestConfirmGivesWholeMin(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		age    time.Duration // how long before the suspicion the round trip was measured
 		failed bool          // whether a verification ping failed after it
-		waited bool          // whether the suspect gets a whole Min from the confirmation
 	}{
-		{"measured lately", 5 * time.Second, false, false},
-		{"measured long ago", 40 * time.Second, false, true},
-		{"measured lately, verification failed since", 5 * time.Second, true, true},
+		{"measured lately", 3 * time.Second, false},
+		{"measured long ago", 40 * time.Second, false},
+		{"measured lately, verification failed since", 5 * time.Second, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newTestCore(t)
@@ -69,11 +67,8 @@ func TestConfirmGivesMinAfterStaleRTT(t *testing.T) {
 			}
 			min := c.suspicionConfig().Min(c.tab.live)
 			got := c.suspicionDeadline(s)
-			if tc.waited && got < probed.Add(min) {
+			if got < probed.Add(min) {
 				t.Errorf("deadline %v after the probe, want at least Min (%v)", got.Sub(probed), min)
-			}
-			if !tc.waited && got >= probed.Add(min) {
-				t.Errorf("deadline %v after the probe, want the heard-of timer's (before Min, %v)", got.Sub(probed), min)
 			}
 		})
 	}
