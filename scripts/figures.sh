@@ -157,6 +157,8 @@ measure_big scale-sim-100000 16 -n 100000 -scenario dissemination,crash,steady
 #   nemesis-mix-1000-seed-2  the 30-minute nemesis mix at 1,000 simulated
 #                      nodes with seed 2, whose draw found false deaths the
 #                      nemesis suite's (seed 1) did not (about 13 minutes)
+#   nemesis-mix-1000-seed-3  the same with seed 3, whose draw put slow nodes
+#                      beside uniform loss (about 25 minutes)
 #   nemesis-mass-crash-10000  30% of 10,000 simulated nodes crash at once
 #                      (about 27 minutes and 16.5 GiB: the survivors' views
 #                      diverge while the deaths spread, and GOMEMLIMIT keeps
@@ -169,6 +171,7 @@ measure_big_reps steady-udp-10000 2 -mode udp -n 10000 -scenario steady -duratio
 measure_big_reps steady-udp-5000 2 -mode udp -n 5000 -scenario steady -duration 60s
 measure_big nemesis-mix-1000 2 -scenario nemesis-mix -n 1000 -duration nemesis-mix=10h15m
 measure_big nemesis-mix-1000-seed-2 3 -scenario nemesis-mix -n 1000 -seed 2
+measure_big nemesis-mix-1000-seed-3 3 -scenario nemesis-mix -n 1000 -seed 3
 GOMEMLIMIT=17GiB measure_big nemesis-mass-crash-10000 20 -scenario nemesis-mass-crash -n 10000 -duration 15s
 
 "$tmp/gossipbench" render

@@ -14,9 +14,9 @@ import (
 // bench/results/NAME/ of repeated runs of one command, shown as medians.
 // scripts/figures.sh runs the commands that write them; the quick ones by
 // default, the large ones (scale-sim-100000, nemesis-1000,
-// nemesis-mix-1000, nemesis-mix-1000-seed-2, nemesis-mass-crash-10000,
-// steady-udp-10000) with
-// FIGURES_BIG=1. bench/results/udp-bootstrap-10000 is measured on its
+// nemesis-mix-1000, nemesis-mix-1000-seed-2, nemesis-mix-1000-seed-3,
+// nemesis-mass-crash-10000, steady-udp-10000) with FIGURES_BIG=1.
+// bench/results/udp-bootstrap-10000 is measured on its
 // own (the run takes the whole machine), and peerbench (bench/peers)
 // writes bench/peers/results/peers.json. Other files under bench/results
 // that no block reads are records of single runs, kept as evidence; they
@@ -69,9 +69,9 @@ var blocks = []block{
 	},
 	{
 		name:      "nemesis-long",
-		from:      groupsFrom(resultsMixLong, resultsMixSeed2, resultsMassCrash10k),
+		from:      groupsFrom(resultsMixLong, resultsMixSeed2, resultsMixSeed3, resultsMassCrash10k),
 		remeasure: figuresScript + " (FIGURES_BIG=1)",
-		render:    renderEach(resultsMixLong, resultsMixSeed2, resultsMassCrash10k),
+		render:    renderEach(resultsMixLong, resultsMixSeed2, resultsMixSeed3, resultsMassCrash10k),
 	},
 	{
 		name:      "udp-busy",
@@ -104,6 +104,7 @@ const (
 	resultsUDPBootstrap10k = "udp-bootstrap-10000"      // bootstrap of 10,000 nodes on real UDP, measured on its own
 	resultsMixLong         = "nemesis-mix-1000"         // the nemesis mix over 10,000 node-hours at 1,000 simulated nodes (big)
 	resultsMixSeed2        = "nemesis-mix-1000-seed-2"  // the 30-minute nemesis mix at 1,000 simulated nodes, seed 2 (big)
+	resultsMixSeed3        = "nemesis-mix-1000-seed-3"  // the same, seed 3 (big)
 	resultsMassCrash10k    = "nemesis-mass-crash-10000" // 30% of 10,000 simulated nodes crashing at once (big)
 	resultsUDPBusy1000     = "udp-busy-1000"            // bootstrap and hold of 1,000 real-UDP nodes on busy cores
 	resultsSteadyUDP10k    = "steady-udp-10000"         // one node in its own process in a 10,000-member real-UDP cluster (big)
@@ -209,7 +210,7 @@ func scenarioLabel(s stat, scenario string) string {
 // measuredBy returns the command that writes the named results.
 func measuredBy(name string) string {
 	switch name {
-	case resultsScale100k, resultsNemesis1000, resultsMixLong, resultsMixSeed2, resultsMassCrash10k, resultsSteadyUDP10k, resultsSteadyUDP5k:
+	case resultsScale100k, resultsNemesis1000, resultsMixLong, resultsMixSeed2, resultsMixSeed3, resultsMassCrash10k, resultsSteadyUDP10k, resultsSteadyUDP5k:
 		return "FIGURES_BIG=1 scripts/figures.sh"
 	}
 	return "scripts/figures.sh"
