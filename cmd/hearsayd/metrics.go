@@ -136,6 +136,7 @@ var metricHelp = map[string]string{
 	"watches":                      "Suspicions heard of that this node watched, pinging the suspect ahead of its death.",
 	"watch_pings":                  "Pings sent to suspects held on hearsay, the suspicion attached.",
 	"late_acks":                    "Acks that arrived after their probe ran out, taken as round-trip samples.",
+	"probes_overtaken":             "Probes of a subject ended by a new heartbeat of its arriving first (a slow link).",
 	"stalls":                       "Ticks so late that the node must have stalled; its waiting timers were moved.",
 	"suspicions_held":              "Suspicion timers that ran out while the suspect was still heard from first-hand, and were re-armed.",
 	"corrections":                  "Refutations sent to a member that told this node an accusation the refutation supersedes.",
