@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hearsay-io/hearsay/codec"
 )
 
 // Raw sockets: sending IPv4/UDP datagrams with a forged source address, and
@@ -79,7 +81,8 @@ func (s *spoofer) send(from, to netip.AddrPort, payload []byte) error {
 // IPPROTO_UDP socket is handed every incoming UDP packet, IP header
 // included, before the UDP layer delivers it.
 type sniffer struct {
-	fd int
+	fd   int
+	runs int // GSO super-datagrams seen and split (see segments)
 }
 
 func openSniffer(t testing.TB) (*sniffer, error) {
@@ -140,16 +143,45 @@ func (s *sniffer) capture(d time.Duration, max int, keep func(p *packet) bool) (
 		if ulen < 8 || ulen > len(u) {
 			continue
 		}
-		p := packet{
-			src:     netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), be.Uint16(u[0:])),
-			dst:     netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), be.Uint16(u[2:])),
-			payload: u[8:ulen],
-			at:      time.Now(),
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), be.Uint16(u[0:]))
+		dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), be.Uint16(u[2:]))
+		segs := segments(u[8:ulen])
+		if len(segs) > 1 {
+			s.runs++
 		}
-		if keep(&p) {
-			p.payload = append([]byte(nil), p.payload...)
-			out = append(out, p)
+		for _, payload := range segs {
+			p := packet{src: src, dst: dst, payload: payload, at: time.Now()}
+			if keep(&p) && len(out) < max {
+				p.payload = append([]byte(nil), p.payload...)
+				out = append(out, p)
+			}
 		}
 	}
 	return out, nil
+}
+
+// segments splits a UDP payload the raw socket saw into the datagrams the
+// receiving socket gets. A sender using UDP GSO (as hearsayd does) hands
+// the kernel one super-datagram of equal-sized segments, the last one
+// possibly shorter; loopback passes it up whole, and the raw socket sees
+// it whole, while the UDP layer segments it. Its segment size is the size
+// of its first datagram, which the Hearsay header gives (HeaderSize plus
+// its length field). A payload that is not Hearsay, or no longer than its
+// header says, is one datagram.
+func segments(payload []byte) [][]byte {
+	hv, err := codec.NewHeaderView(payload)
+	if err != nil {
+		return [][]byte{payload}
+	}
+	size := codec.HeaderSize + hv.Length()
+	if size >= len(payload) {
+		return [][]byte{payload}
+	}
+	var out [][]byte
+	for len(payload) > 0 {
+		k := min(size, len(payload))
+		out = append(out, payload[:k])
+		payload = payload[k:]
+	}
+	return out
 }
