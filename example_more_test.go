@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hearsay-io/hearsay"
@@ -141,6 +142,36 @@ func ExampleNode_SetState() {
 	// Output:
 	// load = 0.42, version 1
 	// b reads a's load: 0.42
+}
+
+// List a member's whole application state: every key, with its value and
+// version, as this node holds it (the name, under NameKey, included).
+func ExampleNode_StateOf() {
+	nodes := startNodes(2)
+	defer closeAll(nodes)
+	a, b := nodes[0], nodes[1]
+
+	changes := b.Subscribe(16, hearsay.EventState)
+	defer changes.Close()
+	for _, kv := range [][2]string{{"role", "cache"}, {"zone", "eu-1"}} {
+		if err := a.SetState([]byte(kv[0]), []byte(kv[1])); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for range 2 {
+		<-changes.Events()
+	}
+	st, _ := b.StateOf(a.ID())
+	for k, v := range st.All() {
+		if strings.HasPrefix(string(k), hearsay.ReservedKeyPrefix) {
+			continue // Hearsay's own keys, such as the name
+		}
+		ver, _ := st.Version(k)
+		fmt.Printf("%s = %s (version %d)\n", k, v, ver)
+	}
+	// Output:
+	// role = cache (version 1)
+	// zone = eu-1 (version 2)
 }
 
 // Route keys to members with the consistent-hash ring: every member with

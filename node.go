@@ -154,6 +154,15 @@ func (n *Node) State(id ID, key []byte) (value []byte, version uint64, ok bool) 
 	return n.e.State(id, key)
 }
 
+// StateOf returns member id's whole application state as this node holds
+// it, every key (reserved ones such as NameKey included) with its value
+// and version, and whether the node holds the member. It is lock-free and
+// consistent for the member; the keys and values alias immutable memory
+// and must not be modified. Use it to list a member's keys: events are
+// delivered only from Subscribe on, and a node that others contact (a
+// seed) learns state as soon as NewNode returns.
+func (n *Node) StateOf(id ID) (StateView, bool) { return n.e.StateOf(id) }
+
 // Members returns the live members this node knows, alive and suspect,
 // itself included (until it leaves), as value snapshots. AllMembers adds
 // the tombstones.
@@ -222,7 +231,10 @@ func (n *Node) Var() expvar.Var { return n.e.Var() }
 // changes, and this node's own death and refutation. buf is the channel's
 // capacity (below 1: DefaultSubscriptionBuffer); when types are given,
 // only those are delivered (and EventGap). Subscribe before Join to see
-// every member the join brings.
+// every member the join brings. Events before Subscribe are not delivered,
+// and a node can be reached as soon as NewNode returns (a seed is, by its
+// joiners): read Members and StateOf after subscribing for what it learned
+// before.
 //
 // A subscription never loses events silently: when its channel is full it
 // drops events for this subscriber only, counts them, and delivers an

@@ -17,9 +17,10 @@ import (
 // maxRefused bounds the refusals remembered.
 const maxRefused = 4096
 
-// StateView is the application state of a member that Config.Admit is
-// asked about, read-only. Its keys and values alias immutable memory: they
-// stay valid after the call, but must not be modified.
+// StateView is the application state of a member, read-only: as
+// Config.Admit is asked about it, or as Node.StateOf returns it. Its keys
+// and values alias immutable memory: they stay valid after the call, but
+// must not be modified.
 type StateView struct{ a *appState }
 
 // Get returns the value of key and whether the member holds it (a deleted
@@ -30,6 +31,16 @@ func (v StateView) Get(key []byte) (value []byte, ok bool) {
 		return nil, false
 	}
 	return e.Value(), true
+}
+
+// Version returns the version of key and whether the member holds it (a
+// deleted key is not held).
+func (v StateView) Version(key []byte) (version uint64, ok bool) {
+	e := v.a.get(key)
+	if e == nil || e.deleted {
+		return 0, false
+	}
+	return e.version, true
 }
 
 // Len returns the number of keys the member holds, deleted ones left out.

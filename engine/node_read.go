@@ -69,6 +69,23 @@ func (n *Node) State(id ID, key []byte) (value []byte, version uint64, ok bool) 
 	return slices.Clone(e.Value()), e.version, true
 }
 
+// StateOf returns member id's whole application state as this node holds
+// it (every key, reserved ones such as NameKey included), and whether the
+// node holds the member. It is lock-free, and consistent: one member's
+// state as of one step of the node. Unlike a subscription, it never
+// misses a key: state a node learned before anyone subscribed (a seed is
+// contacted as soon as NewNode returns) is there too.
+func (n *Node) StateOf(id ID) (StateView, bool) {
+	pos := ring.Position(uint64(id))
+	t := n.snap.t
+	sh := t.pub[t.shardOf(pos)].Load()
+	i, found := sh.find(id, pos)
+	if !found {
+		return StateView{}, false
+	}
+	return StateView{sh.recs[i].app}, true
+}
+
 // Ring returns the consistent-hash ring over the live members this node
 // knows (alive and suspect, itself included until it leaves), with the
 // default ring.Config. The ring is an immutable snapshot: keep it as long as

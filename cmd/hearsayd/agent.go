@@ -27,10 +27,9 @@ type agent struct {
 	log     *slog.Logger
 	warn    *warner // rate-limited warnings
 	node    *hearsay.Node
-	sub     *hearsay.Subscription // membership and state events
+	sub     *hearsay.Subscription // membership and state events, for the debug log
 	selfSub *hearsay.Subscription // EventSelfDead and EventSelfAlive
-	state   *stateIndex
-	keys    *keyring // the key bytes behind node.KeyIDs, for SIGHUP
+	keys    *keyring              // the key bytes behind node.KeyIDs, for SIGHUP
 	start   time.Time
 
 	joined   atomic.Bool // Join succeeded, or there was no seed to join through
@@ -48,21 +47,21 @@ type agent struct {
 // HTTP server and the join loop. On error nothing is left running.
 func startAgent(set settings, log *slog.Logger) (*agent, error) {
 	set.cfg.Logger = log
-	a := &agent{set: set, log: log, warn: newWarner(log), state: newStateIndex(),
+	a := &agent{set: set, log: log, warn: newWarner(log),
 		keys: newKeyring(set.cfg.Keys), start: time.Now()}
 	node, err := hearsay.NewNode(set.cfg)
 	if err != nil {
 		return nil, err
 	}
 	a.node = node
-	// Subscribe before joining, so that the state index sees every key.
+	// Subscribe before joining, so that the debug log shows every member
+	// the join brings.
 	a.subscribe()
 	for _, k := range sortedKeys(set.state) {
 		if err := node.SetState([]byte(k), []byte(set.state[k])); err != nil {
 			node.Close()
 			return nil, err
 		}
-		a.state.add(node.ID(), node.Config().Generation, k)
 	}
 	if set.http.network != "" {
 		ln, err := listenHTTP(set.http)

@@ -140,10 +140,10 @@
 //	          id, addr, state (alive, suspect, dead, left), generation,
 //	          incarnation, state_version, name (when the member has one:
 //	          its -name), and self for this node; sorted by id.
-//	/state    JSON: {"complete": bool, "members": {id: {state, generation,
-//	          state_version, keys: {key: {value | value_base64, version}}}}}.
-//	          complete is false after events were dropped (then keys first
-//	          set during the gap are missing until they change again).
+//	/state    JSON: {"members": {id: {state, generation, state_version,
+//	          keys: {key: {value | value_base64, version}}}}}, every key of
+//	          every member as the node holds it, reserved ones (the name)
+//	          included.
 //	/healthz  200 when the node runs and has joined. 503 while joining,
 //	          while leaving, and while the cluster holds this node dead or
 //	          left and it has not refuted yet (status rejoining: it learned
@@ -198,10 +198,6 @@
 // configuration (nothing was started, no ID file was written), 1 that the
 // node or the HTTP server could not start.
 //
-// # Limits
-//
-// hearsay.Node can read one application-state key at a time but cannot list
-// a member's keys, so /state lists the keys the agent saw in events (see
-// stateIndex). The multi-host test harness in test/netns runs eight of
-// these agents in network namespaces.
+// The multi-host test harness in test/netns runs eight of these agents in
+// network namespaces.
 package main

@@ -50,11 +50,10 @@ func (a *agent) readEvents() {
 				continue
 			}
 			if e.Type == hearsay.EventGap {
-				// /members reads the node and stays exact; /state cannot
-				// list keys it never heard of until they change again.
-				a.state.markIncomplete()
+				// Only the debug log misses them: /members and /state
+				// read the node.
 				missed += e.Missed
-				if a.warn.warn("membership events dropped at a full buffer; /members is still exact, /state may miss keys until they change",
+				if a.warn.warn("membership events dropped at a full buffer; the debug log misses them, /members and /state are still exact",
 					"dropped", missed) {
 					missed = 0
 				}
@@ -71,13 +70,12 @@ func (a *agent) readEvents() {
 	}
 }
 
-// handleEvent applies one event to the agent: the state index, the
-// self-dead flag /healthz reports, and the log. Membership events are
+// handleEvent applies one event to the agent: the self-dead flag /healthz
+// reports, and the log. Membership events are
 // logged at Debug: at 10,000 members a join alone is 10,000 of them.
 // Events about this node itself are logged by the engine, at Warn
 // (declared dead) and Info (alive again).
 func (a *agent) handleEvent(e *hearsay.Event) {
-	a.state.apply(e)
 	ctx := context.Background()
 	switch e.Type {
 	case hearsay.EventSelfDead:

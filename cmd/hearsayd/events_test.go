@@ -59,7 +59,7 @@ func TestEventLogLevels(t *testing.T) {
 	}
 	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 		var buf syncBuffer
-		a := &agent{log: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level})), state: newStateIndex()}
+		a := &agent{log: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}))}
 		for i := range events {
 			a.handleEvent(&events[i])
 		}

@@ -84,10 +84,7 @@ func micros(rtts map[hearsay.ID]time.Duration, id hearsay.ID) uint64 {
 
 // stateJSON is the body of /state.
 type stateJSON struct {
-	// Complete is false after membership events were dropped: keys first
-	// set while events were lost are missing until they change again.
-	Complete bool                       `json:"complete"`
-	Members  map[string]memberStateJSON `json:"members"`
+	Members map[string]memberStateJSON `json:"members"`
 }
 
 type memberStateJSON struct {
@@ -105,30 +102,28 @@ type entryJSON struct {
 	Version     uint64  `json:"version"`
 }
 
+// serveState lists every member's application state as the node holds it
+// (Node.StateOf), reserved keys such as the name included.
 func (a *agent) serveState(w http.ResponseWriter, r *http.Request) {
 	ms := a.sortedMembers()
-	out := stateJSON{Complete: a.state.complete(), Members: make(map[string]memberStateJSON, len(ms))}
-	known := make(map[hearsay.ID]bool, len(ms))
+	out := stateJSON{Members: make(map[string]memberStateJSON, len(ms))}
 	for _, m := range ms {
-		known[m.ID] = true
 		ks := memberStateJSON{State: m.State.String(), Generation: m.Generation, StateVersion: m.StateVersion, Keys: map[string]entryJSON{}}
-		for _, k := range a.state.keys(m.ID) {
-			v, ver, ok := a.node.State(m.ID, []byte(k))
-			if !ok {
-				continue
+		if st, ok := a.node.StateOf(m.ID); ok {
+			for k, v := range st.All() {
+				ver, _ := st.Version(k)
+				e := entryJSON{Version: ver}
+				if utf8.Valid(v) {
+					s := string(v)
+					e.Value = &s
+				} else {
+					e.ValueBase64 = base64.StdEncoding.EncodeToString(v)
+				}
+				ks.Keys[string(k)] = e
 			}
-			e := entryJSON{Version: ver}
-			if utf8.Valid(v) {
-				s := string(v)
-				e.Value = &s
-			} else {
-				e.ValueBase64 = base64.StdEncoding.EncodeToString(v)
-			}
-			ks.Keys[k] = e
 		}
 		out.Members[m.ID.String()] = ks
 	}
-	a.state.prune(known)
 	writeJSON(w, http.StatusOK, out)
 }
 

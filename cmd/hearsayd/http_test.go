@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -144,8 +145,8 @@ func TestHTTP(t *testing.T) {
 
 	t.Run("state", func(t *testing.T) {
 		st := decode[stateJSON](t, get(t, b, "/state"))
-		if !st.Complete || len(st.Members) != 2 {
-			t.Fatalf("/state = %+v, want complete, 2 members", st)
+		if len(st.Members) != 2 {
+			t.Fatalf("/state = %+v, want 2 members", st)
 		}
 		ks := st.Members[a.node.ID().String()].Keys
 		if e := ks["role"]; e.Value == nil || *e.Value != "seed" || e.Version == 0 {
@@ -154,8 +155,11 @@ func TestHTTP(t *testing.T) {
 		if e := ks["bin"]; e.Value != nil || e.ValueBase64 != "//4=" {
 			t.Errorf("/state bin of a = %+v, want value_base64 //4=", e)
 		}
-		if n := len(st.Members[b.node.ID().String()].Keys); n != 0 {
-			t.Errorf("/state: b has %d keys, want 0", n)
+		// b set no state: it has its name only (hearsayd names a node
+		// after its host when -name is not given).
+		bks := st.Members[b.node.ID().String()].Keys
+		if e := bks[hearsay.NameKey]; len(bks) != 1 || e.Value == nil || *e.Value != b.node.Config().Name {
+			t.Errorf("/state: b has keys %+v, want its name %q only", bks, b.node.Config().Name)
 		}
 		// A change reaches the other node's /state.
 		if err := a.node.SetState([]byte("role"), []byte("leader")); err != nil {
@@ -375,4 +379,44 @@ func checkExposition(t *testing.T, text string) map[string]float64 {
 		t.Fatal("no samples")
 	}
 	return samples
+}
+
+// TestStateLearnedBeforeSubscribing checks that /state lists the state a
+// node learned before the agent subscribed to its events. A node is
+// contacted as soon as NewNode returns (a seed is, by every joiner), so
+// an agent that listed the keys its events named missed, for good, the
+// state of members that reached it first: the adversary suite saw a node
+// list a member with no keys at all. Here the node joins, and learns the
+// seed's state, with no subscription at all.
+func TestStateLearnedBeforeSubscribing(t *testing.T) {
+	seed := testAgent(t, "-open", "-state", "role=seed", "-name", "the-seed")
+	cfg := hearsay.DefaultLocalConfig()
+	cfg.Open = true
+	cfg.BindAddr = netip.MustParseAddrPort("127.0.0.1:0")
+	n, err := hearsay.NewNode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.Join(ctx, seed.node.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the node reads the seed's state", func() (bool, string) {
+		_, _, ok := n.State(seed.node.ID(), []byte("role"))
+		return ok, ""
+	})
+	a := &agent{node: n, log: slog.New(slog.DiscardHandler)}
+	st := decode[stateJSON](t, get(t, a, "/state"))
+	ks := st.Members[seed.node.ID().String()].Keys
+	if e := ks["role"]; e.Value == nil || *e.Value != "seed" || e.Version == 0 {
+		t.Errorf("/state role of the seed = %+v, want value seed at a version", e)
+	}
+	if e := ks[hearsay.NameKey]; e.Value == nil || *e.Value != "the-seed" {
+		t.Errorf("/state %s of the seed = %+v, want the-seed", hearsay.NameKey, e)
+	}
+	if len(ks) != 2 {
+		t.Errorf("/state lists %d keys of the seed, want 2 (role and the name): %+v", len(ks), ks)
+	}
 }

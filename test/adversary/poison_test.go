@@ -292,8 +292,8 @@ func wrongAbout(c *cluster, victim *node) string {
 		}
 		slices.Sort(keys)
 		if len(keys) != 1 || keys[0] != trueKey+"="+trueValue {
-			bad[n.i] = fmt.Sprintf("node %d holds the victim's state as {%s} (complete %v), want {%s=%s}",
-				n.i, strings.Join(keys, ", "), st.Complete, trueKey, trueValue)
+			bad[n.i] = fmt.Sprintf("node %d holds the victim's state as {%s} (generation %d, state version %d), want {%s=%s}",
+				n.i, strings.Join(keys, ", "), ms2.Generation, ms2.StateVersion, trueKey, trueValue)
 			return
 		}
 		if n != victim && m.Name != victim.name() {

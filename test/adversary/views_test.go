@@ -51,11 +51,11 @@ func findMember(ms []member, id engine.ID) (member, bool) {
 
 // stateView is the body of /state.
 type stateView struct {
-	Complete bool `json:"complete"`
-	Members  map[string]struct {
-		State      string `json:"state"`
-		Generation uint64 `json:"generation"`
-		Keys       map[string]struct {
+	Members map[string]struct {
+		State        string `json:"state"`
+		Generation   uint64 `json:"generation"`
+		StateVersion uint64 `json:"state_version"`
+		Keys         map[string]struct {
 			Value       *string `json:"value"`
 			ValueBase64 string  `json:"value_base64"`
 			Version     uint64  `json:"version"`
