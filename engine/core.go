@@ -120,6 +120,7 @@ type Core struct {
 	reply    replyState
 	adm      admission
 	aimed    peer // the member the next datagram is sealed for (see aim)
+	pad      int  // the least size of the next datagram on the wire (sidePing)
 	doubts   []doubt
 	dq       doubtIndex // what expireDoubts needs to know between its scans (doubt.go)
 	revivals []revival
@@ -722,9 +723,9 @@ func unboundAllowed(t codec.MsgType) bool { return t == codec.MsgJoin || t == co
 // queue seals b if the cluster has keys and queues it to addr. Unsealed, b
 // must have been built in the outbox's current buffer.
 func (c *Core) queue(to netip.AddrPort, t codec.MsgType, b []byte) {
-	pad := 0
+	pad := c.pad
 	if t == codec.MsgPingReq {
-		pad = c.pingReqPad()
+		pad = max(pad, c.pingReqPad())
 	}
 	if c.keys != nil {
 		sealed, err := codec.SealFor(c.out.buffer(max(len(b)+codec.SealOverhead, pad)), b, c.keys, uint64(c.destID(to)))

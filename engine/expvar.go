@@ -97,6 +97,7 @@ type Metric struct {
 //	nacks, inconclusive              Stats.Nacks, Inconclusive
 //	suspicions, refutations, deaths  Stats.Suspicions, Refutations, Deaths
 //	refutations_withheld             Stats.RefutationsWithheld
+//	ack_copies                       Stats.AckCopies
 //	reaped                           Stats.Reaped
 //	tombstones_adopted               Stats.TombstonesAdopted
 //	sync.started                     Stats.SyncsStarted
@@ -269,6 +270,7 @@ var metricDefs = []metricDef{
 	metricCounter("suspicions", func(s *NodeStats) uint64 { return s.Suspicions }),
 	metricCounter("refutations", func(s *NodeStats) uint64 { return s.Refutations }),
 	metricCounter("refutations_withheld", func(s *NodeStats) uint64 { return s.RefutationsWithheld }),
+	metricCounter("ack_copies", func(s *NodeStats) uint64 { return s.AckCopies }),
 	metricCounter("deaths", func(s *NodeStats) uint64 { return s.Deaths }),
 	metricCounter("reaped", func(s *NodeStats) uint64 { return s.Reaped }),
 	metricCounter("tombstones_adopted", func(s *NodeStats) uint64 { return s.TombstonesAdopted }),

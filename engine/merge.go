@@ -253,6 +253,9 @@ func (c *Core) aboutSelf(now Time, m *codec.Member) {
 		return
 	}
 	st := State(m.State)
+	if st == StateSuspect || st == StateDead {
+		c.reply.claimed = c.reply.active // a ping with it gets copies of its ack (onPing)
+	}
 	if (st == StateSuspect || st == StateDead) && m.Incarnation < c.inc {
 		// The sender holds news about us older than our last refutation:
 		// tell it our record rather than wait for the refutation to reach

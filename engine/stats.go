@@ -126,6 +126,7 @@ type Stats struct {
 	Suspicions          uint64 // accusations this node made
 	Refutations         uint64 // times this node refuted a suspicion or death
 	RefutationsWithheld uint64 // suspicions not refuted because of MaxRefutations
+	AckCopies           uint64 // further copies of acks to pings that claimed this node suspect or dead (ackCopies)
 	Deaths              uint64 // deaths this node declared
 	Reaped              uint64 // tombstones removed after retention
 	TombstonesAdopted   uint64 // tombstones of members this node did not hold, kept for what is left of their retention

@@ -75,6 +75,7 @@ type replyState struct {
 	verdict   ID                 // a member to tell what we hold about it, when the budget allows
 	self      bool               // the sender holds stale news about us: send it our record, when the budget allows
 	selfFirst bool               // it holds us dead from before our refutation: our record goes in the ack (onPing)
+	claimed   bool               // the datagram claims this node suspect or dead: a ping in it is answered with copies (onPing)
 	stale     [maxCorrections]ID // members the sender holds accused while we hold their refutations: send them, when the budget allows
 	nstale    int
 	announce  bool // this node's record is to be announced (authority.go)
@@ -404,8 +405,13 @@ func (c *Core) replyRefill(addr netip.AddrPort) time.Duration {
 // fit the datagram's reply budget, or it waits for the next tick.
 func (c *Core) sidePing(to netip.AddrPort, seq uint32, target ID, about *record) bool {
 	size := c.probeSize()
+	pad := 0
 	if about != nil {
 		size += codec.SectionHeaderSize + codec.MemberSize
+		if about.id == target {
+			pad = c.claimPad()
+			size = max(size, pad)
+		}
 	}
 	active := c.reply.active
 	if active {
@@ -425,7 +431,9 @@ func (c *Core) sidePing(to netip.AddrPort, seq uint32, target ID, about *record)
 		c.bld.AddMember(&m)
 	}
 	c.aim(to, target)
+	c.pad = pad
 	c.send(to, codec.MsgPing)
+	c.pad = 0
 	c.reply.active = active
 	return true
 }

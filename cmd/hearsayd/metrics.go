@@ -105,6 +105,7 @@ var metricHelp = map[string]string{
 	"suspicions":                   "Accusations this node made.",
 	"refutations":                  "Suspicions of this node that it refuted.",
 	"refutations_withheld":         "Suspicions of this node it did not refute because its links looked bad.",
+	"ack_copies":                   "Further copies of acks to pings that claimed this node suspect or dead.",
 	"deaths":                       "Members this node declared dead.",
 	"reaped":                       "Tombstones removed after TombstoneRetention.",
 	"tombstones_adopted":           "Tombstones of members this node did not hold, kept for what was left of their retention.",
