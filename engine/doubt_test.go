@@ -66,11 +66,15 @@ func TestBriefDoubtSurvivesTwoLostPings(t *testing.T) {
 // TestBriefDoubtCopies: each of a brief doubt's three check pings goes in
 // as many copies, under the doubt's one sequence and each carrying the
 // death, as a probe's pings at the loss the node must expect (two at the
-// 10% assumed before an estimate). Three single pings at 30% loss on each
-// way all fail about one time in eight, and in a one-way cut a node took
-// the other side's death of a member of its own side whose refutation had
-// not reached it yet (the nemesis mix at 1,000 nodes, seed 2: 9 false
-// deaths in its first 8m40s; 2 with the copies).
+// 10% assumed before an estimate), and the k-th in k copies at least
+// (2, 2, 3 here). Three single pings at 30% loss on each way all fail
+// about one time in eight, and in a one-way cut a node took the other
+// side's death of a member of its own side whose refutation had not
+// reached it yet (the nemesis mix at 1,000 nodes, seed 2: 9 false deaths
+// in its first 8m40s; 2 with the copies). The estimate lags when the loss
+// begins with the cut: the pings then went single, and six of them (a
+// watch's three, the doubt's three) failed together
+// (TestOneWayHealUnderLoss, 30% loss begun with the cut, seed 1).
 func TestBriefDoubtCopies(t *testing.T) {
 	r, subj, claim := withSubject(t)
 	r.send(t, codec.MsgGossip, claim(codec.StateSuspect))
@@ -114,8 +118,8 @@ func TestBriefDoubtCopies(t *testing.T) {
 		t.Fatalf("the doubt's pings went out at %d instants (%v), want 3", len(doubt), doubt)
 	}
 	for i, b := range doubt {
-		if b.n != 2 {
-			t.Errorf("check ping %d (at %v) went in %d copies, want 2", i+1, b.at, b.n)
+		if want := max(2, i+1); b.n != want {
+			t.Errorf("check ping %d (at %v) went in %d copies, want %d", i+1, b.at, b.n, want)
 		}
 	}
 }

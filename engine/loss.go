@@ -238,8 +238,11 @@ func probePings(p float64) int {
 	if fail <= probeOdds {
 		return 1
 	}
-	return min(4, int(math.Ceil(math.Log(probeOdds)/math.Log(fail))))
+	return min(maxProbePings, int(math.Ceil(math.Log(probeOdds)/math.Log(fail))))
 }
+
+// maxProbePings bounds probePings.
+const maxProbePings = 4
 
 // probeHelpers is how many helpers an indirect probe asks at loss p: the
 // configured IndirectProbes, plus one for every 10% of loss, at most 16.

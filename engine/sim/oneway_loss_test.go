@@ -55,7 +55,10 @@ import (
 // (up to 12 s) while B held them dead; the one sign that the cut had
 // healed, B's verdicts answering their datagrams, did not cut the wait
 // short. It does now (authority.go onVerdict): 5.25 s (4.25 s at 6f7450a,
-// before 47886c7 was re-applied and lossGap).
+// before 47886c7 was re-applied and lossGap); 8.75 s once brief doubts
+// sent their k-th ping in k copies (doubt.go), which this case needed: with
+// acks sent in copies (ackCopies) it drew a death within side A, six
+// single check pings of one member all failing 6 s into the cut.
 func TestOneWayHealUnderLoss(t *testing.T) {
 	skipLargeUnderRace(t)
 	for _, c := range []struct {
