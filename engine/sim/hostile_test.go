@@ -279,12 +279,13 @@ func TestFakeMemberFlood(t *testing.T) {
 			}
 			toFakes := s.Network().Stats().DropUnreachable - unreachable0
 			// The crashed node's address aside: its observers probe it,
-			// and every node that hears of its death checks it with up
-			// to three pings (doubt.go) and, holding it suspect on
-			// hearsay, perhaps one more (suspicion.go): at most 4n
-			// datagrams in all; and the nodes that hold it suspect on
-			// hearsay ping it ahead of its death (watch.go, counted).
-			if toFakes > pings+4*uint64(n)+watchPings {
+			// and every node that hears of its death checks it with
+			// three pings, the k-th in k copies at least (doubt.go: six
+			// at this loss) and, holding it suspect on hearsay, perhaps
+			// one more (suspicion.go): at most 7n datagrams in all; and
+			// the nodes that hold it suspect on hearsay ping it ahead of
+			// its death (watch.go, counted).
+			if toFakes > pings+7*uint64(n)+watchPings {
 				t.Errorf("%d datagrams sent to addresses nobody listens on, more than the %d admission pings and %d watch pings", toFakes, pings, watchPings)
 			}
 			t.Logf("crash known by all %v after it; largest table %d; fakes held pending %d times, %d admission pings, %d watch pings, %d datagrams to unused addresses (the crashed node's included); the cluster sent the attacker %d bytes for %d",
