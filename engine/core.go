@@ -120,7 +120,7 @@ type Core struct {
 	reply    replyState
 	adm      admission
 	aimed    peer // the member the next datagram is sealed for (see aim)
-	pad      int  // the least size of the next datagram on the wire (sidePing)
+	pad      int  // the least size of the next datagram on the wire (claimPad)
 	doubts   []doubt
 	dq       doubtIndex // what expireDoubts needs to know between its scans (doubt.go)
 	revivals []revival
