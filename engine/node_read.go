@@ -55,15 +55,9 @@ func (n *Node) NumMembers() (live, total int) {
 // State returns the value of key in member id's application state as this
 // node holds it, with its version. The value is a copy. It is lock-free.
 func (n *Node) State(id ID, key []byte) (value []byte, version uint64, ok bool) {
-	pos := ring.Position(uint64(id))
-	t := n.snap.t
-	sh := t.pub[t.shardOf(pos)].Load()
-	i, found := sh.find(id, pos)
-	if !found {
-		return nil, 0, false
-	}
-	e := sh.recs[i].app.get(key)
-	if e == nil || e.deleted {
+	st, held := n.StateOf(id)
+	e := st.a.get(key)
+	if !held || e == nil || e.deleted {
 		return nil, 0, false
 	}
 	return slices.Clone(e.Value()), e.version, true
